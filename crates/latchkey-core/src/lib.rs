@@ -1,0 +1,17 @@
+//! latchkey's domain rules.
+//!
+//! Everything here is pure: no IO, no async runtime, and never the clock or
+//! the OS random source. Time arrives as a [`Timestamp`] argument and
+//! randomness as byte arrays, so every rule is tested at its exact edges.
+
+pub mod csrf;
+pub mod id;
+pub mod password;
+pub mod session;
+pub mod throttle;
+pub mod time;
+
+pub use id::{ParseError, SessionHandle, SessionSecret, SessionSecretHash, UserId, Username};
+pub use password::{Password, PasswordError, PasswordHash};
+pub use session::{Session, SessionPolicy, SessionStatus};
+pub use time::{Clock, Timestamp};
