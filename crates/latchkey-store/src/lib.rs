@@ -1,1 +1,131 @@
+//! latchkey's storage seam.
+//!
+//! Small async traits, one per kind of record ([`Users`], [`Sessions`],
+//! [`Secrets`], [`LoginFailures`]), gathered by [`Store`]. Backends
+//! implement them beside this module ([`sqlite`]); every backend must pass
+//! the same [`conformance`] suite. Rules (what is expired, what a failure
+//! window is) live in `latchkey-core`; a backend stores, finds and applies
+//! them atomically, and never reads the clock: `now` is always an argument.
+//!
+//! **Invariant:** session secrets are stored only as their SHA-256 hash;
+//! passwords only as argon2id hashes.
 
+pub mod conformance;
+pub mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use latchkey_core::throttle::FailureWindow;
+use latchkey_core::{
+    PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
+};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. the username is taken).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The store could not be reached or did not answer in time.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store holds something this version cannot read.
+    #[error("store holds unreadable data: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A stored account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub password_hash: PasswordHash,
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait Users: Send + Sync {
+    /// Creates `user`; `Conflict` if the username is taken.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn user_by_name(&self, username: &Username) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
+    /// Replaces the password hash and, in the same transaction, ends every
+    /// session of the user except `keep`. Returns how many sessions ended.
+    async fn replace_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        keep: Option<&SessionHandle>,
+    ) -> Result<u64>;
+    /// Replaces the hash alone (a rehash at login after a parameter change).
+    async fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create_session(&self, secret: &SessionSecretHash, session: &Session) -> Result<()>;
+    /// The session with this secret and its user's name, expired or not
+    /// (the caller applies the policy).
+    async fn session_by_secret(
+        &self,
+        secret: &SessionSecretHash,
+    ) -> Result<Option<(Session, Username)>>;
+    /// Records activity: new last-seen time and idle expiry.
+    async fn touch_session(
+        &self,
+        secret: &SessionSecretHash,
+        last_seen_at: Timestamp,
+        idle_expires_at: Timestamp,
+    ) -> Result<()>;
+    /// Ends the session with this secret (logout). `true` if it existed.
+    async fn delete_session_by_secret(&self, secret: &SessionSecretHash) -> Result<bool>;
+    /// Ends a session by handle; with `owner`, only if it belongs to them.
+    async fn delete_session(&self, handle: &SessionHandle, owner: Option<UserId>) -> Result<bool>;
+    /// Ends every session of `user` except `keep`. Returns how many.
+    async fn delete_user_sessions(&self, user: UserId, keep: Option<&SessionHandle>)
+    -> Result<u64>;
+    /// Unexpired sessions, newest first; all users' when `user` is `None`.
+    async fn list_sessions(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Session>>;
+    async fn count_active_sessions(&self, now: Timestamp) -> Result<u64>;
+    /// Deletes sessions whose idle or absolute expiry has passed.
+    async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait Secrets: Send + Sync {
+    /// The server secret named `name`; if there is none yet, `candidate`
+    /// is stored and returned. Concurrent first starts agree on one value.
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
+}
+
+#[async_trait]
+pub trait LoginFailures: Send + Sync {
+    async fn failures(&self, key: &str) -> Result<Option<FailureWindow>>;
+    /// Counts one failure at `now` atomically (see
+    /// [`FailureWindow::after_failure`]) and returns the new window.
+    async fn record_failure(
+        &self,
+        key: &str,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<FailureWindow>;
+    async fn clear_failures(&self, key: &str) -> Result<()>;
+    /// Forgets windows that started before `cutoff`.
+    async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
+}
+
+/// Everything latchkey stores, behind one object.
+#[async_trait]
+pub trait Store: Users + Sessions + Secrets + LoginFailures {
+    /// Whether the store answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+    /// A short name for logs and metrics: `sqlite`, `postgres`.
+    fn backend(&self) -> &'static str;
+}
+
+pub(crate) fn millis_to_duration(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,531 @@
+//! The store conformance suite: what every backend must do, run against
+//! each of them. A backend's test file calls
+//! [`conformance_suite!`](crate::conformance_suite) with an async factory
+//! that returns a fresh, empty [`Fixture`]; each case becomes a test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+use std::any::Any;
+use std::time::Duration;
+
+use latchkey_core::throttle::FailureWindow;
+use latchkey_core::{
+    PasswordHash, Session, SessionHandle, SessionPolicy, SessionSecret, Timestamp, UserId, Username,
+};
+
+use crate::{Store, StoreError, User};
+
+/// A fresh store, and whatever must live as long as it (a temp dir, a
+/// schema to drop).
+pub struct Fixture {
+    pub store: Box<dyn Store>,
+    pub guard: Box<dyn Any + Send>,
+}
+
+/// Generates one `#[tokio::test]` per conformance case, each on a store
+/// made by `$make` (an expression giving a `Future<Output = Fixture>`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@cases $make;
+            users_are_found_by_name_and_id,
+            usernames_are_unique,
+            replacing_a_password_ends_other_sessions_atomically,
+            rehash_changes_only_the_hash,
+            sessions_are_found_by_secret_hash_only,
+            session_for_unknown_user_is_refused,
+            touch_moves_last_seen_forward_only,
+            logout_deletes_by_secret,
+            sessions_end_by_handle_only_for_their_owner,
+            log_out_everywhere_keeps_only_the_kept_session,
+            listing_shows_only_unexpired_sessions_of_the_user,
+            sweep_removes_exactly_the_expired,
+            secrets_first_writer_wins,
+            failures_count_within_a_window_and_reset_after,
+            concurrent_failures_are_all_counted,
+            failures_clear_and_sweep,
+            ping_answers
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fixture: $crate::conformance::Fixture = $make.await;
+                $crate::conformance::$case(fixture.store.as_ref()).await;
+                drop(fixture);
+            }
+        )*
+    };
+}
+
+const T0: i64 = 1_800_000_000_000;
+const MIN: Duration = Duration::from_secs(60);
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_unix_millis(T0 + ms)
+}
+
+fn policy() -> SessionPolicy {
+    SessionPolicy {
+        idle_timeout: 30 * MIN,
+        absolute_timeout: 120 * MIN,
+        touch_interval: MIN,
+    }
+}
+
+fn seed(n: u8) -> [u8; 16] {
+    [n; 16]
+}
+
+async fn user(store: &dyn Store, name: &str, n: u8) -> User {
+    let u = User {
+        id: UserId::from_random(seed(n)),
+        username: Username::parse(name).unwrap(),
+        // A syntactically valid hash; the suite never verifies it.
+        password_hash: PasswordHash::from_stored(format!("$argon2id$v=19$m=19456,t=2,p=1$h{n}")),
+        created_at: t(0),
+    };
+    store.create_user(&u).await.unwrap();
+    u
+}
+
+async fn session(store: &dyn Store, u: &User, n: u8, at: i64) -> (SessionSecret, Session) {
+    let secret = SessionSecret::from_random([n; 32]);
+    let s = policy().start(
+        SessionHandle::from_random([n; 16]),
+        u.id,
+        t(at),
+        n % 2 == 0,
+        Some("conformance/1.0"),
+        Some("192.0.2.1".into()),
+    );
+    store.create_session(&secret.hash(), &s).await.unwrap();
+    (secret, s)
+}
+
+pub async fn users_are_found_by_name_and_id(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    assert_eq!(
+        store.user_by_name(&alice.username).await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.user_by_id(alice.id).await.unwrap(), Some(alice));
+    let nobody = Username::parse("nobody").unwrap();
+    assert_eq!(store.user_by_name(&nobody).await.unwrap(), None);
+    assert_eq!(
+        store
+            .user_by_id(UserId::from_random(seed(99)))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn usernames_are_unique(store: &dyn Store) {
+    user(store, "alice", 1).await;
+    let dup = User {
+        id: UserId::from_random(seed(2)),
+        username: Username::parse("ALICE").unwrap(),
+        password_hash: PasswordHash::from_stored("x".into()),
+        created_at: t(0),
+    };
+    assert!(matches!(
+        store.create_user(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub async fn replacing_a_password_ends_other_sessions_atomically(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let bob = user(store, "bob", 2).await;
+    let (keep_secret, keep) = session(store, &alice, 10, 0).await;
+    let (other_secret, _) = session(store, &alice, 11, 0).await;
+    let (bob_secret, _) = session(store, &bob, 12, 0).await;
+    let new_hash = PasswordHash::from_stored("$argon2id$new".into());
+    let ended = store
+        .replace_password(alice.id, &new_hash, Some(&keep.handle))
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    let stored = store.user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, new_hash);
+    assert!(
+        store
+            .session_by_secret(&keep_secret.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .session_by_secret(&other_secret.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session_by_secret(&bob_secret.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Without a session to keep, all end.
+    assert_eq!(
+        store
+            .replace_password(alice.id, &new_hash, None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .session_by_secret(&keep_secret.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn rehash_changes_only_the_hash(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let (secret, _) = session(store, &alice, 10, 0).await;
+    let h = PasswordHash::from_stored("$argon2id$rehashed".into());
+    store.rehash_password(alice.id, &h).await.unwrap();
+    assert_eq!(
+        store
+            .user_by_id(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        h
+    );
+    assert!(
+        store
+            .session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+pub async fn sessions_are_found_by_secret_hash_only(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let (secret, s) = session(store, &alice, 10, 0).await;
+    let (found, name) = store
+        .session_by_secret(&secret.hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, s);
+    assert_eq!(name, alice.username);
+    let unknown = SessionSecret::from_random([77; 32]);
+    assert!(
+        store
+            .session_by_secret(&unknown.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The same secret cannot be stored twice.
+    let again = policy().start(
+        SessionHandle::from_random([55; 16]),
+        alice.id,
+        t(0),
+        false,
+        None,
+        None,
+    );
+    assert!(matches!(
+        store.create_session(&secret.hash(), &again).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub async fn session_for_unknown_user_is_refused(store: &dyn Store) {
+    let s = policy().start(
+        SessionHandle::from_random([1; 16]),
+        UserId::from_random(seed(42)),
+        t(0),
+        false,
+        None,
+        None,
+    );
+    let secret = SessionSecret::from_random([1; 32]);
+    assert!(store.create_session(&secret.hash(), &s).await.is_err());
+    assert!(
+        store
+            .session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn touch_moves_last_seen_forward_only(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let (secret, _) = session(store, &alice, 10, 0).await;
+    store
+        .touch_session(&secret.hash(), t(5 * 60_000), t(35 * 60_000))
+        .await
+        .unwrap();
+    // A late, older touch (another node) must not move it back.
+    store
+        .touch_session(&secret.hash(), t(2 * 60_000), t(32 * 60_000))
+        .await
+        .unwrap();
+    let (s, _) = store
+        .session_by_secret(&secret.hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.last_seen_at, t(5 * 60_000));
+    assert_eq!(s.idle_expires_at, t(35 * 60_000));
+    assert_eq!(s.created_at, t(0));
+}
+
+pub async fn logout_deletes_by_secret(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let (secret, _) = session(store, &alice, 10, 0).await;
+    assert!(
+        store
+            .delete_session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store
+            .delete_session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn sessions_end_by_handle_only_for_their_owner(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let bob = user(store, "bob", 2).await;
+    let (secret, s) = session(store, &alice, 10, 0).await;
+    assert!(!store.delete_session(&s.handle, Some(bob.id)).await.unwrap());
+    assert!(
+        store
+            .session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .delete_session(&s.handle, Some(alice.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .session_by_secret(&secret.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An administrator (no owner) may end any session.
+    let (secret2, s2) = session(store, &bob, 11, 0).await;
+    assert!(store.delete_session(&s2.handle, None).await.unwrap());
+    assert!(
+        store
+            .session_by_secret(&secret2.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn log_out_everywhere_keeps_only_the_kept_session(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let bob = user(store, "bob", 2).await;
+    let (a1, s1) = session(store, &alice, 10, 0).await;
+    let (a2, _) = session(store, &alice, 11, 0).await;
+    let (b1, _) = session(store, &bob, 12, 0).await;
+    assert_eq!(
+        store
+            .delete_user_sessions(alice.id, Some(&s1.handle))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.session_by_secret(&a1.hash()).await.unwrap().is_some());
+    assert!(store.session_by_secret(&a2.hash()).await.unwrap().is_none());
+    assert_eq!(store.delete_user_sessions(alice.id, None).await.unwrap(), 1);
+    assert!(store.session_by_secret(&a1.hash()).await.unwrap().is_none());
+    assert!(store.session_by_secret(&b1.hash()).await.unwrap().is_some());
+}
+
+pub async fn listing_shows_only_unexpired_sessions_of_the_user(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let bob = user(store, "bob", 2).await;
+    let (_, old) = session(store, &alice, 10, 0).await;
+    let (_, newer) = session(store, &alice, 11, 20 * 60_000).await;
+    session(store, &bob, 12, 0).await;
+    // At 25 min both of alice's are live, newest first.
+    let at25 = store
+        .list_sessions(Some(alice.id), t(25 * 60_000))
+        .await
+        .unwrap();
+    assert_eq!(at25, vec![newer.clone(), old]);
+    // At 30 min the first has idled out (exact edge).
+    let at30 = store
+        .list_sessions(Some(alice.id), t(30 * 60_000))
+        .await
+        .unwrap();
+    assert_eq!(at30, vec![newer]);
+    assert_eq!(
+        store
+            .list_sessions(None, t(25 * 60_000))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        store.count_active_sessions(t(25 * 60_000)).await.unwrap(),
+        3
+    );
+    // bob's session, started at 0, has idled out too.
+    assert_eq!(
+        store.count_active_sessions(t(30 * 60_000)).await.unwrap(),
+        1
+    );
+}
+
+pub async fn sweep_removes_exactly_the_expired(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let (a, _) = session(store, &alice, 10, 0).await;
+    let (b, _) = session(store, &alice, 11, 1).await;
+    assert_eq!(
+        store
+            .sweep_expired_sessions(t(30 * 60_000 - 1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.sweep_expired_sessions(t(30 * 60_000)).await.unwrap(),
+        1
+    );
+    assert!(store.session_by_secret(&a.hash()).await.unwrap().is_none());
+    assert!(store.session_by_secret(&b.hash()).await.unwrap().is_some());
+}
+
+pub async fn secrets_first_writer_wins(store: &dyn Store) {
+    let first = store.secret_or_insert("csrf", &[1; 32]).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    let second = store.secret_or_insert("csrf", &[2; 32]).await.unwrap();
+    assert_eq!(second, vec![1; 32]);
+    let other = store.secret_or_insert("other", &[3; 32]).await.unwrap();
+    assert_eq!(other, vec![3; 32]);
+}
+
+pub async fn failures_count_within_a_window_and_reset_after(store: &dyn Store) {
+    let w = 15 * MIN;
+    assert_eq!(store.failures("acct:alice").await.unwrap(), None);
+    for i in 1..=3u32 {
+        let got = store
+            .record_failure("acct:alice", w, t(i64::from(i)))
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            FailureWindow {
+                count: i,
+                started_at: t(1)
+            }
+        );
+    }
+    assert_eq!(
+        store.failures("acct:alice").await.unwrap(),
+        Some(FailureWindow {
+            count: 3,
+            started_at: t(1)
+        })
+    );
+    // The window ends at exactly started_at + window: a new one begins.
+    let end = 1 + 15 * 60_000;
+    let got = store.record_failure("acct:alice", w, t(end)).await.unwrap();
+    assert_eq!(
+        got,
+        FailureWindow {
+            count: 1,
+            started_at: t(end)
+        }
+    );
+    assert_eq!(store.failures("acct:bob").await.unwrap(), None);
+}
+
+pub async fn concurrent_failures_are_all_counted(store: &dyn Store) {
+    let w = 15 * MIN;
+    let attempts = (0..40).map(|_| store.record_failure("addr:192.0.2.7", w, t(0)));
+    for r in futures_join_all(attempts).await {
+        r.unwrap();
+    }
+    let got = store.failures("addr:192.0.2.7").await.unwrap().unwrap();
+    assert_eq!(got.count, 40);
+}
+
+pub async fn failures_clear_and_sweep(store: &dyn Store) {
+    let w = 15 * MIN;
+    store.record_failure("a", w, t(0)).await.unwrap();
+    store.record_failure("b", w, t(10)).await.unwrap();
+    store.clear_failures("a").await.unwrap();
+    assert_eq!(store.failures("a").await.unwrap(), None);
+    store.record_failure("c", w, t(20)).await.unwrap();
+    assert_eq!(store.sweep_failures(t(20)).await.unwrap(), 1);
+    assert_eq!(store.failures("b").await.unwrap(), None);
+    assert!(store.failures("c").await.unwrap().is_some());
+}
+
+pub async fn ping_answers(store: &dyn Store) {
+    store.ping().await.unwrap();
+    assert!(!store.backend().is_empty());
+}
+
+/// Runs futures concurrently on the current task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Poll all by spawning none: drive them together with a simple join.
+    let mut pending: Vec<_> = set.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    for r in results {
+        out.push(r.unwrap());
+    }
+    out
+}
