@@ -14,4 +14,4 @@ pub mod time;
 pub use id::{ParseError, SessionHandle, SessionSecret, SessionSecretHash, UserId, Username};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use session::{Session, SessionPolicy, SessionStatus};
-pub use time::{Clock, Timestamp};
+pub use time::{Clock, ManualClock, Timestamp};

@@ -68,13 +68,15 @@ impl SessionPolicy {
         user_agent: Option<&str>,
         ip: Option<String>,
     ) -> Session {
-        let absolute_expires_at = now.add(self.absolute_timeout);
+        let absolute_expires_at = now.saturating_add(self.absolute_timeout);
         Session {
             handle,
             user_id,
             created_at: now,
             last_seen_at: now,
-            idle_expires_at: now.add(self.idle_timeout).min(absolute_expires_at),
+            idle_expires_at: now
+                .saturating_add(self.idle_timeout)
+                .min(absolute_expires_at),
             absolute_expires_at,
             persistent,
             user_agent: user_agent.map(truncate_user_agent),
@@ -88,8 +90,10 @@ impl SessionPolicy {
         if now >= session.idle_expires_at || now >= session.absolute_expires_at {
             return SessionStatus::Expired;
         }
-        let touch = (now >= session.last_seen_at.add(self.touch_interval))
-            .then(|| now.add(self.idle_timeout).min(session.absolute_expires_at));
+        let touch = (now >= session.last_seen_at.saturating_add(self.touch_interval)).then(|| {
+            now.saturating_add(self.idle_timeout)
+                .min(session.absolute_expires_at)
+        });
         SessionStatus::Valid { touch }
     }
 

@@ -46,7 +46,7 @@ pub enum Decision {
 impl FailureWindow {
     /// Whether this window still counts at `now`.
     pub fn is_open(&self, window: Duration, now: Timestamp) -> bool {
-        now < self.started_at.add(window)
+        now < self.started_at.saturating_add(window)
     }
 
     /// The window after one more failure at `now`: counted in the open
@@ -74,7 +74,7 @@ pub fn decide(
 ) -> Decision {
     match current {
         Some(w) if w.is_open(window, now) && w.count >= limit => {
-            let left = now.until(w.started_at.add(window));
+            let left = now.until(w.started_at.saturating_add(window));
             let secs = left.as_millis().div_ceil(1000).max(1);
             Decision::Limited {
                 retry_after: Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX)),

@@ -22,13 +22,13 @@ impl Timestamp {
     }
 
     /// `self + d`, saturating at the far future rather than overflowing.
-    pub fn add(self, d: Duration) -> Self {
+    pub fn saturating_add(self, d: Duration) -> Self {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Self(self.0.saturating_add(ms))
     }
 
     /// `self - d`, saturating.
-    pub fn sub(self, d: Duration) -> Self {
+    pub fn saturating_sub(self, d: Duration) -> Self {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Self(self.0.saturating_sub(ms))
     }
@@ -59,6 +59,32 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
 }
 
+/// A clock that only moves when told to: for tests, and for anything that
+/// must replay time. Reading it never touches the system clock.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        Self(std::sync::atomic::AtomicI64::new(start.0))
+    }
+
+    pub fn advance(&self, d: Duration) {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn set(&self, t: Timestamp) {
+        self.0.store(t.0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +108,9 @@ mod tests {
     #[test]
     fn add_saturates() {
         let t = Timestamp::from_unix_millis(i64::MAX - 1);
-        assert_eq!(t.add(Duration::from_secs(10)).unix_millis(), i64::MAX);
+        assert_eq!(
+            t.saturating_add(Duration::from_secs(10)).unix_millis(),
+            i64::MAX
+        );
     }
 }

@@ -1,1 +1,88 @@
+//! latchkey's HTTP surface: the router, its extractors and errors.
+//!
+//! This crate knows HTTP and nothing about SQL, Redis, config files or the
+//! environment: the binary builds an [`AppState`] and calls [`router`].
+//! Routes are registered through `utoipa-axum`, so the OpenAPI document is
+//! generated from the same list that routes requests and cannot miss one.
 
+pub mod auth;
+pub mod client;
+pub mod cookies;
+pub mod error;
+pub mod json;
+pub mod login;
+pub mod metrics;
+pub mod middleware;
+pub mod passwords;
+pub mod random;
+pub mod routes;
+pub mod state;
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::ApiError;
+pub use passwords::PasswordService;
+pub use state::{AppState, SameSite, Settings};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "latchkey",
+    description = "One authentication server for a web app and its APIs."
+))]
+struct ApiDoc;
+
+fn api_router() -> OpenApiRouter<AppState> {
+    use routes::{accounts, me, ops, sessions};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::current))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::list, sessions::end_all))
+        .routes(routes!(sessions::end_one))
+        .routes(routes!(me::me))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+}
+
+static OPENAPI: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    let (_, api) = api_router().split_for_parts();
+    serde_json::to_value(api).unwrap_or_default()
+});
+
+/// The OpenAPI 3.1 document of every route.
+pub fn openapi() -> serde_json::Value {
+    OPENAPI.clone()
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = api_router().split_for_parts();
+    routes
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(middleware::limits))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .with_state(state)
+}
+
+fn panic_response() -> Response {
+    ApiError::Internal("handler panicked".into()).into_response()
+}

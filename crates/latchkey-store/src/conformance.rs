@@ -95,7 +95,7 @@ async fn session(store: &dyn Store, u: &User, n: u8, at: i64) -> (SessionSecret,
         SessionHandle::from_random([n; 16]),
         u.id,
         t(at),
-        n % 2 == 0,
+        n.is_multiple_of(2),
         Some("conformance/1.0"),
         Some("192.0.2.1".into()),
     );

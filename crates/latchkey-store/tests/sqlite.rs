@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The conformance suite on the embedded SQLite backend, each case on a
 //! fresh database file.
 

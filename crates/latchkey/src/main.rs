@@ -1,1 +1,128 @@
-fn main() {}
+//! `latchkey`: thin entry point. Parses arguments, loads configuration,
+//! and hands over to the library. Exit codes: 0 success, 1 failure at run
+//! time, 2 bad arguments or configuration.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use clap::error::ErrorKind;
+use latchkey::cli::{self, Cli, Command, SessionsCommand, UserCommand};
+use latchkey::{Application, Overrides, config};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    let overrides = Overrides {
+        listen: match &cli.command {
+            Command::Serve { listen } => listen.clone(),
+            _ => None,
+        },
+        database_url: cli.database.clone(),
+    };
+    let env = std::env::vars().collect();
+    let config = match config::load(cli.config.as_deref(), env, &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("latchkey: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("latchkey: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Help and version go to stdout with success; any other argument error is
+/// one line on stderr and exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "latchkey: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => {
+            latchkey::telemetry::init(&config.log)?;
+            let app = Application::build(&config).await?;
+            tracing::info!(
+                address = %app.address(),
+                url = %format!("http://{}", app.address()),
+                database = %config.database_url,
+                "latchkey listening"
+            );
+            app.run_until(shutdown_signal()).await
+        }
+        Command::User {
+            command: UserCommand::Add { name, .. },
+        } => {
+            let store = latchkey::app::open_store(&config.database_url).await?;
+            let result = cli::user_add(store.as_ref(), &name).await;
+            store.close().await;
+            result
+        }
+        Command::Sessions { command } => {
+            let store = latchkey::app::open_store(&config.database_url).await?;
+            let result = match command {
+                SessionsCommand::List { user, json } => {
+                    cli::sessions_list(store.as_ref(), user.as_deref(), json).await
+                }
+                SessionsCommand::Revoke { user, id } => {
+                    cli::sessions_revoke(store.as_ref(), user.as_deref(), id.as_deref()).await
+                }
+            };
+            store.close().await;
+            result
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,105 @@
+//! latchkey's cookies: names, attributes, reading and clearing.
+//!
+//! Secure defaults (RFC 6265bis): `__Host-` prefix, `HttpOnly`, `Secure`,
+//! `SameSite=Strict`, `Path=/`, no `Domain`. With `cookies.secure = false`
+//! the prefix is dropped (browsers refuse prefixed cookies without
+//! `Secure`); everything else stays.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite as CookieSameSite};
+
+use crate::state::{SameSite, Settings};
+
+/// The session cookie's name under `settings`.
+pub fn session_cookie_name(settings: &Settings) -> &'static str {
+    if settings.cookie_secure {
+        "__Host-lk_session"
+    } else {
+        "lk_session"
+    }
+}
+
+/// The first value of cookie `name` in the request's `Cookie` headers.
+pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+}
+
+/// `Set-Cookie` for a cookie at `path`; `max_age: None` makes a
+/// browser-session cookie.
+pub fn set(
+    settings: &Settings,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age: Option<Duration>,
+) -> HeaderValue {
+    let mut c = Cookie::build((name, value))
+        .http_only(true)
+        .secure(settings.cookie_secure)
+        .same_site(match settings.same_site {
+            SameSite::Strict => CookieSameSite::Strict,
+            SameSite::Lax => CookieSameSite::Lax,
+        })
+        .path(path)
+        .build();
+    if let Some(age) = max_age {
+        let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        c.set_max_age(cookie::time::Duration::seconds(secs));
+    }
+    header_value(&c)
+}
+
+/// `Set-Cookie` that removes the cookie (`Max-Age=0`, empty value).
+pub fn clear(settings: &Settings, name: &'static str, path: &'static str) -> HeaderValue {
+    set(settings, name, String::new(), path, Some(Duration::ZERO))
+}
+
+fn header_value(c: &Cookie<'_>) -> HeaderValue {
+    // Names and values we build are plain ASCII; a value that somehow is
+    // not becomes an empty cookie rather than a panic.
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_defaults() {
+        let s = Settings::default();
+        let v = set(&s, session_cookie_name(&s), "abc".into(), "/", None);
+        let v = v.to_str().unwrap_or_default();
+        assert_eq!(
+            v,
+            "__Host-lk_session=abc; HttpOnly; SameSite=Strict; Secure; Path=/"
+        );
+    }
+
+    #[test]
+    fn remembered_cookie_has_max_age_and_clear_has_zero() {
+        let s = Settings::default();
+        let v = set(&s, "n", "v".into(), "/", Some(Duration::from_secs(90)));
+        assert!(v.to_str().unwrap_or_default().contains("Max-Age=90"));
+        let c = clear(&s, "n", "/");
+        assert!(c.to_str().unwrap_or_default().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn reads_from_several_cookie_headers() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));
+        h.append(header::COOKIE, HeaderValue::from_static("c=3"));
+        assert_eq!(read(&h, "b").as_deref(), Some("2"));
+        assert_eq!(read(&h, "c").as_deref(), Some("3"));
+        assert_eq!(read(&h, "d"), None);
+    }
+}

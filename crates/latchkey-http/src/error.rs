@@ -1,0 +1,190 @@
+//! The one error type of the HTTP surface, rendered as RFC 9457 problem
+//! JSON with a stable `code`. Server-side failures get an opaque body; their
+//! cause is logged (never a secret: store errors carry no bound values).
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// Wrong password or unknown user: one answer for both.
+    InvalidCredentials,
+    /// No valid credential. `clear` is a `Set-Cookie` that removes a
+    /// stale session cookie the client sent, if it sent one.
+    Unauthenticated {
+        clear: Option<HeaderValue>,
+    },
+    CsrfFailed,
+    RegistrationDisabled,
+    NotFound,
+    MethodNotAllowed,
+    UsernameTaken,
+    /// A field broke a rule (`invalid_username`, `invalid_password`, …).
+    Invalid {
+        code: &'static str,
+        detail: String,
+    },
+    /// The body is not JSON, or not the JSON expected.
+    BadRequest {
+        code: &'static str,
+        detail: String,
+    },
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    HeadersTooLarge,
+    RateLimited {
+        retry_after: Duration,
+    },
+    /// Too many password hashes queued; come back shortly.
+    Overloaded,
+    StoreUnavailable(String),
+    Internal(String),
+}
+
+/// The RFC 9457 body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable error code.
+    pub code: &'static str,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::CsrfFailed | Self::RegistrationDisabled => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UsernameTaken => StatusCode::CONFLICT,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Unauthenticated { .. } => "unauthenticated",
+            Self::CsrfFailed => "csrf_failed",
+            Self::RegistrationDisabled => "registration_disabled",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UsernameTaken => "username_taken",
+            Self::Invalid { code, .. } | Self::BadRequest { code, .. } => code,
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Overloaded => "overloaded",
+            Self::StoreUnavailable(_) => "store_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        self.status().canonical_reason().unwrap_or("Error")
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::InvalidCredentials => "The username or password is wrong.".into(),
+            Self::Unauthenticated { .. } => "A valid credential is required.".into(),
+            Self::CsrfFailed => {
+                "The request lacks a valid X-CSRF-Token or comes from another site.".into()
+            }
+            Self::RegistrationDisabled => "Registration is disabled on this server.".into(),
+            Self::NotFound => "There is nothing here.".into(),
+            Self::MethodNotAllowed => "This method is not allowed here.".into(),
+            Self::UsernameTaken => "That username is taken.".into(),
+            Self::Invalid { detail, .. } | Self::BadRequest { detail, .. } => detail.clone(),
+            Self::UnsupportedMediaType => "The body must be application/json.".into(),
+            Self::PayloadTooLarge => "The request body is too large.".into(),
+            Self::HeadersTooLarge => "The request headers are too large.".into(),
+            Self::RateLimited { .. } => "Too many attempts; try again later.".into(),
+            Self::Overloaded => "The server is busy; try again shortly.".into(),
+            Self::StoreUnavailable(_) => "The store is unavailable; try again shortly.".into(),
+            Self::Internal(_) => "An internal error occurred.".into(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_: format!("urn:latchkey:problem:{}", self.code()),
+            title: self.title(),
+            status: self.status().as_u16(),
+            detail: self.detail(),
+            code: self.code(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Self::StoreUnavailable(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::StoreUnavailable(cause) => tracing::error!(%cause, "store unavailable"),
+            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            _ => {}
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match &self {
+            Self::Unauthenticated { clear } => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"latchkey\""),
+                );
+                if let Some(cookie) = clear {
+                    h.insert(header::SET_COOKIE, cookie.clone());
+                }
+            }
+            Self::InvalidCredentials => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"latchkey\""),
+                );
+            }
+            Self::RateLimited { retry_after } => {
+                h.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+            }
+            Self::Overloaded | Self::StoreUnavailable(_) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,243 @@
+//! Cookie sessions: `/v1/session/*` and `/v1/sessions`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use latchkey_core::{SessionHandle, SessionSecret};
+use serde::{Deserialize, Serialize};
+
+use super::{NO_STORE, UserView};
+use crate::auth::{SessionAuth, refuse_cross_site};
+use crate::client::Client;
+use crate::cookies;
+use crate::error::{ApiError, Problem};
+use crate::json::AppJson;
+use crate::login::authenticate;
+use crate::random::random;
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// Keep the cookie after the browser closes (`Max-Age`).
+    #[serde(default)]
+    pub remember: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub user: UserView,
+    /// Send as `X-CSRF-Token` on every unsafe request of this session.
+    pub csrf_token: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// Public handle of the session (not the cookie value).
+    pub id: String,
+    pub created_at: String,
+    /// When the session ends if unused (never later than its absolute limit).
+    pub expires_at: String,
+    pub last_seen_at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CurrentSessionResponse {
+    pub user: UserView,
+    pub session: SessionView,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionListItem {
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// The session making this request.
+    pub current: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionListItem>,
+}
+
+/// Log in and start a cookie session.
+#[utoipa::path(post, path = "/v1/session/login", tag = "sessions",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse, description = "Logged in; sets the session cookie"),
+        (status = 401, body = Problem, description = "invalid_credentials"),
+        (status = 403, body = Problem, description = "csrf_failed: cross-site login"),
+        (status = 429, body = Problem, description = "rate_limited"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    AppJson(body): AppJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    refuse_cross_site(&headers, &state)?;
+    let user = authenticate(&state, &client, &body.username, body.password).await?;
+    // Never reuse a presented session: a login always makes a new one, and
+    // ends the one this browser had.
+    let name = cookies::session_cookie_name(&state.settings);
+    if let Some(old) = cookies::read(&headers, name).and_then(|v| SessionSecret::parse(&v).ok()) {
+        state.store.delete_session_by_secret(&old.hash()).await?;
+    }
+    let secret = SessionSecret::from_random(random()?);
+    let now = state.clock.now();
+    let session = state.settings.sessions.start(
+        SessionHandle::from_random(random()?),
+        user.id,
+        now,
+        body.remember,
+        client.user_agent.as_deref(),
+        client.ip.map(|ip| ip.to_string()),
+    );
+    state.store.create_session(&secret.hash(), &session).await?;
+    let max_age = state.settings.sessions.cookie_max_age(&session, now);
+    let cookie = cookies::set(&state.settings, name, secret.encode(), "/", max_age);
+    let body = LoginResponse {
+        user: UserView::new(user.id, &user.username),
+        csrf_token: state.csrf.token(session.handle.as_str()),
+    };
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        NO_STORE,
+        AppJson(body),
+    )
+        .into_response())
+}
+
+/// The current session and its user.
+#[utoipa::path(get, path = "/v1/session", tag = "sessions",
+    responses(
+        (status = 200, body = CurrentSessionResponse),
+        (status = 401, body = Problem, description = "unauthenticated"),
+    ))]
+pub async fn current(auth: SessionAuth) -> impl IntoResponse {
+    let s = &auth.session;
+    (
+        NO_STORE,
+        AppJson(CurrentSessionResponse {
+            user: UserView::new(s.user_id, &auth.username),
+            session: SessionView {
+                id: s.handle.to_string(),
+                created_at: s.created_at.to_rfc3339(),
+                expires_at: s.idle_expires_at.min(s.absolute_expires_at).to_rfc3339(),
+                last_seen_at: s.last_seen_at.to_rfc3339(),
+            },
+        }),
+    )
+}
+
+/// Log out: the session is deleted and the cookie cleared.
+#[utoipa::path(post, path = "/v1/session/logout", tag = "sessions",
+    params(("X-CSRF-Token" = String, Header, description = "From the login response")),
+    responses(
+        (status = 204, description = "Logged out; cookie cleared"),
+        (status = 401, body = Problem, description = "unauthenticated"),
+        (status = 403, body = Problem, description = "csrf_failed"),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+) -> Result<Response, ApiError> {
+    state
+        .store
+        .delete_session_by_secret(&auth.secret_hash)
+        .await?;
+    Ok(cleared(&state))
+}
+
+/// The caller's sessions.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions",
+    responses(
+        (status = 200, body = SessionList),
+        (status = 401, body = Problem, description = "unauthenticated"),
+    ))]
+pub async fn list(State(state): State<AppState>, auth: SessionAuth) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let sessions = state
+        .store
+        .list_sessions(Some(auth.session.user_id), now)
+        .await?
+        .into_iter()
+        .map(|s| SessionListItem {
+            current: s.handle == auth.session.handle,
+            id: s.handle.to_string(),
+            created_at: s.created_at.to_rfc3339(),
+            last_seen_at: s.last_seen_at.to_rfc3339(),
+            user_agent: s.user_agent,
+            ip: s.ip,
+        })
+        .collect();
+    Ok((NO_STORE, AppJson(SessionList { sessions })).into_response())
+}
+
+/// End one of the caller's sessions.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions",
+    params(
+        ("id" = String, Path, description = "Session handle from the listing"),
+        ("X-CSRF-Token" = String, Header, description = "From the login response"),
+    ),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, body = Problem, description = "unauthenticated"),
+        (status = 403, body = Problem, description = "csrf_failed"),
+        (status = 404, body = Problem, description = "No such session of the caller's"),
+    ))]
+pub async fn end_one(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let handle = SessionHandle::parse(&id).map_err(|_| ApiError::NotFound)?;
+    if !state
+        .store
+        .delete_session(&handle, Some(auth.session.user_id))
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    if handle == auth.session.handle {
+        return Ok(cleared(&state));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Log out everywhere: every session of the caller, this one included.
+#[utoipa::path(delete, path = "/v1/sessions", tag = "sessions",
+    params(("X-CSRF-Token" = String, Header, description = "From the login response")),
+    responses(
+        (status = 204, description = "All sessions ended; cookie cleared"),
+        (status = 401, body = Problem, description = "unauthenticated"),
+        (status = 403, body = Problem, description = "csrf_failed"),
+    ))]
+pub async fn end_all(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+) -> Result<Response, ApiError> {
+    state
+        .store
+        .delete_user_sessions(auth.session.user_id, None)
+        .await?;
+    Ok(cleared(&state))
+}
+
+/// `204` that clears the session cookie.
+fn cleared(state: &AppState) -> Response {
+    let name = cookies::session_cookie_name(&state.settings);
+    (
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(
+            header::SET_COOKIE,
+            cookies::clear(&state.settings, name, "/"),
+        )]),
+        NO_STORE,
+    )
+        .into_response()
+}

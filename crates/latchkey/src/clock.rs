@@ -1,0 +1,18 @@
+//! The one place that reads the wall clock.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use latchkey_core::{Clock, Timestamp};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
+    fn now(&self) -> Timestamp {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Timestamp::from_unix_millis(ms)
+    }
+}

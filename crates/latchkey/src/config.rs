@@ -1,0 +1,463 @@
+//! Configuration: defaults, then the TOML file, then `LATCHKEY_*`
+//! variables, then command-line flags. The merged document is checked as a
+//! whole and *every* problem is reported at once (unknown keys, wrong
+//! types, bad values), so an operator fixes a file in one round.
+//!
+//! Two types, as the style guide asks: the merged raw document (a JSON
+//! value, whatever its source) and the typed [`Config`] it validates into.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use latchkey_core::SessionPolicy;
+use latchkey_core::throttle::LoginLimits;
+use latchkey_http::{SameSite, Settings};
+use serde_json::Value;
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub issuer: String,
+    /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
+    pub log: String,
+    pub http: Settings,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+/// Every problem found, one per line.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problems):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The keys latchkey knows, with their kinds.
+const KEYS: &[(&str, Kind)] = &[
+    ("listen", Kind::Addr),
+    ("database_url", Kind::DatabaseUrl),
+    ("issuer", Kind::HttpUrl),
+    ("allow_registration", Kind::Bool),
+    ("log", Kind::Str),
+    ("trusted_proxies", Kind::IpList),
+    ("cookies.secure", Kind::Bool),
+    ("cookies.same_site", Kind::SameSite),
+    ("sessions.idle_timeout", Kind::Duration),
+    ("sessions.absolute_timeout", Kind::Duration),
+    ("login_limits.per_account", Kind::Count),
+    ("login_limits.per_address", Kind::Count),
+    ("login_limits.window", Kind::Duration),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Str,
+    Bool,
+    Count,
+    Duration,
+    Addr,
+    DatabaseUrl,
+    HttpUrl,
+    IpList,
+    SameSite,
+}
+
+/// Loads and validates. `env` is the process environment (passed in so
+/// that tests need not touch the real one); only `LATCHKEY_*` is read.
+pub fn load(
+    file: Option<&Path>,
+    env: HashMap<String, String>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigErrors> {
+    let raw = merge(file, env, overrides).map_err(|e| ConfigErrors(vec![e]))?;
+    validate(&raw)
+}
+
+fn merge(
+    file: Option<&Path>,
+    env: HashMap<String, String>,
+    overrides: &Overrides,
+) -> Result<Value, String> {
+    let mut builder = config::Config::builder();
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(format!("config file {} does not exist", path.display()));
+        }
+        builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+    }
+    let env: config::Map<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("LATCHKEY_"))
+        .collect();
+    builder = builder.add_source(
+        config::Environment::with_prefix("LATCHKEY")
+            .prefix_separator("_")
+            .separator("__")
+            .source(Some(env)),
+    );
+    let set = |b: config::ConfigBuilder<_>, key: &str, v: &Option<String>| match v {
+        Some(v) => b.set_override(key, v.clone()),
+        None => Ok(b),
+    };
+    builder = set(builder, "listen", &overrides.listen).map_err(|e| e.to_string())?;
+    builder = set(builder, "database_url", &overrides.database_url).map_err(|e| e.to_string())?;
+    let built = builder.build().map_err(|e| e.to_string())?;
+    built.try_deserialize::<Value>().map_err(|e| e.to_string())
+}
+
+/// Flattens tables into dotted keys.
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_owned(), other.clone())),
+    }
+}
+
+fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
+    let mut flat = Vec::new();
+    flatten("", raw, &mut flat);
+    let mut errors = Vec::new();
+    let mut known: HashMap<&'static str, (Kind, Value)> = HashMap::new();
+    for (key, value) in flat {
+        match KEYS.iter().find(|(k, _)| *k == key) {
+            Some((k, kind)) => {
+                known.insert(k, (*kind, value));
+            }
+            None => errors.push(format!("unknown key `{key}`")),
+        }
+    }
+    let mut v = Values {
+        known,
+        errors: &mut errors,
+    };
+    let listen = v.addr("listen").unwrap_or_else(default_listen);
+    let database_url = v
+        .string("database_url")
+        .unwrap_or_else(|| "sqlite://latchkey.db".into());
+    let issuer = v
+        .string("issuer")
+        .unwrap_or_else(|| format!("http://{listen}"));
+    let defaults = Settings::default();
+    let session_defaults = SessionPolicy::default();
+    let limit_defaults = LoginLimits::default();
+    let http = Settings {
+        cookie_secure: v.bool("cookies.secure").unwrap_or(defaults.cookie_secure),
+        same_site: v
+            .same_site("cookies.same_site")
+            .unwrap_or(defaults.same_site),
+        sessions: SessionPolicy {
+            idle_timeout: v
+                .duration("sessions.idle_timeout")
+                .unwrap_or(session_defaults.idle_timeout),
+            absolute_timeout: v
+                .duration("sessions.absolute_timeout")
+                .unwrap_or(session_defaults.absolute_timeout),
+            touch_interval: session_defaults.touch_interval,
+        },
+        login_limits: LoginLimits {
+            per_account: v
+                .count("login_limits.per_account")
+                .unwrap_or(limit_defaults.per_account),
+            per_address: v
+                .count("login_limits.per_address")
+                .unwrap_or(limit_defaults.per_address),
+            window: v
+                .duration("login_limits.window")
+                .unwrap_or(limit_defaults.window),
+        },
+        allow_registration: v
+            .bool("allow_registration")
+            .unwrap_or(defaults.allow_registration),
+        public_origin: Some(origin_of(&issuer)),
+        trusted_proxies: v.ips("trusted_proxies").unwrap_or_default(),
+    };
+    let log = v.string("log").unwrap_or_else(|| "info".into());
+    if errors.is_empty() {
+        Ok(Config {
+            listen,
+            database_url,
+            issuer,
+            log,
+            http,
+        })
+    } else {
+        errors.sort();
+        Err(ConfigErrors(errors))
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// `scheme://authority` of a URL already checked to be http(s).
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    format!("{scheme}://{authority}")
+}
+
+struct Values<'a> {
+    known: HashMap<&'static str, (Kind, Value)>,
+    errors: &'a mut Vec<String>,
+}
+
+impl Values<'_> {
+    /// The value at `key` parsed by its kind; records an error if it is
+    /// present but bad.
+    fn parsed<T>(
+        &mut self,
+        key: &str,
+        parse: impl FnOnce(Kind, &Value) -> Result<T, String>,
+    ) -> Option<T> {
+        let (kind, value) = self.known.get(key)?;
+        match parse(*kind, value) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.errors.push(format!("`{key}`: {why}"));
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        self.parsed(key, |kind, v| {
+            let s = text(v)?;
+            match kind {
+                Kind::DatabaseUrl if !(s.starts_with("sqlite:")) => {
+                    Err(if s.starts_with("postgres") {
+                        "PostgreSQL is not supported by this build yet; use sqlite://PATH".into()
+                    } else {
+                        "expected sqlite://PATH".into()
+                    })
+                }
+                Kind::HttpUrl if !(s.starts_with("http://") || s.starts_with("https://")) => {
+                    Err("expected an http:// or https:// URL".into())
+                }
+                _ => Ok(s),
+            }
+        })
+    }
+
+    fn bool(&mut self, key: &str) -> Option<bool> {
+        self.parsed(key, |_, v| match v {
+            Value::Bool(b) => Ok(*b),
+            Value::String(s) if s == "true" => Ok(true),
+            Value::String(s) if s == "false" => Ok(false),
+            _ => Err("expected true or false".into()),
+        })
+    }
+
+    fn count(&mut self, key: &str) -> Option<u32> {
+        self.parsed(key, |_, v| {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.parse::<u64>().ok(),
+                _ => None,
+            };
+            n.and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| "expected a whole number from 1 to 4294967295".into())
+        })
+    }
+
+    fn duration(&mut self, key: &str) -> Option<Duration> {
+        self.parsed(key, |_, v| {
+            let s = text(v)?;
+            let d = humantime::parse_duration(&s)
+                .map_err(|e| format!("expected a duration like \"30m\" or \"7d\" ({e})"))?;
+            if d.is_zero() {
+                return Err("must be longer than zero".into());
+            }
+            Ok(d)
+        })
+    }
+
+    fn addr(&mut self, key: &str) -> Option<SocketAddr> {
+        self.parsed(key, |_, v| {
+            text(v)?
+                .parse::<SocketAddr>()
+                .map_err(|_| "expected an address like 127.0.0.1:8080".into())
+        })
+    }
+
+    fn same_site(&mut self, key: &str) -> Option<SameSite> {
+        self.parsed(key, |_, v| match text(v)?.to_ascii_lowercase().as_str() {
+            "strict" => Ok(SameSite::Strict),
+            "lax" => Ok(SameSite::Lax),
+            _ => Err("expected \"strict\" or \"lax\" (\"none\" is never allowed)".into()),
+        })
+    }
+
+    fn ips(&mut self, key: &str) -> Option<Vec<IpAddr>> {
+        self.parsed(key, |_, v| {
+            let items: Vec<String> = match v {
+                Value::Array(a) => a.iter().map(text).collect::<Result<_, _>>()?,
+                Value::String(s) => s
+                    .split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+                _ => return Err("expected a list of IP addresses".into()),
+            };
+            items
+                .iter()
+                .map(|s| {
+                    s.parse::<IpAddr>()
+                        .map_err(|_| format!("`{s}` is not an IP address"))
+                })
+                .collect()
+        })
+    }
+}
+
+fn text(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err("expected a string".into()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn file(toml: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(toml.as_bytes()).unwrap();
+        f
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn no_config_gives_the_documented_defaults() {
+        let c = load(None, HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://latchkey.db");
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert!(c.http.cookie_secure);
+        assert_eq!(c.http.same_site, SameSite::Strict);
+        assert_eq!(c.http.sessions.idle_timeout, Duration::from_secs(1800));
+        assert_eq!(
+            c.http.sessions.absolute_timeout,
+            Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(c.http.login_limits, LoginLimits::default());
+        assert!(c.http.allow_registration);
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let f = file(
+            "listen = \"127.0.0.1:9000\"\n[sessions]\nidle_timeout = \"10m\"\n\
+             [login_limits]\nper_account = 3\n",
+        );
+        let e = env(&[
+            ("LATCHKEY_SESSIONS__IDLE_TIMEOUT", "5m"),
+            ("LATCHKEY_LOGIN_LIMITS__WINDOW", "1h"),
+            ("OTHER_VAR", "ignored"),
+        ]);
+        let o = Overrides {
+            listen: Some("127.0.0.1:9100".into()),
+            database_url: Some("sqlite:///tmp/x.db".into()),
+        };
+        let c = load(Some(f.path()), e, &o).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.database_url, "sqlite:///tmp/x.db");
+        assert_eq!(c.http.sessions.idle_timeout, Duration::from_secs(300));
+        assert_eq!(c.http.login_limits.per_account, 3);
+        assert_eq!(c.http.login_limits.window, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let f = file(
+            "listen = \"nope\"\nlisten_port = 1\n[cookies]\nsame_site = \"none\"\nsecure = 3\n\
+             [sessions]\nidle_timeout = \"soon\"\n[login_limits]\nper_account = 0\n",
+        );
+        let e = env(&[("LATCHKEY_TYPO", "1")]);
+        let errs = load(Some(f.path()), e, &Overrides::default())
+            .unwrap_err()
+            .0;
+        let all = errs.join("\n");
+        for needle in [
+            "unknown key `listen_port`",
+            "unknown key `typo`",
+            "`listen`",
+            "`cookies.same_site`",
+            "`cookies.secure`",
+            "`sessions.idle_timeout`",
+            "`login_limits.per_account`",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(errs.len(), 7, "{all}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = load(
+            Some(Path::new("/nonexistent/latchkey.toml")),
+            HashMap::new(),
+            &Overrides::default(),
+        );
+        assert!(err.unwrap_err().to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_or_env() {
+        let f = file("trusted_proxies = [\"10.0.0.1\", \"::1\"]\n");
+        let c = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        let e = env(&[("LATCHKEY_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2")]);
+        let c = load(None, e, &Overrides::default()).unwrap();
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn issuer_sets_the_public_origin() {
+        let e = env(&[("LATCHKEY_ISSUER", "https://auth.example.com/base")]);
+        let c = load(None, e, &Overrides::default()).unwrap();
+        assert_eq!(
+            c.http.public_origin.as_deref(),
+            Some("https://auth.example.com")
+        );
+    }
+}
