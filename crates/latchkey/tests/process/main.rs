@@ -1,0 +1,7 @@
+//! Tests that drive the real `latchkey` binary as a separate process:
+//! durability across `kill -9`, graceful shutdown, and the CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod durability;
+mod server;
