@@ -87,3 +87,39 @@ async fn in_flight_requests_finish_during_shutdown() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_contain_passwords_cookies_or_csrf_tokens() {
+    let (_dir, path) = temp();
+    let server = start(&path);
+    let http = reqwest::Client::new();
+    let password = "Tr0ub4dor&3-unique-marker";
+    register(&http, &server.base, "frank", password).await;
+    let l = login(&http, &server.base, "frank", password).await;
+    // A failed login, a bad body that includes the password, a CSRF failure.
+    let _ = http
+        .post(format!("{}/v1/session/login", server.base))
+        .json(&serde_json::json!({"username": "frank", "password": "wrong-password-marker"}))
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .post(format!("{}/v1/session/login", server.base))
+        .json(&serde_json::json!({"username": "frank", "password": password, "remember": password}))
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .post(format!("{}/v1/session/logout?token={}", server.base, l.csrf))
+        .header("cookie", format!("__Host-lk_session={}", l.cookie))
+        .send()
+        .await
+        .unwrap();
+    logout(&http, &server.base, &l).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let logs = server.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("/v1/session/login"), "requests are logged");
+    for secret in [password, "wrong-password-marker", &l.cookie, &l.csrf] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}

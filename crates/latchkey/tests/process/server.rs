@@ -10,6 +10,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Every line the server has written to stdout so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 pub fn db_url(dir: &Path) -> String {
@@ -35,21 +37,29 @@ pub fn start(dir: &Path) -> Server {
         .expect("start latchkey");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let address = loop {
         let line = lines
             .next()
             .expect("latchkey exited before listening")
             .expect("read stdout");
+        logs.lock().unwrap().push(line.clone());
         let v: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
         if v["message"] == "latchkey listening" {
             break v["address"].as_str().expect("address").to_owned();
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
     Server {
         child,
         base: format!("http://{address}"),
+        logs,
     }
 }
 
