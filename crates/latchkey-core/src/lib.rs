@@ -7,6 +7,8 @@
 pub mod csrf;
 pub mod id;
 pub mod password;
+pub mod refresh;
+pub mod revocation;
 pub mod session;
 pub mod throttle;
 pub mod time;

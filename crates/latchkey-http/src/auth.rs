@@ -49,7 +49,11 @@ impl FromRequestParts<AppState> for SessionAuth {
             SessionStatus::Expired => {
                 // The sweeper would remove it too; removing it now keeps
                 // listings and counts exact.
-                state.store.delete_session_by_secret(&secret_hash).await?;
+                let ended = state
+                    .store
+                    .delete_session_by_secret(&secret_hash, state.revoke_at())
+                    .await?;
+                state.ended(&ended);
                 return Err(stale());
             }
             SessionStatus::Valid { touch } => touch,

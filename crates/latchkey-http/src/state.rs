@@ -1,12 +1,14 @@
 //! Shared state handed to every handler.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use latchkey_core::csrf::CsrfKey;
+use latchkey_core::revocation::{Denylist, Revocation};
 use latchkey_core::throttle::LoginLimits;
 use latchkey_core::{Clock, SessionPolicy};
-use latchkey_store::Store;
+use latchkey_store::{Ended, RevokeAt, Store};
 
 use crate::metrics::Metrics;
 use crate::passwords::PasswordService;
@@ -35,6 +37,15 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` is believed (the load balancer).
     /// Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Lifetime of access tokens; revocation entries live this long (plus
+    /// a minute of clock skew) and then cover nothing.
+    pub access_ttl: Duration,
+}
+
+impl Settings {
+    pub fn revocation_ttl(&self) -> Duration {
+        self.access_ttl + Duration::from_secs(60)
+    }
 }
 
 impl Default for Settings {
@@ -47,6 +58,7 @@ impl Default for Settings {
             allow_registration: true,
             public_origin: None,
             trusted_proxies: Vec::new(),
+            access_ttl: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -62,6 +74,8 @@ pub struct Inner {
     pub csrf: CsrfKey,
     pub passwords: PasswordService,
     pub metrics: Metrics,
+    /// Revoked access tokens, consulted on every bearer request.
+    pub denylist: RwLock<Denylist>,
 }
 
 impl AppState {
@@ -79,11 +93,41 @@ impl AppState {
             csrf,
             passwords,
             metrics: Metrics::new(),
+            denylist: RwLock::new(Denylist::default()),
         }))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.0.store
+    }
+
+    /// Revocations recorded now live this long.
+    pub fn revoke_at(&self) -> RevokeAt {
+        RevokeAt {
+            now: self.0.clock.now(),
+            ttl: self.0.settings.revocation_ttl(),
+        }
+    }
+
+    /// Applies revocations (already written to the store) to this node's
+    /// in-memory denylist.
+    pub fn deny(&self, entries: &[Revocation]) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut d = self
+            .0
+            .denylist
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for r in entries {
+            d.insert(r);
+        }
+    }
+
+    /// As [`deny`](Self::deny), for what an ending operation returned.
+    pub fn ended(&self, ended: &Ended) {
+        self.deny(&ended.revocations);
     }
 }
 

@@ -12,7 +12,10 @@ use latchkey_core::{
     PasswordHash, Session, SessionHandle, SessionPolicy, SessionSecret, Timestamp, UserId, Username,
 };
 
-use crate::{Store, StoreError, User};
+use latchkey_core::refresh::{RefreshHash, RefreshSecret};
+use latchkey_core::revocation::{Revocation, Target};
+
+use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError, User};
 
 /// A fresh store, and whatever must live as long as it (a temp dir, a
 /// schema to drop).
@@ -34,7 +37,7 @@ macro_rules! conformance_suite {
             sessions_are_found_by_secret_hash_only,
             session_for_unknown_user_is_refused,
             touch_moves_last_seen_forward_only,
-            logout_deletes_by_secret,
+            logout_deletes_by_secret_and_records_the_sid,
             sessions_end_by_handle_only_for_their_owner,
             log_out_everywhere_keeps_only_the_kept_session,
             listing_shows_only_unexpired_sessions_of_the_user,
@@ -43,6 +46,13 @@ macro_rules! conformance_suite {
             failures_count_within_a_window_and_reset_after,
             concurrent_failures_are_all_counted,
             failures_clear_and_sweep,
+            refresh_rotates_once_and_grace_returns_the_same_successor,
+            refresh_reuse_after_grace_revokes_the_family,
+            concurrent_refreshes_rotate_exactly_once,
+            refresh_family_lifetime_is_absolute,
+            families_revoke_and_sweep,
+            revocation_log_is_incremental_and_pruned,
+            first_key_is_stored_once_and_rotation_retires_it,
             ping_answers
         );
     };
@@ -103,6 +113,47 @@ async fn session(store: &dyn Store, u: &User, n: u8, at: i64) -> (SessionSecret,
     (secret, s)
 }
 
+const TTL: Duration = Duration::from_secs(300);
+const GRACE: Duration = Duration::from_secs(10);
+
+fn at(ms: i64) -> RevokeAt {
+    RevokeAt {
+        now: t(ms),
+        ttl: TTL,
+    }
+}
+
+async fn live(store: &dyn Store, secret: &SessionSecret) -> bool {
+    store
+        .session_by_secret(&secret.hash())
+        .await
+        .unwrap()
+        .is_some()
+}
+
+fn succ(n: u8) -> RefreshHash {
+    RefreshSecret::from_random([n; 32]).hash()
+}
+
+/// A family for `u` with id `id`, started at `at_ms`, lasting 30 days;
+/// returns the hash of its first token.
+async fn family(store: &dyn Store, u: &User, id: &str, at_ms: i64) -> RefreshHash {
+    let mut seed = [0u8; 32];
+    for (slot, b) in seed.iter_mut().zip(id.bytes()) {
+        *slot = b;
+    }
+    let first = RefreshSecret::from_random(seed).hash();
+    let f = Family {
+        id: id.into(),
+        user_id: u.id,
+        created_at: t(at_ms),
+        expires_at: t(at_ms + 30 * 24 * 3_600_000),
+        revoked_at: None,
+    };
+    store.create_family(&f, &first).await.unwrap();
+    first
+}
+
 pub async fn users_are_found_by_name_and_id(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
     assert_eq!(
@@ -139,52 +190,59 @@ pub async fn replacing_a_password_ends_other_sessions_atomically(store: &dyn Sto
     let alice = user(store, "alice", 1).await;
     let bob = user(store, "bob", 2).await;
     let (keep_secret, keep) = session(store, &alice, 10, 0).await;
-    let (other_secret, _) = session(store, &alice, 11, 0).await;
+    let (other_secret, other) = session(store, &alice, 11, 0).await;
     let (bob_secret, _) = session(store, &bob, 12, 0).await;
+    let kept_family = family(store, &alice, "fam-keep", 0).await;
+    let other_family = family(store, &alice, "fam-other", 0).await;
     let new_hash = PasswordHash::from_stored("$argon2id$new".into());
+    let keep_both = Keep {
+        session: Some(&keep.handle),
+        family: Some("fam-keep"),
+    };
     let ended = store
-        .replace_password(alice.id, &new_hash, Some(&keep.handle))
+        .replace_password(alice.id, &new_hash, keep_both, at(0))
         .await
         .unwrap();
-    assert_eq!(ended, 1);
+    assert_eq!(ended.sessions, vec![other.handle.clone()]);
+    assert_eq!(ended.families, vec!["fam-other".to_owned()]);
+    let mut sids: Vec<_> = ended.revocations.iter().map(|r| r.target.clone()).collect();
+    sids.sort_by_key(|t| format!("{t:?}"));
+    assert_eq!(
+        sids,
+        vec![
+            Target::Sid(other.handle.to_string()),
+            Target::Sid("fam-other".into())
+        ]
+    );
     let stored = store.user_by_id(alice.id).await.unwrap().unwrap();
     assert_eq!(stored.password_hash, new_hash);
-    assert!(
+    assert!(live(store, &keep_secret).await);
+    assert!(!live(store, &other_secret).await);
+    assert!(live(store, &bob_secret).await);
+    assert!(matches!(
         store
-            .session_by_secret(&keep_secret.hash())
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .session_by_secret(&other_secret.hash())
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .session_by_secret(&bob_secret.hash())
-            .await
-            .unwrap()
-            .is_some()
-    );
-    // Without a session to keep, all end.
-    assert_eq!(
-        store
-            .replace_password(alice.id, &new_hash, None)
+            .refresh(&kept_family, &succ(1), t(1), GRACE)
             .await
             .unwrap(),
-        1
-    );
-    assert!(
+        RefreshOutcome::Rotated { .. }
+    ));
+    assert_eq!(
         store
-            .session_by_secret(&keep_secret.hash())
+            .refresh(&other_family, &succ(2), t(1), GRACE)
             .await
-            .unwrap()
-            .is_none()
+            .unwrap(),
+        RefreshOutcome::Revoked
     );
+    // The revocations were written through in the same transaction.
+    let (log, _) = store.revocations_since(0, t(0)).await.unwrap();
+    assert_eq!(log, ended.revocations);
+    // Without anything to keep, all end.
+    let all = store
+        .replace_password(alice.id, &new_hash, Keep::default(), at(0))
+        .await
+        .unwrap();
+    assert_eq!(all.sessions, vec![keep.handle]);
+    assert!(!live(store, &keep_secret).await);
 }
 
 pub async fn rehash_changes_only_the_hash(store: &dyn Store) {
@@ -285,65 +343,51 @@ pub async fn touch_moves_last_seen_forward_only(store: &dyn Store) {
     assert_eq!(s.created_at, t(0));
 }
 
-pub async fn logout_deletes_by_secret(store: &dyn Store) {
+pub async fn logout_deletes_by_secret_and_records_the_sid(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
-    let (secret, _) = session(store, &alice, 10, 0).await;
-    assert!(
-        store
-            .delete_session_by_secret(&secret.hash())
-            .await
-            .unwrap()
+    let (secret, s) = session(store, &alice, 10, 0).await;
+    let ended = store
+        .delete_session_by_secret(&secret.hash(), at(5))
+        .await
+        .unwrap();
+    assert_eq!(ended.sessions, vec![s.handle.clone()]);
+    assert_eq!(
+        ended.revocations,
+        vec![Revocation {
+            target: Target::Sid(s.handle.to_string()),
+            at: t(5),
+            expires_at: t(5).saturating_add(TTL),
+        }]
     );
-    assert!(
-        store
-            .session_by_secret(&secret.hash())
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        !store
-            .delete_session_by_secret(&secret.hash())
-            .await
-            .unwrap()
-    );
+    assert!(!live(store, &secret).await);
+    let again = store
+        .delete_session_by_secret(&secret.hash(), at(6))
+        .await
+        .unwrap();
+    assert!(again.is_empty() && again.revocations.is_empty());
 }
 
 pub async fn sessions_end_by_handle_only_for_their_owner(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
     let bob = user(store, "bob", 2).await;
     let (secret, s) = session(store, &alice, 10, 0).await;
-    assert!(!store.delete_session(&s.handle, Some(bob.id)).await.unwrap());
-    assert!(
-        store
-            .session_by_secret(&secret.hash())
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .delete_session(&s.handle, Some(alice.id))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .session_by_secret(&secret.hash())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let refused = store
+        .delete_session(&s.handle, Some(bob.id), at(0))
+        .await
+        .unwrap();
+    assert!(refused.is_empty() && refused.revocations.is_empty());
+    assert!(live(store, &secret).await);
+    let ended = store
+        .delete_session(&s.handle, Some(alice.id), at(0))
+        .await
+        .unwrap();
+    assert_eq!(ended.sessions, vec![s.handle]);
+    assert!(!live(store, &secret).await);
     // An administrator (no owner) may end any session.
     let (secret2, s2) = session(store, &bob, 11, 0).await;
-    assert!(store.delete_session(&s2.handle, None).await.unwrap());
-    assert!(
-        store
-            .session_by_secret(&secret2.hash())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let ended = store.delete_session(&s2.handle, None, at(0)).await.unwrap();
+    assert_eq!(ended.sessions.len(), 1);
+    assert!(!live(store, &secret2).await);
 }
 
 pub async fn log_out_everywhere_keeps_only_the_kept_session(store: &dyn Store) {
@@ -352,18 +396,39 @@ pub async fn log_out_everywhere_keeps_only_the_kept_session(store: &dyn Store) {
     let (a1, s1) = session(store, &alice, 10, 0).await;
     let (a2, _) = session(store, &alice, 11, 0).await;
     let (b1, _) = session(store, &bob, 12, 0).await;
-    assert_eq!(
+    let bob_family = family(store, &bob, "fam-bob", 0).await;
+    let keep = Keep {
+        session: Some(&s1.handle),
+        family: None,
+    };
+    let ended = store
+        .end_user_sessions(alice.id, keep, at(0), false)
+        .await
+        .unwrap();
+    assert_eq!(ended.sessions.len(), 1);
+    assert!(live(store, &a1).await);
+    assert!(!live(store, &a2).await);
+    let ended = store
+        .end_user_sessions(alice.id, Keep::default(), at(0), true)
+        .await
+        .unwrap();
+    assert_eq!(ended.sessions, vec![s1.handle.clone()]);
+    assert!(
+        ended
+            .revocations
+            .iter()
+            .any(|r| r.target == Target::User(alice.id.to_string())),
+        "log out everywhere records a per-user not-before"
+    );
+    assert!(!live(store, &a1).await);
+    assert!(live(store, &b1).await);
+    assert!(matches!(
         store
-            .delete_user_sessions(alice.id, Some(&s1.handle))
+            .refresh(&bob_family, &succ(1), t(1), GRACE)
             .await
             .unwrap(),
-        1
-    );
-    assert!(store.session_by_secret(&a1.hash()).await.unwrap().is_some());
-    assert!(store.session_by_secret(&a2.hash()).await.unwrap().is_none());
-    assert_eq!(store.delete_user_sessions(alice.id, None).await.unwrap(), 1);
-    assert!(store.session_by_secret(&a1.hash()).await.unwrap().is_none());
-    assert!(store.session_by_secret(&b1.hash()).await.unwrap().is_some());
+        RefreshOutcome::Rotated { .. }
+    ));
 }
 
 pub async fn listing_shows_only_unexpired_sessions_of_the_user(store: &dyn Store) {
@@ -487,6 +552,170 @@ pub async fn failures_clear_and_sweep(store: &dyn Store) {
     assert_eq!(store.sweep_failures(t(20)).await.unwrap(), 1);
     assert_eq!(store.failures("b").await.unwrap(), None);
     assert!(store.failures("c").await.unwrap().is_some());
+}
+
+pub async fn refresh_rotates_once_and_grace_returns_the_same_successor(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    let next = succ(1);
+    let rotated = store.refresh(&first, &next, t(1_000), GRACE).await.unwrap();
+    let RefreshOutcome::Rotated { family, issued_at } = rotated else {
+        panic!("expected rotation, got {rotated:?}");
+    };
+    assert_eq!((family.id.as_str(), issued_at), ("fam-1", t(1_000)));
+    // The same spent token within the grace window: the same successor,
+    // with the original issue time.
+    let again = store
+        .refresh(&first, &next, t(10_999), GRACE)
+        .await
+        .unwrap();
+    assert!(matches!(again, RefreshOutcome::Grace { issued_at, .. } if issued_at == t(1_000)));
+    // The successor rotates in turn.
+    assert!(matches!(
+        store
+            .refresh(&next, &succ(2), t(2_000), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated { .. }
+    ));
+    assert_eq!(
+        store
+            .refresh(&succ(99), &succ(98), t(0), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Unknown
+    );
+}
+
+pub async fn refresh_reuse_after_grace_revokes_the_family(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    store.refresh(&first, &succ(1), t(0), GRACE).await.unwrap();
+    let reused = store
+        .refresh(&first, &succ(1), t(10_000), GRACE)
+        .await
+        .unwrap();
+    assert!(matches!(reused, RefreshOutcome::Reused { ref family } if family.id == "fam-1"));
+    // The whole family is dead, including the live successor.
+    assert_eq!(
+        store
+            .refresh(&succ(1), &succ(2), t(10_001), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Revoked
+    );
+    let fam = store.family_of(&succ(1)).await.unwrap().unwrap();
+    assert_eq!(fam.revoked_at, Some(t(10_000)));
+}
+
+pub async fn concurrent_refreshes_rotate_exactly_once(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    let next = succ(1);
+    let all = futures_join_all((0..20).map(|_| store.refresh(&first, &next, t(5), GRACE))).await;
+    let mut rotated = 0;
+    for r in all {
+        match r.unwrap() {
+            RefreshOutcome::Rotated { .. } => rotated += 1,
+            RefreshOutcome::Grace { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(rotated, 1);
+}
+
+pub async fn refresh_family_lifetime_is_absolute(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    let end = 30 * 24 * 3_600_000;
+    store
+        .refresh(&first, &succ(1), t(end - 1), GRACE)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .refresh(&succ(1), &succ(2), t(end), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Expired
+    );
+}
+
+pub async fn families_revoke_and_sweep(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let a = family(store, &alice, "fam-a", 0).await;
+    let b = family(store, &alice, "fam-b", 1).await;
+    assert_eq!(store.family_of(&a).await.unwrap().unwrap().id, "fam-a");
+    assert!(store.family_of(&succ(7)).await.unwrap().is_none());
+    assert!(store.revoke_family("fam-a", t(2)).await.unwrap());
+    assert!(!store.revoke_family("fam-a", t(3)).await.unwrap());
+    assert_eq!(
+        store.refresh(&a, &succ(1), t(4), GRACE).await.unwrap(),
+        RefreshOutcome::Revoked
+    );
+    let ids = store
+        .revoke_user_families(alice.id, None, t(5))
+        .await
+        .unwrap();
+    assert_eq!(ids, vec!["fam-b".to_owned()]);
+    let end = 30 * 24 * 3_600_000;
+    assert_eq!(store.sweep_families(t(end)).await.unwrap(), 1);
+    assert_eq!(store.sweep_families(t(end + 1)).await.unwrap(), 1);
+    assert!(store.family_of(&b).await.unwrap().is_none());
+}
+
+pub async fn revocation_log_is_incremental_and_pruned(store: &dyn Store) {
+    let r = |v: &str, exp: i64| Revocation {
+        target: Target::Jti(v.into()),
+        at: t(0),
+        expires_at: t(exp),
+    };
+    store
+        .add_revocations(&[r("a", 100), r("b", 200)])
+        .await
+        .unwrap();
+    let (first, cursor) = store.revocations_since(0, t(0)).await.unwrap();
+    assert_eq!(first, vec![r("a", 100), r("b", 200)]);
+    store.add_revocations(&[r("c", 300)]).await.unwrap();
+    let (next, cursor2) = store.revocations_since(cursor, t(0)).await.unwrap();
+    assert_eq!(next, vec![r("c", 300)]);
+    assert!(cursor2 > cursor);
+    let (none, same) = store.revocations_since(cursor2, t(0)).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(same, cursor2);
+    // Expired entries are neither loaded nor kept.
+    let (live, _) = store.revocations_since(0, t(100)).await.unwrap();
+    assert_eq!(live, vec![r("b", 200), r("c", 300)]);
+    assert_eq!(store.prune_revocations(t(200)).await.unwrap(), 2);
+    let (left, _) = store.revocations_since(0, t(0)).await.unwrap();
+    assert_eq!(left, vec![r("c", 300)]);
+}
+
+pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store) {
+    let key = |kid: &str, at_ms: i64| KeyRecord {
+        kid: kid.into(),
+        alg: "EdDSA".into(),
+        private: vec![1, 2, 3],
+        sealed: false,
+        created_at: t(at_ms),
+        retired_at: None,
+        not_after: None,
+    };
+    assert!(store.add_first_key(&key("k1", 0)).await.unwrap());
+    assert!(!store.add_first_key(&key("k2", 0)).await.unwrap());
+    store
+        .rotate_key(&key("k3", 10), t(10), t(1_000))
+        .await
+        .unwrap();
+    let keys = store.keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], key("k3", 10));
+    assert_eq!(keys[1].kid, "k1");
+    assert_eq!(keys[1].retired_at, Some(t(10)));
+    assert_eq!(keys[1].not_after, Some(t(1_000)));
+    assert_eq!(store.delete_expired_keys(t(999)).await.unwrap(), 0);
+    assert_eq!(store.delete_expired_keys(t(1_000)).await.unwrap(), 1);
+    assert_eq!(store.keys().await.unwrap(), vec![key("k3", 10)]);
 }
 
 pub async fn ping_answers(store: &dyn Store) {

@@ -12,10 +12,12 @@
 
 pub mod conformance;
 pub mod sqlite;
+pub mod tokens;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use latchkey_core::revocation::{Revocation, Target};
 use latchkey_core::throttle::FailureWindow;
 use latchkey_core::{
     PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
@@ -37,6 +39,47 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What survives an "end the user's sessions" operation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Keep<'a> {
+    pub session: Option<&'a SessionHandle>,
+    pub family: Option<&'a str>,
+}
+
+/// When revocations are recorded, and how long their entries must live
+/// (the longest access-token lifetime: after that, nothing they cover is
+/// still valid).
+#[derive(Clone, Copy, Debug)]
+pub struct RevokeAt {
+    pub now: Timestamp,
+    pub ttl: Duration,
+}
+
+impl RevokeAt {
+    pub fn entry(&self, target: Target) -> Revocation {
+        Revocation {
+            target,
+            at: self.now,
+            expires_at: self.now.saturating_add(self.ttl),
+        }
+    }
+}
+
+/// What an ending operation ended, and the revocations it recorded (for
+/// the caller's in-memory denylist).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub sessions: Vec<SessionHandle>,
+    pub families: Vec<String>,
+    pub revocations: Vec<Revocation>,
+}
+
+impl Ended {
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty() && self.families.is_empty()
+    }
+}
+
 /// A stored account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -53,13 +96,15 @@ pub trait Users: Send + Sync {
     async fn user_by_name(&self, username: &Username) -> Result<Option<User>>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
     /// Replaces the password hash and, in the same transaction, ends every
-    /// session of the user except `keep`. Returns how many sessions ended.
+    /// session and refresh family of the user except those in `keep`,
+    /// recording their revocations.
     async fn replace_password(
         &self,
         id: UserId,
         hash: &PasswordHash,
-        keep: Option<&SessionHandle>,
-    ) -> Result<u64>;
+        keep: Keep<'_>,
+        at: RevokeAt,
+    ) -> Result<Ended>;
     /// Replaces the hash alone (a rehash at login after a parameter change).
     async fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()>;
 }
@@ -80,13 +125,30 @@ pub trait Sessions: Send + Sync {
         last_seen_at: Timestamp,
         idle_expires_at: Timestamp,
     ) -> Result<()>;
-    /// Ends the session with this secret (logout). `true` if it existed.
-    async fn delete_session_by_secret(&self, secret: &SessionSecretHash) -> Result<bool>;
+    /// Ends the session with this secret (logout) and records the
+    /// revocation of its `sid`.
+    async fn delete_session_by_secret(
+        &self,
+        secret: &SessionSecretHash,
+        at: RevokeAt,
+    ) -> Result<Ended>;
     /// Ends a session by handle; with `owner`, only if it belongs to them.
-    async fn delete_session(&self, handle: &SessionHandle, owner: Option<UserId>) -> Result<bool>;
-    /// Ends every session of `user` except `keep`. Returns how many.
-    async fn delete_user_sessions(&self, user: UserId, keep: Option<&SessionHandle>)
-    -> Result<u64>;
+    async fn delete_session(
+        &self,
+        handle: &SessionHandle,
+        owner: Option<UserId>,
+        at: RevokeAt,
+    ) -> Result<Ended>;
+    /// Ends every session and refresh family of `user` except `keep`, in
+    /// one transaction, recording a `sid` revocation for each; with
+    /// `not_before`, also a per-user not-before (log out everywhere).
+    async fn end_user_sessions(
+        &self,
+        user: UserId,
+        keep: Keep<'_>,
+        at: RevokeAt,
+        not_before: bool,
+    ) -> Result<Ended>;
     /// Unexpired sessions, newest first; all users' when `user` is `None`.
     async fn list_sessions(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Session>>;
     async fn count_active_sessions(&self, now: Timestamp) -> Result<u64>;
@@ -117,9 +179,13 @@ pub trait LoginFailures: Send + Sync {
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }
 
+pub use tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
+
 /// Everything latchkey stores, behind one object.
 #[async_trait]
-pub trait Store: Users + Sessions + Secrets + LoginFailures {
+pub trait Store:
+    Users + Sessions + Secrets + LoginFailures + RefreshTokens + Revocations + Keys
+{
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
     /// A short name for logs and metrics: `sqlite`, `postgres`.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use latchkey_core::{Clock as _, Password, PasswordHash, SessionHandle, UserId, Username};
-use latchkey_store::{Store, StoreError, User};
+use latchkey_store::{Keep, RevokeAt, Store, StoreError, User};
 
 use crate::clock::SystemClock;
 
@@ -175,20 +175,32 @@ pub async fn sessions_list(
 /// `latchkey sessions revoke (--user NAME | ID)`.
 pub async fn sessions_revoke(
     store: &dyn Store,
+    settings: &latchkey_http::Settings,
     user: Option<&str>,
     id: Option<&str>,
 ) -> anyhow::Result<()> {
+    let at = RevokeAt {
+        now: SystemClock.now(),
+        ttl: settings.revocation_ttl(),
+    };
     match (user, id) {
         (Some(name), _) => {
             let user = find_user(store, name).await?;
-            let n = store.delete_user_sessions(user.id, None).await?;
-            println!("ended {n} session(s) of {}", user.username);
+            let ended = store
+                .end_user_sessions(user.id, Keep::default(), at, true)
+                .await?;
+            println!(
+                "ended {} session(s) and {} token famil(ies) of {}",
+                ended.sessions.len(),
+                ended.families.len(),
+                user.username
+            );
             Ok(())
         }
         (None, Some(id)) => {
             let handle =
                 SessionHandle::parse(id).map_err(|_| anyhow::anyhow!("no session with id {id}"))?;
-            if store.delete_session(&handle, None).await? {
+            if !store.delete_session(&handle, None, at).await?.is_empty() {
                 println!("ended session {id}");
                 Ok(())
             } else {

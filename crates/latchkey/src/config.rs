@@ -198,6 +198,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             .unwrap_or(defaults.allow_registration),
         public_origin: Some(origin_of(&issuer)),
         trusted_proxies: v.ips("trusted_proxies").unwrap_or_default(),
+        access_ttl: defaults.access_ttl,
     };
     let log = v.string("log").unwrap_or_else(|| "info".into());
     if errors.is_empty() {

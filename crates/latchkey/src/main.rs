@@ -96,7 +96,8 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
                     cli::sessions_list(store.as_ref(), user.as_deref(), json).await
                 }
                 SessionsCommand::Revoke { user, id } => {
-                    cli::sessions_revoke(store.as_ref(), user.as_deref(), id.as_deref()).await
+                    cli::sessions_revoke(store.as_ref(), &config.http, user.as_deref(), id.as_deref())
+                        .await
                 }
             };
             store.close().await;

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::{Password, PasswordError, UserId, Username};
-use latchkey_store::{StoreError, User};
+use latchkey_store::{Keep, StoreError, User};
 use serde::Deserialize;
 
 use super::{NO_STORE, UserView};
@@ -102,11 +102,21 @@ pub async fn change_password(
     .await?;
     let new = Password::new_for(body.new_password, &user.username).map_err(policy_error)?;
     let hash = state.passwords.hash(new).await?;
+    let keep = Keep {
+        session: Some(&auth.session.handle),
+        family: None,
+    };
     let ended = state
         .store
-        .replace_password(user.id, &hash, Some(&auth.session.handle))
+        .replace_password(user.id, &hash, keep, state.revoke_at())
         .await?;
-    tracing::info!(user_id = %user.id, sessions_ended = ended, "password changed");
+    state.ended(&ended);
+    tracing::info!(
+        user_id = %user.id,
+        sessions_ended = ended.sessions.len(),
+        families_revoked = ended.families.len(),
+        "password changed"
+    );
     Ok((StatusCode::NO_CONTENT, NO_STORE).into_response())
 }
 

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use latchkey_core::{SessionHandle, SessionSecret};
+use latchkey_store::Keep;
 use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
@@ -85,7 +86,11 @@ pub async fn login(
     // ends the one this browser had.
     let name = cookies::session_cookie_name(&state.settings);
     if let Some(old) = cookies::read(&headers, name).and_then(|v| SessionSecret::parse(&v).ok()) {
-        state.store.delete_session_by_secret(&old.hash()).await?;
+        let ended = state
+            .store
+            .delete_session_by_secret(&old.hash(), state.revoke_at())
+            .await?;
+        state.ended(&ended);
     }
     let secret = SessionSecret::from_random(random()?);
     let now = state.clock.now();
@@ -146,10 +151,11 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: SessionAuth,
 ) -> Result<Response, ApiError> {
-    state
+    let ended = state
         .store
-        .delete_session_by_secret(&auth.secret_hash)
+        .delete_session_by_secret(&auth.secret_hash, state.revoke_at())
         .await?;
+    state.ended(&ended);
     Ok(cleared(&state))
 }
 
@@ -196,13 +202,14 @@ pub async fn end_one(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let handle = SessionHandle::parse(&id).map_err(|_| ApiError::NotFound)?;
-    if !state
+    let ended = state
         .store
-        .delete_session(&handle, Some(auth.session.user_id))
-        .await?
-    {
+        .delete_session(&handle, Some(auth.session.user_id), state.revoke_at())
+        .await?;
+    if ended.is_empty() {
         return Err(ApiError::NotFound);
     }
+    state.ended(&ended);
     if handle == auth.session.handle {
         return Ok(cleared(&state));
     }
@@ -221,10 +228,16 @@ pub async fn end_all(
     State(state): State<AppState>,
     auth: SessionAuth,
 ) -> Result<Response, ApiError> {
-    state
+    let ended = state
         .store
-        .delete_user_sessions(auth.session.user_id, None)
+        .end_user_sessions(
+            auth.session.user_id,
+            Keep::default(),
+            state.revoke_at(),
+            true,
+        )
         .await?;
+    state.ended(&ended);
     Ok(cleared(&state))
 }
 

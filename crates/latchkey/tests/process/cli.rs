@@ -108,7 +108,7 @@ async fn sessions_list_and_revoke_by_id_and_by_user() {
 
     let out = cli(&path, &["sessions", "revoke", "--user", "erin"], None);
     assert!(out.status.success());
-    assert!(stdout(&out).contains("ended 2 session"));
+    assert!(stdout(&out).contains("ended 2 session(s)"));
     for l in [&a, &b, &c] {
         assert_eq!(session_status(&http, &server.base, &l.cookie).await, 401);
     }

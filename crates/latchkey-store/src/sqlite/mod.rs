@@ -9,6 +9,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use latchkey_core::revocation::{Revocation, Target};
 use latchkey_core::throttle::FailureWindow;
 use latchkey_core::{
     PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
@@ -19,8 +20,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row as _, migrate::Migrator};
 
+mod tokens;
+
 use crate::{
-    LoginFailures, Result, Secrets, Sessions, Store, StoreError, User, Users, millis_to_duration,
+    Ended, Keep, LoginFailures, Result, RevokeAt, Secrets, Sessions, Store, StoreError, User,
+    Users, millis_to_duration,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -60,15 +64,15 @@ impl SqliteStore {
     }
 }
 
-fn unavailable(e: sqlx::Error) -> StoreError {
+pub(super) fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
+pub(super) fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
     row.try_get::<i64, _>(col)
         .map(Timestamp::from_unix_millis)
         .map_err(corrupt)
@@ -156,8 +160,9 @@ impl Users for SqliteStore {
         &self,
         id: UserId,
         hash: &PasswordHash,
-        keep: Option<&SessionHandle>,
-    ) -> Result<u64> {
+        keep: Keep<'_>,
+        at: RevokeAt,
+    ) -> Result<Ended> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(hash.as_str())
@@ -165,13 +170,7 @@ impl Users for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND handle IS NOT ?")
-            .bind(id.to_string())
-            .bind(keep.map(SessionHandle::as_str))
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?
-            .rows_affected();
+        let ended = end_in(&mut tx, id, keep, at, false).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(ended)
     }
@@ -264,41 +263,56 @@ impl Sessions for SqliteStore {
         Ok(())
     }
 
-    async fn delete_session_by_secret(&self, secret: &SessionSecretHash) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM sessions WHERE secret_hash = ?")
-            .bind(secret.as_bytes().as_slice())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .rows_affected();
-        Ok(n > 0)
+    async fn delete_session_by_secret(
+        &self,
+        secret: &SessionSecretHash,
+        at: RevokeAt,
+    ) -> Result<Ended> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let handles: Vec<String> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE secret_hash = ? RETURNING handle")
+                .bind(secret.as_bytes().as_slice())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        let ended = record_ended(&mut tx, handles, Vec::new(), at, None).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(ended)
     }
 
-    async fn delete_session(&self, handle: &SessionHandle, owner: Option<UserId>) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM sessions WHERE handle = ? AND (? IS NULL OR user_id = ?)")
-            .bind(handle.as_str())
-            .bind(owner.map(|u| u.to_string()))
-            .bind(owner.map(|u| u.to_string()))
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .rows_affected();
-        Ok(n > 0)
+    async fn delete_session(
+        &self,
+        handle: &SessionHandle,
+        owner: Option<UserId>,
+        at: RevokeAt,
+    ) -> Result<Ended> {
+        let owner = owner.map(|u| u.to_string());
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let handles: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE handle = ? AND (? IS NULL OR user_id = ?) RETURNING handle",
+        )
+        .bind(handle.as_str())
+        .bind(owner.as_deref())
+        .bind(owner.as_deref())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let ended = record_ended(&mut tx, handles, Vec::new(), at, None).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(ended)
     }
 
-    async fn delete_user_sessions(
+    async fn end_user_sessions(
         &self,
         user: UserId,
-        keep: Option<&SessionHandle>,
-    ) -> Result<u64> {
-        let n = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND handle IS NOT ?")
-            .bind(user.to_string())
-            .bind(keep.map(SessionHandle::as_str))
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .rows_affected();
-        Ok(n)
+        keep: Keep<'_>,
+        at: RevokeAt,
+        not_before: bool,
+    ) -> Result<Ended> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let ended = end_in(&mut tx, user, keep, at, not_before).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(ended)
     }
 
     async fn list_sessions(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Session>> {
@@ -346,6 +360,69 @@ impl Sessions for SqliteStore {
         .rows_affected();
         Ok(n)
     }
+}
+
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
+
+/// Ends the user's sessions and refresh families (but `keep`) inside `tx`
+/// and records their revocations.
+async fn end_in(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    keep: Keep<'_>,
+    at: RevokeAt,
+    not_before: bool,
+) -> Result<Ended> {
+    let uid = user.to_string();
+    let handles: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM sessions WHERE user_id = ? AND handle IS NOT ? RETURNING handle",
+    )
+    .bind(&uid)
+    .bind(keep.session.map(SessionHandle::as_str))
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    let families: Vec<String> = sqlx::query_scalar(
+        "UPDATE refresh_families SET revoked_at = ? \
+         WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? AND expires_at > ? \
+         RETURNING id",
+    )
+    .bind(at.now.unix_millis())
+    .bind(&uid)
+    .bind(keep.family)
+    .bind(at.now.unix_millis())
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    let user_entry = not_before.then(|| at.entry(Target::User(uid)));
+    record_ended(tx, handles, families, at, user_entry).await
+}
+
+/// Writes a `sid` revocation for each ended session and family (plus
+/// `extra`) and returns what ended.
+async fn record_ended(
+    tx: &mut Tx<'_>,
+    handles: Vec<String>,
+    families: Vec<String>,
+    at: RevokeAt,
+    extra: Option<Revocation>,
+) -> Result<Ended> {
+    let sessions = handles
+        .iter()
+        .map(|h| SessionHandle::parse(h).map_err(corrupt))
+        .collect::<Result<Vec<_>>>()?;
+    let revocations: Vec<Revocation> = handles
+        .iter()
+        .chain(&families)
+        .map(|sid| at.entry(Target::Sid(sid.clone())))
+        .chain(extra)
+        .collect();
+    tokens::insert_revocations(tx, &revocations).await?;
+    Ok(Ended {
+        sessions,
+        families,
+        revocations,
+    })
 }
 
 #[async_trait]
