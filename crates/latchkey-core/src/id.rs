@@ -153,7 +153,7 @@ impl fmt::Debug for SessionSecretHash {
     }
 }
 
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());

@@ -13,7 +13,9 @@ pub mod session;
 pub mod throttle;
 pub mod time;
 
-pub use id::{ParseError, SessionHandle, SessionSecret, SessionSecretHash, UserId, Username};
+pub use id::{
+    ParseError, SessionHandle, SessionSecret, SessionSecretHash, UserId, Username, sha256,
+};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use session::{Session, SessionPolicy, SessionStatus};
 pub use time::{Clock, ManualClock, Timestamp};

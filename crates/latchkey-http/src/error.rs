@@ -18,6 +18,15 @@ pub enum ApiError {
     Unauthenticated {
         clear: Option<HeaderValue>,
     },
+    /// A bearer token that does not verify, has expired or was revoked.
+    InvalidToken,
+    /// A refresh token that is unknown, spent, expired or revoked.
+    InvalidGrant,
+    /// Wrong or missing client credentials (introspection).
+    InvalidClient,
+    /// An access token in the query string: never accepted (RFC 6750 §2.3
+    /// leaks it into logs and `Referer`).
+    TokenInQuery,
     CsrfFailed,
     RegistrationDisabled,
     NotFound,
@@ -60,7 +69,12 @@ pub struct Problem {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::InvalidCredentials
+            | Self::Unauthenticated { .. }
+            | Self::InvalidToken
+            | Self::InvalidGrant
+            | Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::TokenInQuery => StatusCode::BAD_REQUEST,
             Self::CsrfFailed | Self::RegistrationDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -80,6 +94,10 @@ impl ApiError {
         match self {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Unauthenticated { .. } => "unauthenticated",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidGrant => "invalid_grant",
+            Self::InvalidClient => "invalid_client",
+            Self::TokenInQuery => "token_in_query",
             Self::CsrfFailed => "csrf_failed",
             Self::RegistrationDisabled => "registration_disabled",
             Self::NotFound => "not_found",
@@ -104,6 +122,12 @@ impl ApiError {
         match self {
             Self::InvalidCredentials => "The username or password is wrong.".into(),
             Self::Unauthenticated { .. } => "A valid credential is required.".into(),
+            Self::InvalidToken => "The access token is invalid, expired or revoked.".into(),
+            Self::InvalidGrant => "The refresh token is invalid, expired, spent or revoked.".into(),
+            Self::InvalidClient => "Client authentication failed.".into(),
+            Self::TokenInQuery => {
+                "Access tokens are accepted in the Authorization header, never in the URL.".into()
+            }
             Self::CsrfFailed => {
                 "The request lacks a valid X-CSRF-Token or comes from another site.".into()
             }
@@ -167,6 +191,18 @@ impl IntoResponse for ApiError {
                 if let Some(cookie) = clear {
                     h.insert(header::SET_COOKIE, cookie.clone());
                 }
+            }
+            Self::InvalidToken => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"latchkey\", error=\"invalid_token\""),
+                );
+            }
+            Self::InvalidClient => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"latchkey\""),
+                );
             }
             Self::InvalidCredentials => {
                 h.insert(

@@ -6,10 +6,12 @@
 //! generated from the same list that routes requests and cannot miss one.
 
 pub mod auth;
+pub mod bearer;
 pub mod client;
 pub mod cookies;
 pub mod error;
 pub mod json;
+pub mod keyring;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
@@ -17,6 +19,7 @@ pub mod passwords;
 pub mod random;
 pub mod routes;
 pub mod state;
+pub mod tokens;
 
 use std::sync::LazyLock;
 
@@ -30,7 +33,8 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use passwords::PasswordService;
-pub use state::{AppState, SameSite, Settings};
+pub use state::{AppState, IntrospectionClient, SameSite, Settings};
+pub use tokens::{TokenService, TokenSettings};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
@@ -40,7 +44,7 @@ pub use state::{AppState, SameSite, Settings};
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, me, ops, sessions};
+    use routes::{accounts, me, ops, sessions, tokens};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -49,6 +53,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::list, sessions::end_all))
         .routes(routes!(sessions::end_one))
+        .routes(routes!(tokens::login))
+        .routes(routes!(tokens::refresh))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(tokens::introspect))
+        .routes(routes!(tokens::jwks))
         .routes(routes!(me::me))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

@@ -12,6 +12,7 @@ use latchkey_store::{Ended, RevokeAt, Store};
 
 use crate::metrics::Metrics;
 use crate::passwords::PasswordService;
+use crate::tokens::{TokenService, TokenSettings};
 
 /// `SameSite` for latchkey's cookies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,14 +38,31 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` is believed (the load balancer).
     /// Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<IpAddr>,
-    /// Lifetime of access tokens; revocation entries live this long (plus
-    /// a minute of clock skew) and then cover nothing.
-    pub access_ttl: Duration,
+    pub tokens: TokenSettings,
+    /// Resource servers allowed to call `/v1/token/introspect`.
+    pub introspection_clients: Vec<IntrospectionClient>,
+}
+
+/// A client of the introspection endpoint (HTTP Basic credentials).
+#[derive(Clone)]
+pub struct IntrospectionClient {
+    pub id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for IntrospectionClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntrospectionClient")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
+    /// Revocation entries live this long (the access-token lifetime plus a
+    /// minute of clock skew) and then cover nothing.
     pub fn revocation_ttl(&self) -> Duration {
-        self.access_ttl + Duration::from_secs(60)
+        self.tokens.access_ttl + Duration::from_secs(60)
     }
 }
 
@@ -58,7 +76,8 @@ impl Default for Settings {
             allow_registration: true,
             public_origin: None,
             trusted_proxies: Vec::new(),
-            access_ttl: Duration::from_secs(5 * 60),
+            tokens: TokenSettings::default(),
+            introspection_clients: Vec::new(),
         }
     }
 }
@@ -74,6 +93,7 @@ pub struct Inner {
     pub csrf: CsrfKey,
     pub passwords: PasswordService,
     pub metrics: Metrics,
+    pub tokens: TokenService,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
 }
@@ -85,6 +105,7 @@ impl AppState {
         settings: Settings,
         csrf: CsrfKey,
         passwords: PasswordService,
+        tokens: TokenService,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -92,6 +113,7 @@ impl AppState {
             settings,
             csrf,
             passwords,
+            tokens,
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
         }))
@@ -123,6 +145,24 @@ impl AppState {
         for r in entries {
             d.insert(r);
         }
+    }
+
+    /// Read access to the denylist.
+    pub fn denylist(&self) -> std::sync::RwLockReadGuard<'_, Denylist> {
+        self.0
+            .denylist
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Drops denylist entries whose tokens have all expired.
+    pub fn prune_denylist(&self) {
+        let now = self.0.clock.now();
+        self.0
+            .denylist
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .prune(now);
     }
 
     /// As [`deny`](Self::deny), for what an ending operation returned.

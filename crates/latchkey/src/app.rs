@@ -10,22 +10,33 @@ use std::time::Duration;
 use anyhow::Context as _;
 use latchkey_core::Clock;
 use latchkey_core::csrf::CsrfKey;
-use latchkey_http::{AppState, PasswordService};
-use latchkey_store::Store;
+use latchkey_core::refresh::RefreshKey;
+use latchkey_http::keyring::{self, KeyPolicy};
+use latchkey_http::{AppState, PasswordService, TokenService};
 use latchkey_store::sqlite::SqliteStore;
+use latchkey_store::{Revocations as _, Store};
 use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
 use crate::config::Config;
 
-/// How often expired sessions and old login-failure windows are removed.
+/// How often expired sessions, families, revocations, keys and old
+/// login-failure windows are removed.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often revocations written by other processes (the CLI, other
+/// nodes) are read into this node's denylist.
+pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
+/// How often the signing-key set is reloaded (a rotation by the CLI or
+/// another node is picked up within this).
+pub const KEY_RELOAD: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
     store: Arc<SqliteStore>,
+    policy: KeyPolicy,
+    cursor: i64,
 }
 
 /// Opens the store named by `url`. Only SQLite is built in so far; the
@@ -37,16 +48,24 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(store))
 }
 
-/// The CSRF key: 32 random bytes made on first start and kept in the store,
-/// so tokens stay valid across restarts and nodes.
-pub async fn csrf_key(store: &dyn Store) -> anyhow::Result<CsrfKey> {
+/// A 32-byte server secret named `name`: made on first start and kept in
+/// the store, so what it protects stays valid across restarts and nodes.
+pub async fn server_secret(store: &dyn Store, name: &str) -> anyhow::Result<[u8; 32]> {
     let mut candidate = [0u8; 32];
     getrandom::fill(&mut candidate).map_err(|e| anyhow::anyhow!("OS random failed: {e}"))?;
-    let stored = store.secret_or_insert("csrf_key", &candidate).await?;
-    let bytes: [u8; 32] = stored
+    let stored = store.secret_or_insert(name, &candidate).await?;
+    stored
         .try_into()
-        .map_err(|_| anyhow::anyhow!("stored csrf_key has the wrong length"))?;
-    Ok(CsrfKey::from_bytes(&bytes))
+        .map_err(|_| anyhow::anyhow!("stored {name} has the wrong length"))
+}
+
+/// How keys are made and kept under `config`.
+pub fn key_policy(config: &Config) -> KeyPolicy {
+    KeyPolicy {
+        algorithm: config.algorithm,
+        master_key: config.master_key.map(|k| k.0),
+        retire_after: config.http.tokens.access_ttl + KEY_RELOAD + Duration::from_secs(60),
+    }
 }
 
 impl Application {
@@ -57,7 +76,25 @@ impl Application {
     /// As [`build`](Self::build), with a chosen clock (tests move it).
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&config.database_url).await?;
-        let csrf = csrf_key(store.as_ref()).await?;
+        let csrf = CsrfKey::from_bytes(&server_secret(store.as_ref(), "csrf_key").await?);
+        let refresh_key =
+            RefreshKey::from_bytes(&server_secret(store.as_ref(), "refresh_key").await?);
+        let policy = key_policy(config);
+        if policy.master_key.is_none() {
+            tracing::warn!(
+                "LATCHKEY_MASTER_KEY is not set: private signing keys are stored unencrypted"
+            );
+        }
+        let now = clock.now();
+        if let Some(kid) = keyring::ensure_current(store.as_ref(), &policy, now).await? {
+            tracing::info!(
+                kid,
+                algorithm = policy.algorithm.as_str(),
+                "created signing key"
+            );
+        }
+        let keys = keyring::load(store.as_ref(), &policy, now).await?;
+        let tokens = TokenService::new(keys, config.http.tokens.clone(), refresh_key);
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let passwords = PasswordService::new(cores, 32 * cores)
             .map_err(|e| anyhow::anyhow!("password service: {e:?}"))?;
@@ -67,7 +104,17 @@ impl Application {
                  use this only for plain-HTTP deployments that cannot use TLS"
             );
         }
-        let state = AppState::new(store.clone(), clock, config.http.clone(), csrf, passwords);
+        let state = AppState::new(
+            store.clone(),
+            clock,
+            config.http.clone(),
+            csrf,
+            passwords,
+            tokens,
+        );
+        // The denylist is complete before the first request is answered.
+        let (revocations, cursor) = store.revocations_since(0, now).await?;
+        state.deny(&revocations);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -77,6 +124,8 @@ impl Application {
             address,
             state,
             store,
+            policy,
+            cursor,
         })
     }
 
@@ -91,10 +140,16 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains and closes the store.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
+        let tasks = [
+            tokio::spawn(sweep_forever(self.state.clone())),
+            tokio::spawn(poll_revocations(self.state.clone(), self.cursor)),
+            tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
+        ];
         let router = latchkey_http::router(self.state.clone());
         crate::server::serve(self.listener, router, shutdown).await;
-        sweeper.abort();
+        for t in &tasks {
+            t.abort();
+        }
         self.store.close().await;
         Ok(())
     }
@@ -111,8 +166,52 @@ async fn sweep_forever(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "session sweep failed"),
         }
         let cutoff = now.saturating_sub(state.settings.login_limits.window);
-        if let Err(e) = state.store().sweep_failures(cutoff).await {
-            tracing::warn!(error = %e, "login-failure sweep failed");
+        let store = state.store();
+        let swept = [
+            ("login failures", store.sweep_failures(cutoff).await),
+            ("refresh families", store.sweep_families(now).await),
+            ("revocations", store.prune_revocations(now).await),
+            ("signing keys", store.delete_expired_keys(now).await),
+        ];
+        for (what, result) in swept {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, what, "sweep failed");
+            }
+        }
+        state.prune_denylist();
+    }
+}
+
+/// Reads revocations recorded elsewhere (the CLI, other nodes) into this
+/// node's denylist.
+async fn poll_revocations(state: AppState, mut cursor: i64) {
+    let mut tick = tokio::time::interval(REVOCATION_POLL);
+    loop {
+        tick.tick().await;
+        match state
+            .store()
+            .revocations_since(cursor, state.clock.now())
+            .await
+        {
+            Ok((entries, next)) => {
+                state.deny(&entries);
+                cursor = next;
+            }
+            Err(e) => tracing::warn!(error = %e, "revocation poll failed"),
+        }
+    }
+}
+
+/// Picks up key rotations made by the CLI or another node, and lets
+/// retired keys leave the set when their tokens have expired.
+async fn reload_keys(state: AppState, policy: KeyPolicy) {
+    let mut tick = tokio::time::interval(KEY_RELOAD);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match keyring::load(state.store().as_ref(), &policy, state.clock.now()).await {
+            Ok(keys) => state.tokens.replace_keys(keys),
+            Err(e) => tracing::warn!(error = %e, "signing-key reload failed"),
         }
     }
 }

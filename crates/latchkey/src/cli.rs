@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use latchkey_core::{Clock as _, Password, PasswordHash, SessionHandle, UserId, Username};
+use latchkey_http::keyring;
 use latchkey_store::{Keep, RevokeAt, Store, StoreError, User};
 
 use crate::clock::SystemClock;
@@ -45,6 +46,20 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// Inspect and rotate signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List signing keys: the current one and retired ones still verifying.
+    List,
+    /// Make a new current key; the old one keeps verifying until its
+    /// tokens have expired, then leaves the JWKS.
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -209,4 +224,43 @@ pub async fn sessions_revoke(
         }
         (None, None) => bail!("give a session id or --user NAME"),
     }
+}
+
+/// `latchkey keys list`.
+pub async fn keys_list(store: &dyn Store) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    println!(
+        "{:<24} {:<6} {:<9} {:<24} VERIFIES UNTIL",
+        "KID", "ALG", "STATE", "CREATED"
+    );
+    for k in store.keys().await? {
+        let (state, until) = match (k.retired_at, k.not_after) {
+            (None, _) => ("current", "-".to_owned()),
+            (Some(_), Some(t)) if t > now => ("retired", t.to_rfc3339()),
+            (Some(_), _) => ("expired", "-".to_owned()),
+        };
+        println!(
+            "{:<24} {:<6} {:<9} {:<24} {}",
+            k.kid,
+            k.alg,
+            state,
+            k.created_at.to_rfc3339(),
+            until
+        );
+    }
+    Ok(())
+}
+
+/// `latchkey keys rotate`.
+pub async fn keys_rotate(store: &dyn Store, config: &crate::Config) -> anyhow::Result<()> {
+    let policy = crate::app::key_policy(config);
+    let now = SystemClock.now();
+    keyring::ensure_current(store, &policy, now).await?;
+    let kid = keyring::rotate(store, &policy, now).await?;
+    println!(
+        "new signing key {kid} ({}); running servers pick it up within {} s",
+        policy.algorithm,
+        crate::app::KEY_RELOAD.as_secs()
+    );
+    Ok(())
 }

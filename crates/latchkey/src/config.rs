@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use latchkey_core::SessionPolicy;
 use latchkey_core::throttle::LoginLimits;
-use latchkey_http::{SameSite, Settings};
+use latchkey_http::{IntrospectionClient, SameSite, Settings, TokenSettings};
+use latchkey_tokens::Algorithm;
 use serde_json::Value;
 
 /// Validated configuration.
@@ -25,7 +26,21 @@ pub struct Config {
     pub issuer: String,
     /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
     pub log: String,
+    /// Signing algorithm for new keys.
+    pub algorithm: Algorithm,
+    /// Seals private signing keys in the store (`LATCHKEY_MASTER_KEY`).
+    pub master_key: Option<MasterKey>,
     pub http: Settings,
+}
+
+/// 32 bytes that seal signing keys at rest. `Debug` is redacted.
+#[derive(Clone, Copy)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
 }
 
 /// Values given on the command line; they win over everything else.
@@ -66,6 +81,13 @@ const KEYS: &[(&str, Kind)] = &[
     ("login_limits.per_account", Kind::Count),
     ("login_limits.per_address", Kind::Count),
     ("login_limits.window", Kind::Duration),
+    ("master_key", Kind::MasterKey),
+    ("tokens.algorithm", Kind::Algorithm),
+    ("tokens.audience", Kind::Str),
+    ("tokens.access_ttl", Kind::Duration),
+    ("tokens.refresh_ttl", Kind::Duration),
+    ("tokens.refresh_grace", Kind::Duration),
+    ("introspection.clients", Kind::Clients),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +101,9 @@ enum Kind {
     HttpUrl,
     IpList,
     SameSite,
+    MasterKey,
+    Algorithm,
+    Clients,
 }
 
 /// Loads and validates. `env` is the process environment (passed in so
@@ -168,6 +193,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let defaults = Settings::default();
     let session_defaults = SessionPolicy::default();
     let limit_defaults = LoginLimits::default();
+    let token_defaults = TokenSettings::default();
     let http = Settings {
         cookie_secure: v.bool("cookies.secure").unwrap_or(defaults.cookie_secure),
         same_site: v
@@ -198,15 +224,38 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             .unwrap_or(defaults.allow_registration),
         public_origin: Some(origin_of(&issuer)),
         trusted_proxies: v.ips("trusted_proxies").unwrap_or_default(),
-        access_ttl: defaults.access_ttl,
+        tokens: TokenSettings {
+            issuer: issuer.clone(),
+            audience: v
+                .string("tokens.audience")
+                .unwrap_or(token_defaults.audience),
+            access_ttl: v
+                .duration("tokens.access_ttl")
+                .unwrap_or(token_defaults.access_ttl),
+            refresh_ttl: v
+                .duration("tokens.refresh_ttl")
+                .unwrap_or(token_defaults.refresh_ttl),
+            refresh_grace: v
+                .duration("tokens.refresh_grace")
+                .unwrap_or(token_defaults.refresh_grace),
+        },
+        introspection_clients: v.clients("introspection.clients").unwrap_or_default(),
     };
     let log = v.string("log").unwrap_or_else(|| "info".into());
+    let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
+    let master_key = v.master_key("master_key");
+    if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
+        v.errors
+            .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
+    }
     if errors.is_empty() {
         Ok(Config {
             listen,
             database_url,
             issuer,
             log,
+            algorithm,
+            master_key,
             http,
         })
     } else {
@@ -334,6 +383,66 @@ impl Values<'_> {
                 .map(|s| {
                     s.parse::<IpAddr>()
                         .map_err(|_| format!("`{s}` is not an IP address"))
+                })
+                .collect()
+        })
+    }
+
+    fn algorithm(&mut self, key: &str) -> Option<Algorithm> {
+        self.parsed(key, |_, v| {
+            Algorithm::parse(&text(v)?).map_err(|_| "expected EdDSA, ES256, RS256 or HS256".into())
+        })
+    }
+
+    /// 32 bytes as 64 hex digits or as base64.
+    fn master_key(&mut self, key: &str) -> Option<MasterKey> {
+        self.parsed(key, |_, v| {
+            let s = text(v)?;
+            let s = s.trim();
+            let bytes = if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                (0..32)
+                    .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16))
+                    .collect::<Result<Vec<u8>, _>>()
+                    .ok()
+            } else {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.decode(s).ok()
+            };
+            bytes
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(MasterKey)
+                .ok_or_else(|| "expected 32 bytes as 64 hex digits or base64".into())
+        })
+    }
+
+    fn clients(&mut self, key: &str) -> Option<Vec<IntrospectionClient>> {
+        self.parsed(key, |_, v| {
+            let Value::Array(items) = v else {
+                return Err(
+                    "expected [[introspection.clients]] tables with `id` and `secret`".into(),
+                );
+            };
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let obj = item
+                        .as_object()
+                        .ok_or(format!("client {i}: expected a table"))?;
+                    if let Some(extra) = obj.keys().find(|k| *k != "id" && *k != "secret") {
+                        return Err(format!("client {i}: unknown key `{extra}`"));
+                    }
+                    let id = obj.get("id").map(text).transpose()?.unwrap_or_default();
+                    let secret = obj.get("secret").map(text).transpose()?.unwrap_or_default();
+                    if id.is_empty() {
+                        return Err(format!("client {i}: `id` is required"));
+                    }
+                    if secret.len() < 16 {
+                        return Err(format!(
+                            "client {id}: `secret` must be at least 16 characters"
+                        ));
+                    }
+                    Ok(IntrospectionClient { id, secret })
                 })
                 .collect()
         })

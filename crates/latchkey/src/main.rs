@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use clap::error::ErrorKind;
-use latchkey::cli::{self, Cli, Command, SessionsCommand, UserCommand};
+use latchkey::cli::{self, Cli, Command, KeysCommand, SessionsCommand, UserCommand};
 use latchkey::{Application, Overrides, config};
 
 fn main() -> ExitCode {
@@ -89,6 +89,15 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::Keys { command } => {
+            let store = latchkey::app::open_store(&config.database_url).await?;
+            let result = match command {
+                KeysCommand::List => cli::keys_list(store.as_ref()).await,
+                KeysCommand::Rotate => cli::keys_rotate(store.as_ref(), &config).await,
+            };
+            store.close().await;
+            result
+        }
         Command::Sessions { command } => {
             let store = latchkey::app::open_store(&config.database_url).await?;
             let result = match command {
@@ -96,8 +105,13 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
                     cli::sessions_list(store.as_ref(), user.as_deref(), json).await
                 }
                 SessionsCommand::Revoke { user, id } => {
-                    cli::sessions_revoke(store.as_ref(), &config.http, user.as_deref(), id.as_deref())
-                        .await
+                    cli::sessions_revoke(
+                        store.as_ref(),
+                        &config.http,
+                        user.as_deref(),
+                        id.as_deref(),
+                    )
+                    .await
                 }
             };
             store.close().await;

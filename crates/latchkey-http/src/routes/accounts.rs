@@ -8,7 +8,7 @@ use latchkey_store::{Keep, StoreError, User};
 use serde::Deserialize;
 
 use super::{NO_STORE, UserView};
-use crate::auth::SessionAuth;
+use crate::bearer::Credential;
 use crate::client::Client;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
@@ -78,7 +78,7 @@ pub async fn register(
 /// calling session stays.
 #[utoipa::path(post, path = "/v1/password", tag = "accounts",
     request_body = ChangePasswordRequest,
-    params(("X-CSRF-Token" = String, Header, description = "Required with a session cookie")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "Required with a session cookie")),
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 401, body = Problem, description = "invalid_credentials (wrong current password) or unauthenticated"),
@@ -89,22 +89,34 @@ pub async fn register(
 pub async fn change_password(
     State(state): State<AppState>,
     client: Client,
-    auth: SessionAuth,
+    credential: Credential,
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> Result<Response, ApiError> {
+    let current = state
+        .store
+        .user_by_id(credential.user_id())
+        .await?
+        .ok_or(ApiError::Unauthenticated { clear: None })?;
     // The same check as a login: throttled, counted, constant-cost.
     let user = authenticate(
         &state,
         &client,
-        auth.username.as_str(),
+        current.username.as_str(),
         body.current_password,
     )
     .await?;
     let new = Password::new_for(body.new_password, &user.username).map_err(policy_error)?;
     let hash = state.passwords.hash(new).await?;
-    let keep = Keep {
-        session: Some(&auth.session.handle),
-        family: None,
+    // The calling session (or token family) stays; every other one ends.
+    let keep = match &credential {
+        Credential::Session(s) => Keep {
+            session: Some(&s.session.handle),
+            family: None,
+        },
+        Credential::Bearer(b) => Keep {
+            session: None,
+            family: Some(b.claims.sid.as_str()),
+        },
     };
     let ended = state
         .store

@@ -3,30 +3,48 @@
 use axum::response::IntoResponse;
 use serde::Serialize;
 
+use axum::extract::State;
+
 use super::{NO_STORE, UserView};
-use crate::auth::SessionAuth;
-use crate::error::Problem;
+use crate::bearer::Credential;
+use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MeResponse {
     pub user: UserView,
-    /// Which credential authenticated the request: `session`.
+    /// Which credential authenticated the request: `session` or `bearer`.
     pub auth: &'static str,
 }
 
-/// The authenticated user.
+/// The authenticated user, by any credential.
 #[utoipa::path(get, path = "/v1/me", tag = "accounts",
     responses(
         (status = 200, body = MeResponse),
-        (status = 401, body = Problem, description = "unauthenticated"),
-    ))]
-pub async fn me(auth: SessionAuth) -> impl IntoResponse {
-    (
+        (status = 401, body = Problem, description = "unauthenticated or invalid_token"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn me(
+    State(state): State<AppState>,
+    credential: Credential,
+) -> Result<impl IntoResponse, ApiError> {
+    let username = match &credential {
+        Credential::Session(s) => s.username.clone(),
+        Credential::Bearer(b) => {
+            state
+                .store
+                .user_by_id(b.user_id)
+                .await?
+                .ok_or(ApiError::InvalidToken)?
+                .username
+        }
+    };
+    Ok((
         NO_STORE,
         AppJson(MeResponse {
-            user: UserView::new(auth.session.user_id, &auth.username),
-            auth: "session",
+            user: UserView::new(credential.user_id(), &username),
+            auth: credential.kind(),
         }),
-    )
+    ))
 }

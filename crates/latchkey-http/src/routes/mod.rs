@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod me;
 pub mod ops;
 pub mod sessions;
+pub mod tokens;
 
 use serde::Serialize;
 

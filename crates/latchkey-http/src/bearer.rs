@@ -1,0 +1,122 @@
+//! Authenticating a request by `Authorization: Bearer`, and by any of the
+//! credentials latchkey issues.
+//!
+//! A bearer token is read from the `Authorization` header only. A request
+//! that carries `access_token` in its query string is refused outright
+//! (`400 token_in_query`), whatever else it carries.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use latchkey_core::UserId;
+use latchkey_tokens::AccessClaims;
+
+use crate::auth::SessionAuth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A request authenticated by a valid, unrevoked access token.
+#[derive(Debug)]
+pub struct BearerAuth {
+    pub claims: Arc<AccessClaims>,
+    pub user_id: UserId,
+}
+
+/// The token in `Authorization: Bearer …`, if the header is present.
+/// Malformed or repeated headers are an invalid token, not "no token".
+fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::InvalidToken);
+    }
+    let value = value.to_str().map_err(|_| ApiError::InvalidToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::InvalidToken);
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(Some(token))
+}
+
+fn refuse_query_token(parts: &Parts) -> Result<(), ApiError> {
+    let in_query = parts.uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some("access_token"))
+    });
+    if in_query {
+        Err(ApiError::TokenInQuery)
+    } else {
+        Ok(())
+    }
+}
+
+/// Verifies `token` now, against this node's keys and denylist.
+pub fn verify_bearer(state: &AppState, token: &str) -> Result<BearerAuth, ApiError> {
+    let now = state.clock.now();
+    let claims = state
+        .tokens
+        .verify(token, now, &state.denylist())
+        .map_err(|e| {
+            tracing::debug!(reason = %e, "bearer token refused");
+            ApiError::InvalidToken
+        })?;
+    let user_id = UserId::parse(&claims.sub).map_err(|_| ApiError::InvalidToken)?;
+    Ok(BearerAuth { claims, user_id })
+}
+
+impl FromRequestParts<AppState> for BearerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        refuse_query_token(parts)?;
+        let token = bearer_token(parts)?.ok_or(ApiError::Unauthenticated { clear: None })?;
+        verify_bearer(state, token)
+    }
+}
+
+/// Any credential latchkey issues: a bearer token in the `Authorization`
+/// header (which wins when present) or a session cookie.
+#[derive(Debug)]
+pub enum Credential {
+    Session(SessionAuth),
+    Bearer(BearerAuth),
+}
+
+impl Credential {
+    pub fn user_id(&self) -> UserId {
+        match self {
+            Self::Session(s) => s.session.user_id,
+            Self::Bearer(b) => b.user_id,
+        }
+    }
+
+    /// The `auth` value of `/v1/me`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Session(_) => "session",
+            Self::Bearer(_) => "bearer",
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Credential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        refuse_query_token(parts)?;
+        if let Some(token) = bearer_token(parts)? {
+            return verify_bearer(state, token).map(Self::Bearer);
+        }
+        SessionAuth::from_request_parts(parts, state)
+            .await
+            .map(Self::Session)
+    }
+}

@@ -1,0 +1,332 @@
+//! Bearer tokens: `/v1/token/*` and `/.well-known/jwks.json`.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use latchkey_core::UserId;
+use latchkey_core::refresh::RefreshSecret;
+use latchkey_core::revocation::Target;
+use latchkey_store::{Family, RefreshOutcome};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
+
+use super::NO_STORE;
+use crate::client::Client;
+use crate::error::{ApiError, Problem};
+use crate::json::AppJson;
+use crate::login::authenticate;
+use crate::random::random;
+use crate::state::AppState;
+use crate::tokens::jti_for;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenLoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    /// JWT, header `{"alg","kid","typ":"at+jwt"}`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque; rotates on every use.
+    pub refresh_token: String,
+}
+
+/// `token=` as a form field or `{"token"}` as JSON (RFC 7009 / 7662 use
+/// the form; JSON is accepted for convenience).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenParam {
+    pub token: String,
+}
+
+impl<S: Send + Sync> FromRequest<S> for TokenParam {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            axum::Form::<TokenParam>::from_request(req, state)
+                .await
+                .map(|f| f.0)
+                .map_err(|_| ApiError::Invalid {
+                    code: "invalid_request",
+                    detail: "The form needs a `token` field.".into(),
+                })
+        } else {
+            AppJson::<TokenParam>::from_request(req, state)
+                .await
+                .map(|j| j.0)
+        }
+    }
+}
+
+/// The RFC 7662 answer.
+#[derive(Serialize, Default, utoipa::ToSchema)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+}
+
+/// Log in for a bearer access token and a refresh token.
+#[utoipa::path(post, path = "/v1/token/login", tag = "tokens",
+    request_body = TokenLoginRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, body = Problem, description = "invalid_credentials"),
+        (status = 429, body = Problem, description = "rate_limited"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    client: Client,
+    AppJson(body): AppJson<TokenLoginRequest>,
+) -> Result<Response, ApiError> {
+    let user = authenticate(&state, &client, &body.username, body.password).await?;
+    let pair = start_family(&state, user.id).await?;
+    Ok(token_response(pair))
+}
+
+/// Creates a refresh family for `user` and issues its first pair.
+pub async fn start_family(state: &AppState, user: UserId) -> Result<TokenPair, ApiError> {
+    let now = state.clock.now();
+    let family = Family {
+        id: URL_SAFE_NO_PAD.encode(random::<16>()?),
+        user_id: user,
+        created_at: now,
+        expires_at: now.saturating_add(state.tokens.settings().refresh_ttl),
+        revoked_at: None,
+    };
+    let secret = RefreshSecret::from_random(random()?);
+    state.store.create_family(&family, &secret.hash()).await?;
+    pair(state, &family, &secret, now)
+}
+
+fn pair(
+    state: &AppState,
+    family: &Family,
+    refresh: &RefreshSecret,
+    issued_at: latchkey_core::Timestamp,
+) -> Result<TokenPair, ApiError> {
+    let (access_token, exp) = state
+        .tokens
+        .mint(
+            family.user_id,
+            &family.id,
+            issued_at,
+            jti_for(&refresh.hash()),
+        )
+        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: exp.saturating_sub(state.clock.now().unix_seconds()).max(0),
+        refresh_token: refresh.encode(),
+    })
+}
+
+fn token_response(pair: TokenPair) -> Response {
+    (
+        NO_STORE,
+        [(header::PRAGMA, HeaderValue::from_static("no-cache"))],
+        AppJson(pair),
+    )
+        .into_response()
+}
+
+/// Exchange a refresh token for a new pair (rotation).
+#[utoipa::path(post, path = "/v1/token/refresh", tag = "tokens",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenPair, description = "New pair; the presented refresh token is spent"),
+        (status = 401, body = Problem, description = "invalid_grant: unknown, expired, revoked, or reused (the family is then revoked)"),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    let presented =
+        RefreshSecret::parse(&body.refresh_token).map_err(|_| ApiError::InvalidGrant)?;
+    let pair = rotate(&state, &presented).await?;
+    Ok(token_response(pair))
+}
+
+/// Rotates `presented` and issues the new pair (shared with the hybrid).
+pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<TokenPair, ApiError> {
+    let successor = presented.successor(state.tokens.refresh_key());
+    let now = state.clock.now();
+    let grace = state.tokens.settings().refresh_grace;
+    match state
+        .store
+        .refresh(&presented.hash(), &successor.hash(), now, grace)
+        .await?
+    {
+        RefreshOutcome::Rotated { family, issued_at }
+        | RefreshOutcome::Grace { family, issued_at } => {
+            pair(state, &family, &successor, issued_at)
+        }
+        RefreshOutcome::Reused { family } => {
+            tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused: family revoked");
+            revoke_sid(state, &family.id).await?;
+            Err(ApiError::InvalidGrant)
+        }
+        RefreshOutcome::Expired | RefreshOutcome::Revoked | RefreshOutcome::Unknown => {
+            Err(ApiError::InvalidGrant)
+        }
+    }
+}
+
+/// Records and applies a revocation of every access token of `sid`.
+async fn revoke_sid(state: &AppState, sid: &str) -> Result<(), ApiError> {
+    let entry = state.revoke_at().entry(Target::Sid(sid.to_owned()));
+    state
+        .store
+        .add_revocations(std::slice::from_ref(&entry))
+        .await?;
+    state.deny(&[entry]);
+    Ok(())
+}
+
+/// Revoke a refresh token (its whole family) or an access token (RFC 7009).
+#[utoipa::path(post, path = "/v1/token/revoke", tag = "tokens",
+    request_body(content = TokenParam, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or was not a live token (RFC 7009 §2.2)"),
+    ))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    param: TokenParam,
+) -> Result<Response, ApiError> {
+    let token = param.token.trim();
+    if let Ok(refresh) = RefreshSecret::parse(token) {
+        if let Some(family) = state.store.family_of(&refresh.hash()).await? {
+            state
+                .store
+                .revoke_family(&family.id, state.clock.now())
+                .await?;
+            revoke_sid(&state, &family.id).await?;
+        }
+    } else if let Some(claims) = state.tokens.verify_for_revocation(token, state.clock.now()) {
+        let at = state.revoke_at();
+        let entry = latchkey_core::revocation::Revocation {
+            target: Target::Jti(claims.jti.clone()),
+            at: at.now,
+            expires_at: latchkey_core::Timestamp::from_unix_millis(
+                claims.exp.saturating_add(60).saturating_mul(1000),
+            ),
+        };
+        state
+            .store
+            .add_revocations(std::slice::from_ref(&entry))
+            .await?;
+        state.deny(&[entry]);
+    }
+    Ok((NO_STORE, axum::http::StatusCode::OK).into_response())
+}
+
+/// Is this access token active? For configured resource servers (RFC 7662).
+#[utoipa::path(post, path = "/v1/token/introspect", tag = "tokens",
+    request_body(content = TokenParam, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = Introspection),
+        (status = 401, body = Problem, description = "invalid_client"),
+    ),
+    security(("basic" = [])))]
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    param: TokenParam,
+) -> Result<Response, ApiError> {
+    authenticate_client(&state, &headers)?;
+    let answer = match crate::bearer::verify_bearer(&state, param.token.trim()) {
+        Ok(auth) => {
+            let c = auth.claims;
+            Introspection {
+                active: true,
+                sub: Some(c.sub.clone()),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                jti: Some(c.jti.clone()),
+                sid: Some(c.sid.clone()),
+                iss: Some(c.iss.clone()),
+                aud: Some(c.aud.clone()),
+                token_type: Some("Bearer"),
+            }
+        }
+        Err(_) => Introspection::default(),
+    };
+    Ok((NO_STORE, AppJson(answer)).into_response())
+}
+
+/// HTTP Basic client authentication against the configured clients, in
+/// constant time with respect to the secret.
+fn authenticate_client(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::InvalidClient)?;
+    let (scheme, encoded) = value.split_once(' ').ok_or(ApiError::InvalidClient)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::InvalidClient);
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| ApiError::InvalidClient)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| ApiError::InvalidClient)?;
+    let (id, secret) = decoded.split_once(':').ok_or(ApiError::InvalidClient)?;
+    let presented = latchkey_core::sha256(secret.as_bytes());
+    let mut ok = false;
+    for client in &state.settings.introspection_clients {
+        let expected = latchkey_core::sha256(client.secret.as_bytes());
+        let same_secret: bool = presented.ct_eq(&expected).into();
+        ok |= client.id == id && same_secret;
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidClient)
+    }
+}
+
+/// Public keys for verifying access tokens (never an HS256 secret).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, content_type = "application/json", body = Object)))]
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300, must-revalidate"),
+        )],
+        axum::Json(state.tokens.jwks()),
+    )
+        .into_response()
+}

@@ -1,0 +1,235 @@
+//! The claims of a latchkey access token, and the rules applied to them.
+//!
+//! Claims are read from the verified payload by hand rather than through
+//! a serde derive, so each failure has its own [`TokenError`] and the types
+//! are exact: times must be JSON integers that fit an `i64` (a string, a
+//! float, `null` or a huge number is [`TokenError::InvalidClaim`], never
+//! "absent"), strings must be strings, and `aud` is a string or an array of
+//! strings. Claims latchkey does not know are ignored (RFC 7519 §4).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::TokenError;
+use crate::json::{Object, ObjectError, parse_object};
+
+/// The claims latchkey puts in an access token (RFC 9068 §2.2).
+///
+/// `exp`, `iat` and `nbf` are seconds since the Unix epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer: latchkey's configured `issuer` URL.
+    pub iss: String,
+    /// Subject: the user id.
+    pub sub: String,
+    /// Audience. A token may carry an array; after verification this is
+    /// the expected audience that matched.
+    pub aud: String,
+    /// Expiry: the token is refused from this second on (plus leeway).
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Not before; latchkey omits it (it equals `iat`), other issuers may not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Token id, for revocation.
+    pub jti: String,
+    /// The session this token belongs to.
+    pub sid: String,
+}
+
+/// What a verifier requires of a token's claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expectations {
+    /// Required `iss`, compared exactly.
+    pub issuer: String,
+    /// Audience that `aud` must be, or contain.
+    pub audience: String,
+    /// Allowed clock difference, in seconds, applied to `exp`, `nbf` and
+    /// `iat`. Default 0: the issuer and verifier share a clock. Resource
+    /// servers on other machines may want a few seconds.
+    pub leeway_secs: u32,
+}
+
+impl Expectations {
+    /// Expect this issuer and audience, with no leeway.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway_secs: 0,
+        }
+    }
+
+    /// The same expectations with `leeway_secs` of clock difference allowed.
+    #[must_use]
+    pub fn with_leeway(mut self, leeway_secs: u32) -> Self {
+        self.leeway_secs = leeway_secs;
+        self
+    }
+}
+
+/// Parses a verified payload and checks it against `expected` at `now`.
+pub(crate) fn check_claims(
+    payload: &[u8],
+    expected: &Expectations,
+    now: i64,
+) -> Result<AccessClaims, TokenError> {
+    let mut object = parse_object(payload).map_err(|error| match error {
+        ObjectError::Malformed => TokenError::MalformedClaims,
+        ObjectError::Duplicate => TokenError::DuplicateClaim,
+    })?;
+    let iss = string(&mut object, "iss")?;
+    let sub = string(&mut object, "sub")?;
+    let aud = object.take("aud").ok_or(TokenError::MissingClaim("aud"))?;
+    let exp = integer(&mut object, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    let iat = integer(&mut object, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+    let nbf = integer(&mut object, "nbf")?;
+    let jti = string(&mut object, "jti")?;
+    let sid = string(&mut object, "sid")?;
+
+    if iss != expected.issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    check_audience(&aud, &expected.audience)?;
+    let leeway = i64::from(expected.leeway_secs);
+    if now >= exp.saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    let latest = now.saturating_add(leeway);
+    if nbf.is_some_and(|nbf| nbf > latest) {
+        return Err(TokenError::NotYetValid);
+    }
+    if iat > latest {
+        return Err(TokenError::IssuedInFuture);
+    }
+    let aud = expected.audience.clone();
+    Ok(AccessClaims {
+        iss,
+        sub,
+        aud,
+        exp,
+        iat,
+        nbf,
+        jti,
+        sid,
+    })
+}
+
+fn string(object: &mut Object, name: &'static str) -> Result<String, TokenError> {
+    match object.take(name) {
+        None => Err(TokenError::MissingClaim(name)),
+        Some(Value::String(value)) => Ok(value),
+        Some(_) => Err(TokenError::InvalidClaim(name)),
+    }
+}
+
+/// An optional integer claim: absent is `None`; present means a JSON
+/// integer within `i64`.
+fn integer(object: &mut Object, name: &'static str) -> Result<Option<i64>, TokenError> {
+    match object.take(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(TokenError::InvalidClaim(name)),
+        Some(_) => Err(TokenError::InvalidClaim(name)),
+    }
+}
+
+/// `aud` is a string equal to the audience, or an array of strings that
+/// contains it (RFC 7519 §4.1.3).
+fn check_audience(aud: &Value, audience: &str) -> Result<(), TokenError> {
+    let found = match aud {
+        Value::String(single) => single == audience,
+        Value::Array(many) => {
+            let mut found = false;
+            for entry in many {
+                let entry = entry.as_str().ok_or(TokenError::InvalidClaim("aud"))?;
+                found |= entry == audience;
+            }
+            found
+        }
+        _ => return Err(TokenError::InvalidClaim("aud")),
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(TokenError::WrongAudience)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn check(payload: Value, leeway: u32) -> Result<AccessClaims, TokenError> {
+        let expected = Expectations::new("https://issuer", "api").with_leeway(leeway);
+        check_claims(payload.to_string().as_bytes(), &expected, NOW)
+    }
+
+    fn claims() -> Value {
+        serde_json::json!({
+            "iss": "https://issuer", "sub": "u1", "aud": "api",
+            "exp": NOW + 300, "iat": NOW, "jti": "j1", "sid": "s1",
+        })
+    }
+
+    fn with(name: &str, value: Value) -> Value {
+        let mut claims = claims();
+        claims[name] = value;
+        claims
+    }
+
+    #[test]
+    fn expiry_edges_are_exact() {
+        assert!(check(with("exp", (NOW + 1).into()), 0).is_ok());
+        assert_eq!(
+            check(with("exp", NOW.into()), 0).err(),
+            Some(TokenError::Expired)
+        );
+        assert!(check(with("exp", NOW.into()), 1).is_ok());
+        assert_eq!(
+            check(with("exp", (NOW - 1).into()), 1).err(),
+            Some(TokenError::Expired)
+        );
+        assert!(check(with("exp", i64::MAX.into()), u32::MAX).is_ok());
+    }
+
+    #[test]
+    fn not_before_and_issued_at_edges_are_exact() {
+        assert!(check(with("nbf", NOW.into()), 0).is_ok());
+        assert_eq!(
+            check(with("nbf", (NOW + 1).into()), 0).err(),
+            Some(TokenError::NotYetValid)
+        );
+        assert!(check(with("nbf", (NOW + 5).into()), 5).is_ok());
+        assert_eq!(
+            check(with("iat", (NOW + 1).into()), 0).err(),
+            Some(TokenError::IssuedInFuture)
+        );
+        assert!(check(with("iat", (NOW + 5).into()), 5).is_ok());
+    }
+
+    #[test]
+    fn time_claims_must_be_integers() {
+        for bad in [
+            serde_json::json!(1.5),
+            serde_json::json!(null),
+            serde_json::json!(u64::MAX),
+        ] {
+            assert_eq!(
+                check(with("iat", bad), 0).err(),
+                Some(TokenError::InvalidClaim("iat"))
+            );
+        }
+    }
+
+    #[test]
+    fn audience_arrays_must_hold_only_strings() {
+        assert!(check(with("aud", serde_json::json!(["x", "api"])), 0).is_ok());
+        let wrong = check(with("aud", serde_json::json!([])), 0);
+        assert_eq!(wrong.err(), Some(TokenError::WrongAudience));
+        let mixed = check(with("aud", serde_json::json!(["api", 1])), 0);
+        assert_eq!(mixed.err(), Some(TokenError::InvalidClaim("aud")));
+    }
+}
