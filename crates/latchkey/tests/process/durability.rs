@@ -110,7 +110,10 @@ async fn logs_never_contain_passwords_cookies_or_csrf_tokens() {
         .await
         .unwrap();
     let _ = http
-        .post(format!("{}/v1/session/logout?token={}", server.base, l.csrf))
+        .post(format!(
+            "{}/v1/session/logout?token={}",
+            server.base, l.csrf
+        ))
         .header("cookie", format!("__Host-lk_session={}", l.cookie))
         .send()
         .await
