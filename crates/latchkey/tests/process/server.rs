@@ -21,6 +21,11 @@ pub fn db_url(dir: &Path) -> String {
 /// Starts `latchkey serve` on a free port with the database in `dir` and
 /// waits for its "listening" log line.
 pub fn start(dir: &Path) -> Server {
+    start_with_env(dir, &[])
+}
+
+/// As [`start`], with extra environment variables.
+pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -31,6 +36,7 @@ pub fn start(dir: &Path) -> Server {
         ])
         .env_clear()
         .env("LATCHKEY_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -120,7 +120,11 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
     server.kill9();
 
     let out = cli(&path, &["keys", "rotate"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed = String::from_utf8_lossy(&cli(&path, &["keys", "list"], None).stdout).into_owned();
     assert_eq!(listed.matches("current").count(), 1, "{listed}");
     assert_eq!(listed.matches("retired").count(), 1, "{listed}");
@@ -146,4 +150,45 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
         .collect();
     assert!(kids.contains(&kid_of(&old_at).as_str()));
     assert!(kids.contains(&kid_of(new_at).as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_key_seals_signing_keys_and_is_then_required() {
+    let (_dir, path) = temp();
+    let master = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let http = reqwest::Client::new();
+    let server = crate::server::start_with_env(&path, &[("LATCHKEY_MASTER_KEY", master)]);
+    register(&http, &server.base, "dan", "correct horse battery").await;
+    let pair = token_login(&http, &server.base, "dan", "correct horse battery").await;
+    let logs = server.logs.lock().unwrap().join("\n");
+    assert!(!logs.contains("LATCHKEY_MASTER_KEY is not set"));
+    server.kill9();
+
+    // Without the master key the server refuses to start, saying why.
+    let out = std::process::Command::new(crate::server::BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &crate::server::db_url(&path),
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LATCHKEY_MASTER_KEY"));
+
+    // With it, tokens issued before still verify.
+    let server = crate::server::start_with_env(&path, &[("LATCHKEY_MASTER_KEY", master)]);
+    let at = pair["access_token"].as_str().unwrap();
+    assert_eq!(me_status(&http, &server.base, at).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_master_key_the_server_warns() {
+    let (_dir, path) = temp();
+    let server = start(&path);
+    let logs = server.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("LATCHKEY_MASTER_KEY is not set"), "{logs}");
 }
