@@ -4,6 +4,8 @@
 //! (`addr:<ip>`, IPv6 by /64). Failures are counted in the store so that
 //! they survive a restart and are shared between nodes; this module only
 //! decides. There is no permanent lockout: a window ends by itself.
+//! Attempts are counted before they are checked ([`admit`]), so concurrent
+//! guesses cannot overrun a limit.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -65,22 +67,18 @@ impl FailureWindow {
     }
 }
 
-/// Whether another attempt is allowed for a key with `current` failures.
-pub fn decide(
-    current: Option<FailureWindow>,
-    limit: u32,
-    window: Duration,
-    now: Timestamp,
-) -> Decision {
-    match current {
-        Some(w) if w.is_open(window, now) && w.count >= limit => {
-            let left = now.until(w.started_at.saturating_add(window));
-            let secs = left.as_millis().div_ceil(1000).max(1);
-            Decision::Limited {
-                retry_after: Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX)),
-            }
+/// Whether the attempt that made `window` (its count already includes this
+/// attempt) may go ahead. Counting *before* the password is checked means
+/// a burst of concurrent guesses gets no more checks than the limit.
+pub fn admit(window: FailureWindow, limit: u32, span: Duration, now: Timestamp) -> Decision {
+    if window.count > limit && window.is_open(span, now) {
+        let left = now.until(window.started_at.saturating_add(span));
+        let secs = left.as_millis().div_ceil(1000).max(1);
+        Decision::Limited {
+            retry_after: Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX)),
         }
-        _ => Decision::Allowed,
+    } else {
+        Decision::Allowed
     }
 }
 
@@ -114,35 +112,20 @@ mod tests {
     }
 
     #[test]
-    fn limit_is_reached_at_exactly_the_limit() {
-        let mut w = None;
-        for i in 0..3 {
-            assert_eq!(decide(w, 3, W, t(i)), Decision::Allowed);
-            w = Some(FailureWindow::after_failure(w, W, t(i)));
-        }
-        assert_eq!(
-            decide(w, 3, W, t(3)),
-            Decision::Limited {
-                retry_after: Duration::from_secs(900)
-            }
-        );
-    }
-
-    #[test]
     fn window_ends_by_itself_at_its_exact_end() {
-        let w = Some(FailureWindow {
+        let w = FailureWindow {
             count: 50,
             started_at: t(0),
-        });
+        };
         assert_eq!(
-            decide(w, 10, W, t(900_000 - 1)),
+            admit(w, 10, W, t(900_000 - 1)),
             Decision::Limited {
                 retry_after: Duration::from_secs(1)
             }
         );
-        assert_eq!(decide(w, 10, W, t(900_000)), Decision::Allowed);
+        assert_eq!(admit(w, 10, W, t(900_000)), Decision::Allowed);
         assert_eq!(
-            FailureWindow::after_failure(w, W, t(900_000)),
+            FailureWindow::after_failure(Some(w), W, t(900_000)),
             FailureWindow {
                 count: 1,
                 started_at: t(900_000)
@@ -151,15 +134,39 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_rounds_up() {
-        let w = Some(FailureWindow {
-            count: 1,
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let w = FailureWindow {
+            count: 2,
             started_at: t(0),
-        });
+        };
         assert_eq!(
-            decide(w, 1, W, t(1)),
+            admit(w, 1, W, t(1)),
             Decision::Limited {
                 retry_after: Duration::from_secs(900)
+            }
+        );
+    }
+
+    #[test]
+    fn admit_allows_exactly_limit_attempts_per_window() {
+        let mut w = None;
+        let mut allowed = 0;
+        for i in 0..10 {
+            let next = FailureWindow::after_failure(w, W, t(i));
+            if admit(next, 3, W, t(i)) == Decision::Allowed {
+                allowed += 1;
+            }
+            w = Some(next);
+        }
+        assert_eq!(allowed, 3);
+        let w = FailureWindow {
+            count: 4,
+            started_at: t(0),
+        };
+        assert_eq!(
+            admit(w, 3, W, t(899_500)),
+            Decision::Limited {
+                retry_after: Duration::from_secs(1)
             }
         );
     }

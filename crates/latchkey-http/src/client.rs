@@ -45,15 +45,24 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
+/// The right-most `X-Forwarded-For` entry that is not a trusted proxy.
+/// Entries left of it were written by the client and are not read at all,
+/// so junk there changes nothing; junk at or right of it means the chain
+/// cannot be trusted, and the peer is used instead.
 fn forwarded_client(parts: &Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let all: Vec<IpAddr> = parts
+    let entries: Vec<&str> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().parse::<IpAddr>())
-        .collect::<Result<_, _>>()
-        .ok()?;
-    all.into_iter().rev().find(|ip| !trusted.contains(ip))
+        .map(str::trim)
+        .collect();
+    for entry in entries.iter().rev() {
+        let ip = entry.parse::<IpAddr>().ok()?;
+        if !trusted.contains(&ip) {
+            return Some(ip);
+        }
+    }
+    None
 }

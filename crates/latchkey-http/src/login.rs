@@ -16,8 +16,10 @@ use crate::client::Client;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Verifies `username`/`password` for `client`. Counts a failure against
-/// the account and the address; clears the account's count on success.
+/// Verifies `username`/`password` for `client`. Every attempt is counted
+/// against the account and the address *before* the password is checked
+/// (so concurrent guesses cannot overrun the limit); a success then clears
+/// the account's count and takes its own attempt back from the address's.
 pub async fn authenticate(
     state: &AppState,
     client: &Client,
@@ -26,7 +28,7 @@ pub async fn authenticate(
 ) -> Result<User, ApiError> {
     let username = Username::parse(username).ok();
     let keys = throttle_keys(username.as_ref(), client);
-    if let Err(e) = check_limits(state, &keys).await {
+    if let Err(e) = count_attempt(state, &keys).await {
         state.metrics.login("rate_limited");
         return Err(e);
     }
@@ -46,12 +48,14 @@ pub async fn authenticate(
         .verify(hash, Password::presented(password.clone()))
         .await?;
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(state, &keys).await?;
         state.metrics.login("invalid_credentials");
         return Err(ApiError::InvalidCredentials);
     };
     if let Some(account) = &keys.account {
         state.store.clear_failures(account).await?;
+    }
+    if let Some(address) = &keys.address {
+        state.store.forgive_failure(address).await?;
     }
     if user.password_hash.needs_rehash() {
         let fresh = state.passwords.hash(Password::presented(password)).await?;
@@ -73,30 +77,28 @@ fn throttle_keys(username: Option<&Username>, client: &Client) -> Keys {
     }
 }
 
-async fn check_limits(state: &AppState, keys: &Keys) -> Result<(), ApiError> {
+/// Counts this attempt for each key, atomically in the store, and refuses
+/// it if that takes a key over its limit.
+async fn count_attempt(state: &AppState, keys: &Keys) -> Result<(), ApiError> {
     let limits = state.settings.login_limits;
     let now = state.clock.now();
     let checks = [
         (keys.account.as_ref(), limits.per_account),
         (keys.address.as_ref(), limits.per_address),
     ];
+    let mut refused = None;
     for (key, limit) in checks {
         let Some(key) = key else { continue };
-        let window = state.store.failures(key).await?;
+        let window = state.store.record_failure(key, limits.window, now).await?;
         if let Decision::Limited { retry_after } =
-            throttle::decide(window, limit, limits.window, now)
+            throttle::admit(window, limit, limits.window, now)
         {
-            return Err(ApiError::RateLimited { retry_after });
+            let longest = refused.map_or(retry_after, |r: std::time::Duration| r.max(retry_after));
+            refused = Some(longest);
         }
     }
-    Ok(())
-}
-
-async fn record_failure(state: &AppState, keys: &Keys) -> Result<(), ApiError> {
-    let window = state.settings.login_limits.window;
-    let now = state.clock.now();
-    for key in [&keys.account, &keys.address].into_iter().flatten() {
-        state.store.record_failure(key, window, now).await?;
+    match refused {
+        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -548,8 +548,16 @@ pub async fn failures_clear_and_sweep(store: &dyn Store) {
     store.record_failure("b", w, t(10)).await.unwrap();
     store.clear_failures("a").await.unwrap();
     assert_eq!(store.failures("a").await.unwrap(), None);
+    store.record_failure("f", w, t(0)).await.unwrap();
+    store.record_failure("f", w, t(1)).await.unwrap();
+    store.forgive_failure("f").await.unwrap();
+    assert_eq!(store.failures("f").await.unwrap().unwrap().count, 1);
+    store.forgive_failure("f").await.unwrap();
+    store.forgive_failure("f").await.unwrap();
+    assert_eq!(store.failures("f").await.unwrap().unwrap().count, 0);
+    store.forgive_failure("nobody").await.unwrap();
     store.record_failure("c", w, t(20)).await.unwrap();
-    assert_eq!(store.sweep_failures(t(20)).await.unwrap(), 1);
+    assert_eq!(store.sweep_failures(t(20)).await.unwrap(), 2);
     assert_eq!(store.failures("b").await.unwrap(), None);
     assert!(store.failures("c").await.unwrap().is_some());
 }

@@ -175,6 +175,9 @@ pub trait LoginFailures: Send + Sync {
         now: Timestamp,
     ) -> Result<FailureWindow>;
     async fn clear_failures(&self, key: &str) -> Result<()>;
+    /// Takes back one counted attempt (it turned out to succeed); never
+    /// below zero.
+    async fn forgive_failure(&self, key: &str) -> Result<()>;
     /// Forgets windows that started before `cutoff`.
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }

@@ -25,6 +25,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
+        // Up to 256 header fields reach the 16 KiB size check (and its
+        // problem JSON); beyond that hyper answers a bare 431 itself.
+        .max_headers(256)
         .keep_alive(true);
     let builder = builder.http1_only();
     let graceful = GracefulShutdown::new();

@@ -34,7 +34,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<AppJson<Status>, Ap
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
+    responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match state.store.count_active_sessions(state.clock.now()).await {
         Ok(n) => {
@@ -48,7 +48,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut res = state.metrics.encode().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        // prometheus-client writes the OpenMetrics text format.
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     res
 }

@@ -496,6 +496,15 @@ impl LoginFailures for SqliteStore {
         Ok(())
     }
 
+    async fn forgive_failure(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE login_failures SET count = count - 1 WHERE key = ? AND count > 0")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64> {
         let n = sqlx::query("DELETE FROM login_failures WHERE started_at < ?")
             .bind(cutoff.unix_millis())

@@ -1,0 +1,17 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! End-to-end tests of latchkey's HTTP contract (API.md): a real
+//! server on a free port, a SQLite file in a temporary directory, a manual
+//! clock, and real HTTP requests. Each test starts its own server.
+
+mod accounts;
+mod csrf;
+mod errors;
+mod expiry;
+mod helpers;
+mod me;
+mod no_leaks;
+mod operations;
+mod proxies;
+mod raw_http;
+mod sessions;
+mod throttling;
