@@ -130,8 +130,12 @@ impl TokenService {
             .active
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let same = guard.keys.current().kid() == keys.current().kid()
-            && guard.keys.previous().count() == keys.previous().count();
+        let kids = |k: &KeySet| -> Vec<String> {
+            std::iter::once(k.current().kid().as_str().to_owned())
+                .chain(k.previous().map(|(m, _)| m.kid().as_str().to_owned()))
+                .collect()
+        };
+        let same = kids(&guard.keys) == kids(&keys);
         if same {
             return;
         }

@@ -221,14 +221,14 @@ pub async fn replacing_a_password_ends_other_sessions_atomically(store: &dyn Sto
     assert!(live(store, &bob_secret).await);
     assert!(matches!(
         store
-            .refresh(&kept_family, &succ(1), t(1), GRACE)
+            .refresh(&kept_family, &succ(1), at(1), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Rotated { .. }
     ));
     assert_eq!(
         store
-            .refresh(&other_family, &succ(2), t(1), GRACE)
+            .refresh(&other_family, &succ(2), at(1), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Revoked
@@ -424,7 +424,7 @@ pub async fn log_out_everywhere_keeps_only_the_kept_session(store: &dyn Store) {
     assert!(live(store, &b1).await);
     assert!(matches!(
         store
-            .refresh(&bob_family, &succ(1), t(1), GRACE)
+            .refresh(&bob_family, &succ(1), at(1), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Rotated { .. }
@@ -566,7 +566,10 @@ pub async fn refresh_rotates_once_and_grace_returns_the_same_successor(store: &d
     let alice = user(store, "alice", 1).await;
     let first = family(store, &alice, "fam-1", 0).await;
     let next = succ(1);
-    let rotated = store.refresh(&first, &next, t(1_000), GRACE).await.unwrap();
+    let rotated = store
+        .refresh(&first, &next, at(1_000), GRACE)
+        .await
+        .unwrap();
     let RefreshOutcome::Rotated { family, issued_at } = rotated else {
         panic!("expected rotation, got {rotated:?}");
     };
@@ -574,21 +577,21 @@ pub async fn refresh_rotates_once_and_grace_returns_the_same_successor(store: &d
     // The same spent token within the grace window: the same successor,
     // with the original issue time.
     let again = store
-        .refresh(&first, &next, t(10_999), GRACE)
+        .refresh(&first, &next, at(10_999), GRACE)
         .await
         .unwrap();
     assert!(matches!(again, RefreshOutcome::Grace { issued_at, .. } if issued_at == t(1_000)));
     // The successor rotates in turn.
     assert!(matches!(
         store
-            .refresh(&next, &succ(2), t(2_000), GRACE)
+            .refresh(&next, &succ(2), at(2_000), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Rotated { .. }
     ));
     assert_eq!(
         store
-            .refresh(&succ(99), &succ(98), t(0), GRACE)
+            .refresh(&succ(99), &succ(98), at(0), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Unknown
@@ -598,16 +601,18 @@ pub async fn refresh_rotates_once_and_grace_returns_the_same_successor(store: &d
 pub async fn refresh_reuse_after_grace_revokes_the_family(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
     let first = family(store, &alice, "fam-1", 0).await;
-    store.refresh(&first, &succ(1), t(0), GRACE).await.unwrap();
+    store.refresh(&first, &succ(1), at(0), GRACE).await.unwrap();
     let reused = store
-        .refresh(&first, &succ(1), t(10_000), GRACE)
+        .refresh(&first, &succ(1), at(10_000), GRACE)
         .await
         .unwrap();
-    assert!(matches!(reused, RefreshOutcome::Reused { ref family } if family.id == "fam-1"));
+    assert!(
+        matches!(reused, RefreshOutcome::Reused { ref family, ref revocations } if family.id == "fam-1" && revocations.len() == 1)
+    );
     // The whole family is dead, including the live successor.
     assert_eq!(
         store
-            .refresh(&succ(1), &succ(2), t(10_001), GRACE)
+            .refresh(&succ(1), &succ(2), at(10_001), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Revoked
@@ -620,7 +625,7 @@ pub async fn concurrent_refreshes_rotate_exactly_once(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
     let first = family(store, &alice, "fam-1", 0).await;
     let next = succ(1);
-    let all = futures_join_all((0..20).map(|_| store.refresh(&first, &next, t(5), GRACE))).await;
+    let all = futures_join_all((0..20).map(|_| store.refresh(&first, &next, at(5), GRACE))).await;
     let mut rotated = 0;
     for r in all {
         match r.unwrap() {
@@ -637,12 +642,12 @@ pub async fn refresh_family_lifetime_is_absolute(store: &dyn Store) {
     let first = family(store, &alice, "fam-1", 0).await;
     let end = 30 * 24 * 3_600_000;
     store
-        .refresh(&first, &succ(1), t(end - 1), GRACE)
+        .refresh(&first, &succ(1), at(end - 1), GRACE)
         .await
         .unwrap();
     assert_eq!(
         store
-            .refresh(&succ(1), &succ(2), t(end), GRACE)
+            .refresh(&succ(1), &succ(2), at(end), GRACE)
             .await
             .unwrap(),
         RefreshOutcome::Expired
@@ -655,17 +660,28 @@ pub async fn families_revoke_and_sweep(store: &dyn Store) {
     let b = family(store, &alice, "fam-b", 1).await;
     assert_eq!(store.family_of(&a).await.unwrap().unwrap().id, "fam-a");
     assert!(store.family_of(&succ(7)).await.unwrap().is_none());
-    assert!(store.revoke_family("fam-a", t(2)).await.unwrap());
-    assert!(!store.revoke_family("fam-a", t(3)).await.unwrap());
+    let ended = store.revoke_family("fam-a", at(2)).await.unwrap();
+    assert_eq!(ended.families, vec!["fam-a".to_owned()]);
     assert_eq!(
-        store.refresh(&a, &succ(1), t(4), GRACE).await.unwrap(),
+        ended.revocations,
+        vec![at(2).entry(Target::Sid("fam-a".into()))]
+    );
+    assert!(
+        store
+            .revoke_family("fam-a", at(3))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.refresh(&a, &succ(1), at(4), GRACE).await.unwrap(),
         RefreshOutcome::Revoked
     );
-    let ids = store
-        .revoke_user_families(alice.id, None, t(5))
+    let ended = store
+        .end_user_sessions(alice.id, Keep::default(), at(5), false)
         .await
         .unwrap();
-    assert_eq!(ids, vec!["fam-b".to_owned()]);
+    assert_eq!(ended.families, vec!["fam-b".to_owned()]);
     let end = 30 * 24 * 3_600_000;
     assert_eq!(store.sweep_families(t(end)).await.unwrap(), 1);
     assert_eq!(store.sweep_families(t(end + 1)).await.unwrap(), 1);

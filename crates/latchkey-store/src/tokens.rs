@@ -9,7 +9,7 @@ use latchkey_core::UserId;
 use latchkey_core::refresh::RefreshHash;
 use latchkey_core::revocation::Revocation;
 
-use crate::Result;
+use crate::{Ended, Result, RevokeAt};
 
 /// A refresh family: everything issued from one token login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,7 @@ pub enum RefreshOutcome {
     /// Spent long ago: the family is now revoked.
     Reused {
         family: Family,
+        revocations: Vec<Revocation>,
     },
     Expired,
     Revoked,
@@ -55,20 +56,14 @@ pub trait RefreshTokens: Send + Sync {
         &self,
         presented: &RefreshHash,
         successor: &RefreshHash,
-        now: Timestamp,
+        at: RevokeAt,
         grace: Duration,
     ) -> Result<RefreshOutcome>;
     /// The family a token belongs to (spent or not).
     async fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>>;
-    /// Revokes one family. `true` if it was live.
-    async fn revoke_family(&self, id: &str, now: Timestamp) -> Result<bool>;
-    /// Revokes every live family of `user` except `keep`; returns their ids.
-    async fn revoke_user_families(
-        &self,
-        user: UserId,
-        keep: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Vec<String>>;
+    /// Revokes one family and records the revocation of its `sid`, in one
+    /// transaction. Empty if it was not live.
+    async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;
     /// Deletes families past their absolute end.
     async fn sweep_families(&self, now: Timestamp) -> Result<u64>;
 }

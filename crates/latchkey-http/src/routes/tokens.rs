@@ -183,37 +183,33 @@ pub async fn refresh(
 /// Rotates `presented` and issues the new pair (shared with the hybrid).
 pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<TokenPair, ApiError> {
     let successor = presented.successor(state.tokens.refresh_key());
-    let now = state.clock.now();
     let grace = state.tokens.settings().refresh_grace;
     match state
         .store
-        .refresh(&presented.hash(), &successor.hash(), now, grace)
+        .refresh(
+            &presented.hash(),
+            &successor.hash(),
+            state.revoke_at(),
+            grace,
+        )
         .await?
     {
         RefreshOutcome::Rotated { family, issued_at }
         | RefreshOutcome::Grace { family, issued_at } => {
             pair(state, &family, &successor, issued_at)
         }
-        RefreshOutcome::Reused { family } => {
+        RefreshOutcome::Reused {
+            family,
+            revocations,
+        } => {
             tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused: family revoked");
-            revoke_sid(state, &family.id).await?;
+            state.deny(&revocations);
             Err(ApiError::InvalidGrant)
         }
         RefreshOutcome::Expired | RefreshOutcome::Revoked | RefreshOutcome::Unknown => {
             Err(ApiError::InvalidGrant)
         }
     }
-}
-
-/// Records and applies a revocation of every access token of `sid`.
-async fn revoke_sid(state: &AppState, sid: &str) -> Result<(), ApiError> {
-    let entry = state.revoke_at().entry(Target::Sid(sid.to_owned()));
-    state
-        .store
-        .add_revocations(std::slice::from_ref(&entry))
-        .await?;
-    state.deny(&[entry]);
-    Ok(())
 }
 
 /// Revoke a refresh token (its whole family) or an access token (RFC 7009).
@@ -229,11 +225,11 @@ pub async fn revoke(
     let token = param.token.trim();
     if let Ok(refresh) = RefreshSecret::parse(token) {
         if let Some(family) = state.store.family_of(&refresh.hash()).await? {
-            state
+            let ended = state
                 .store
-                .revoke_family(&family.id, state.clock.now())
+                .revoke_family(&family.id, state.revoke_at())
                 .await?;
-            revoke_sid(&state, &family.id).await?;
+            state.ended(&ended);
         }
     } else if let Some(claims) = state.tokens.verify_for_revocation(token, state.clock.now()) {
         let at = state.revoke_at();

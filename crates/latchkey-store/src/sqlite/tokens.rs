@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[allow(unused_imports)]
+use latchkey_core::Timestamp as _;
 use latchkey_core::refresh::{self, Decision, RefreshHash, TokenState};
 use latchkey_core::revocation::{Revocation, Target};
 use latchkey_core::{Timestamp, UserId};
@@ -10,8 +12,8 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, corrupt, ts, unavailable};
-use crate::Result;
 use crate::tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
+use crate::{Ended, Result, RevokeAt};
 
 fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
     row.try_get::<Option<i64>, _>(col)
@@ -64,9 +66,10 @@ impl RefreshTokens for SqliteStore {
         &self,
         presented: &RefreshHash,
         successor: &RefreshHash,
-        now: Timestamp,
+        at: RevokeAt,
         grace: Duration,
     ) -> Result<RefreshOutcome> {
+        let now = at.now;
         // IMMEDIATE takes the write lock first, so two refreshes of one
         // token serialise here instead of both reading "unspent".
         let mut tx = self
@@ -121,13 +124,11 @@ impl RefreshTokens for SqliteStore {
                 RefreshOutcome::Grace { family, issued_at }
             }
             Decision::Grace { .. } | Decision::Reuse => {
-                sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                    .bind(now.unix_millis())
-                    .bind(&family.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(unavailable)?;
-                RefreshOutcome::Reused { family }
+                let ended = revoke_in(&mut tx, &family.id, at).await?;
+                RefreshOutcome::Reused {
+                    family,
+                    revocations: ended.revocations,
+                }
             }
             Decision::Expired => RefreshOutcome::Expired,
             Decision::Revoked => RefreshOutcome::Revoked,
@@ -147,40 +148,11 @@ impl RefreshTokens for SqliteStore {
             .transpose()
     }
 
-    async fn revoke_family(&self, id: &str, now: Timestamp) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(now.unix_millis())
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?
-        .rows_affected();
-        Ok(n > 0)
-    }
-
-    async fn revoke_user_families(
-        &self,
-        user: UserId,
-        keep: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = ? \
-             WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? AND expires_at > ? \
-             RETURNING id",
-        )
-        .bind(now.unix_millis())
-        .bind(user.to_string())
-        .bind(keep)
-        .bind(now.unix_millis())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>("id").map_err(corrupt))
-            .collect()
+    async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let ended = revoke_in(&mut tx, id, at).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(ended)
     }
 
     async fn sweep_families(&self, now: Timestamp) -> Result<u64> {
@@ -192,6 +164,33 @@ impl RefreshTokens for SqliteStore {
             .rows_affected();
         Ok(n)
     }
+}
+
+/// Revokes family `id` inside `tx` if it is live, recording its `sid`.
+async fn revoke_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    at: RevokeAt,
+) -> Result<Ended> {
+    let n = sqlx::query(
+        "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+    )
+    .bind(at.now.unix_millis())
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?
+    .rows_affected();
+    if n == 0 {
+        return Ok(Ended::default());
+    }
+    let revocations = vec![at.entry(Target::Sid(id.to_owned()))];
+    insert_revocations(tx, &revocations).await?;
+    Ok(Ended {
+        sessions: Vec::new(),
+        families: vec![id.to_owned()],
+        revocations,
+    })
 }
 
 fn target_parts(t: &Target) -> (&'static str, &str) {
