@@ -58,6 +58,17 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// Runs a statement whose one parameter is a time (`?1`); returns how
+    /// many rows it touched. For the sweeps.
+    pub(super) async fn affected_at(&self, sql: &'static str, t: Timestamp) -> Result<u64> {
+        Ok(sqlx::query(sql)
+            .bind(t.unix_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .rows_affected())
+    }
+
     /// Closes the pool, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -349,16 +360,11 @@ impl Sessions for SqliteStore {
     }
 
     async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64> {
-        let n = sqlx::query(
-            "DELETE FROM sessions WHERE idle_expires_at <= ? OR absolute_expires_at <= ?",
+        self.affected_at(
+            "DELETE FROM sessions WHERE idle_expires_at <= ?1 OR absolute_expires_at <= ?1",
+            now,
         )
-        .bind(now.unix_millis())
-        .bind(now.unix_millis())
-        .execute(&self.pool)
         .await
-        .map_err(unavailable)?
-        .rows_affected();
-        Ok(n)
     }
 }
 
@@ -506,13 +512,8 @@ impl LoginFailures for SqliteStore {
     }
 
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64> {
-        let n = sqlx::query("DELETE FROM login_failures WHERE started_at < ?")
-            .bind(cutoff.unix_millis())
-            .execute(&self.pool)
+        self.affected_at("DELETE FROM login_failures WHERE started_at < ?1", cutoff)
             .await
-            .map_err(unavailable)?
-            .rows_affected();
-        Ok(n)
     }
 }
 

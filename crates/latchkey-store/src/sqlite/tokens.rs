@@ -156,13 +156,8 @@ impl RefreshTokens for SqliteStore {
     }
 
     async fn sweep_families(&self, now: Timestamp) -> Result<u64> {
-        let n = sqlx::query("DELETE FROM refresh_families WHERE expires_at <= ?")
-            .bind(now.unix_millis())
-            .execute(&self.pool)
+        self.affected_at("DELETE FROM refresh_families WHERE expires_at <= ?1", now)
             .await
-            .map_err(unavailable)?
-            .rows_affected();
-        Ok(n)
     }
 }
 
@@ -262,13 +257,8 @@ impl Revocations for SqliteStore {
     }
 
     async fn prune_revocations(&self, now: Timestamp) -> Result<u64> {
-        let n = sqlx::query("DELETE FROM revocations WHERE expires_at <= ?")
-            .bind(now.unix_millis())
-            .execute(&self.pool)
+        self.affected_at("DELETE FROM revocations WHERE expires_at <= ?1", now)
             .await
-            .map_err(unavailable)?
-            .rows_affected();
-        Ok(n)
     }
 }
 
@@ -344,13 +334,10 @@ impl Keys for SqliteStore {
     }
 
     async fn delete_expired_keys(&self, now: Timestamp) -> Result<u64> {
-        let n =
-            sqlx::query("DELETE FROM signing_keys WHERE not_after IS NOT NULL AND not_after <= ?")
-                .bind(now.unix_millis())
-                .execute(&self.pool)
-                .await
-                .map_err(unavailable)?
-                .rows_affected();
-        Ok(n)
+        self.affected_at(
+            "DELETE FROM signing_keys WHERE not_after IS NOT NULL AND not_after <= ?1",
+            now,
+        )
+        .await
     }
 }
