@@ -7,7 +7,7 @@ use std::time::Duration;
 use latchkey_core::csrf::CsrfKey;
 use latchkey_core::revocation::{Denylist, Revocation};
 use latchkey_core::throttle::LoginLimits;
-use latchkey_core::{Clock, SessionPolicy};
+use latchkey_core::{Clock, SessionPolicy, UserId, Username};
 use latchkey_store::{Ended, RevokeAt, Store};
 
 use crate::metrics::Metrics;
@@ -94,6 +94,9 @@ pub struct Inner {
     pub passwords: PasswordService,
     pub metrics: Metrics,
     pub tokens: TokenService,
+    /// User id → username, so that a bearer request needs no store read.
+    /// Usernames never change, so entries are only evicted for space.
+    usernames: moka::sync::Cache<UserId, Username>,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
 }
@@ -114,6 +117,7 @@ impl AppState {
             csrf,
             passwords,
             tokens,
+            usernames: moka::sync::Cache::new(100_000),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
         }))
@@ -121,6 +125,21 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.0.store
+    }
+
+    /// The username of `id` (memory first, then the store).
+    pub async fn username(
+        &self,
+        id: UserId,
+    ) -> Result<Option<Username>, latchkey_store::StoreError> {
+        if let Some(name) = self.0.usernames.get(&id) {
+            return Ok(Some(name));
+        }
+        let user = self.0.store.user_by_id(id).await?;
+        Ok(user.map(|u| {
+            self.0.usernames.insert(id, u.username.clone());
+            u.username
+        }))
     }
 
     /// Revocations recorded now live this long.

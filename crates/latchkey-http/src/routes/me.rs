@@ -31,14 +31,10 @@ pub async fn me(
 ) -> Result<impl IntoResponse, ApiError> {
     let username = match &credential {
         Credential::Session(s) => s.username.clone(),
-        Credential::Bearer(b) => {
-            state
-                .store
-                .user_by_id(b.user_id)
-                .await?
-                .ok_or(ApiError::InvalidToken)?
-                .username
-        }
+        Credential::Bearer(b) => state
+            .username(b.user_id)
+            .await?
+            .ok_or(ApiError::InvalidToken)?,
     };
     Ok((
         NO_STORE,
