@@ -101,8 +101,14 @@ pub fn require_csrf(headers: &HeaderMap, state: &AppState, binding: &str) -> Res
 
 /// Refuses a request that a browser marks as cross-site: `Sec-Fetch-Site`
 /// other than `same-origin`/`none`, or an `Origin` that is neither the
-/// configured public origin nor the request's own host.
+/// configured public origin nor the request's own host. An `Origin` on the
+/// CORS allow-list is accepted whatever `Sec-Fetch-Site` says (an SPA on a
+/// sibling origin is `same-site`).
 pub fn refuse_cross_site(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if origin.is_some_and(|o| state.settings.cors_allowed_origins.iter().any(|a| a == o)) {
+        return Ok(());
+    }
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().map_err(|_| ApiError::CsrfFailed)?;
         if !matches!(site, "same-origin" | "none") {

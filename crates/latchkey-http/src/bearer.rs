@@ -13,7 +13,8 @@ use axum::http::request::Parts;
 use latchkey_core::UserId;
 use latchkey_tokens::AccessClaims;
 
-use crate::auth::SessionAuth;
+use crate::auth::{SessionAuth, is_unsafe, require_csrf};
+use crate::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -82,19 +83,27 @@ impl FromRequestParts<AppState> for BearerAuth {
     }
 }
 
-/// Any credential latchkey issues: a bearer token in the `Authorization`
-/// header (which wins when present) or a session cookie.
+/// Any credential latchkey issues, in this order: a bearer token in the
+/// `Authorization` header, a session cookie, the hybrid's access-token
+/// cookie. Both cookie kinds need `X-CSRF-Token` on unsafe methods.
 #[derive(Debug)]
 pub enum Credential {
     Session(SessionAuth),
     Bearer(BearerAuth),
+    CookieJwt(BearerAuth),
+}
+
+/// What the hybrid's CSRF token is bound to: the refresh family (the
+/// `sid` of its access tokens), in a namespace of its own.
+pub fn hybrid_binding(family: &str) -> String {
+    format!("family:{family}")
 }
 
 impl Credential {
     pub fn user_id(&self) -> UserId {
         match self {
             Self::Session(s) => s.session.user_id,
-            Self::Bearer(b) => b.user_id,
+            Self::Bearer(b) | Self::CookieJwt(b) => b.user_id,
         }
     }
 
@@ -103,6 +112,7 @@ impl Credential {
         match self {
             Self::Session(_) => "session",
             Self::Bearer(_) => "bearer",
+            Self::CookieJwt(_) => "cookie_jwt",
         }
     }
 }
@@ -115,8 +125,18 @@ impl FromRequestParts<AppState> for Credential {
         if let Some(token) = bearer_token(parts)? {
             return verify_bearer(state, token).map(Self::Bearer);
         }
-        SessionAuth::from_request_parts(parts, state)
-            .await
-            .map(Self::Session)
+        let access = cookies::read(&parts.headers, cookies::access_cookie_name(&state.settings));
+        let session = SessionAuth::from_request_parts(parts, state).await;
+        match (session, access) {
+            (Ok(s), _) => Ok(Self::Session(s)),
+            (Err(ApiError::Unauthenticated { .. }), Some(token)) => {
+                let auth = verify_bearer(state, &token)?;
+                if is_unsafe(&parts.method) {
+                    require_csrf(&parts.headers, state, &hybrid_binding(&auth.claims.sid))?;
+                }
+                Ok(Self::CookieJwt(auth))
+            }
+            (Err(e), _) => Err(e),
+        }
     }
 }

@@ -21,6 +21,28 @@ pub fn session_cookie_name(settings: &Settings) -> &'static str {
     }
 }
 
+/// The hybrid's access-token cookie (sent everywhere on the site).
+pub fn access_cookie_name(settings: &Settings) -> &'static str {
+    if settings.cookie_secure {
+        "__Host-lk_at"
+    } else {
+        "lk_at"
+    }
+}
+
+/// The hybrid's refresh-token cookie: `__Secure-` (it has a `Path`, which
+/// `__Host-` forbids), sent only to [`REFRESH_COOKIE_PATH`].
+pub fn refresh_cookie_name(settings: &Settings) -> &'static str {
+    if settings.cookie_secure {
+        "__Secure-lk_rt"
+    } else {
+        "lk_rt"
+    }
+}
+
+/// Where the refresh cookie is sent: the hybrid's own endpoints only.
+pub const REFRESH_COOKIE_PATH: &str = "/v1/cookie";
+
 /// The first value of cookie `name` in the request's `Cookie` headers.
 pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -44,7 +44,7 @@ pub use tokens::{TokenService, TokenSettings};
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, me, ops, sessions, tokens};
+    use routes::{accounts, cookie, me, ops, sessions, tokens};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -58,6 +58,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(tokens::introspect))
         .routes(routes!(tokens::jwks))
+        .routes(routes!(cookie::login))
+        .routes(routes!(cookie::refresh))
+        .routes(routes!(cookie::logout))
         .routes(routes!(me::me))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
@@ -75,15 +78,42 @@ pub fn openapi() -> serde_json::Value {
     OPENAPI.clone()
 }
 
+/// Credentialed CORS for the configured origins only (exact match, never
+/// a wildcard); other origins get no CORS headers at all.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method, header};
+    let list: Vec<axum::http::HeaderValue> =
+        origins.iter().filter_map(|o| o.parse().ok()).collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(list))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(auth::CSRF_HEADER),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = api_router().split_for_parts();
+    let cors = cors(&state.settings.cors_allowed_origins);
     routes
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(cors)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,

@@ -39,6 +39,9 @@ pub struct Settings {
     /// Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<IpAddr>,
     pub tokens: TokenSettings,
+    /// Origins (`scheme://host[:port]`) allowed to call latchkey from the
+    /// browser with credentials (CORS); exact matches only.
+    pub cors_allowed_origins: Vec<String>,
     /// Resource servers allowed to call `/v1/token/introspect`.
     pub introspection_clients: Vec<IntrospectionClient>,
 }
@@ -77,6 +80,7 @@ impl Default for Settings {
             public_origin: None,
             trusted_proxies: Vec::new(),
             tokens: TokenSettings::default(),
+            cors_allowed_origins: Vec::new(),
             introspection_clients: Vec::new(),
         }
     }

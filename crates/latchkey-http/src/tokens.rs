@@ -74,6 +74,11 @@ pub const CACHE_CAPACITY: u64 = 100_000;
 
 pub struct TokenService {
     active: RwLock<Arc<Active>>,
+    /// Access tokens issued alongside each recent refresh token, so a
+    /// spent refresh token presented again within the grace window gets
+    /// the very same token back on this node, whatever the algorithm
+    /// (ES256 signatures are randomised) and even across a key rotation.
+    recent: moka::sync::Cache<[u8; 32], (String, i64)>,
     cache: moka::sync::Cache<[u8; 32], Cached>,
     expect: Expectations,
     settings: TokenSettings,
@@ -101,6 +106,10 @@ impl TokenService {
             cache: moka::sync::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .expire_after(UntilExp)
+                .build(),
+            recent: moka::sync::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(settings.refresh_grace + Duration::from_secs(5))
                 .build(),
             expect: Expectations::new(settings.issuer.clone(), settings.audience.clone()),
             settings,
@@ -181,6 +190,26 @@ impl TokenService {
             sid: sid.to_owned(),
         };
         Ok((self.active().keys.sign(&claims)?, exp))
+    }
+
+    /// The access token that goes with refresh token `refresh`: the one
+    /// already issued with it if this node has it, else a new one whose
+    /// claims (and `jti`) are derived from `refresh`, so that any node
+    /// issues the same claims for the same refresh step.
+    pub fn mint_once(
+        &self,
+        user: UserId,
+        sid: &str,
+        issued_at: Timestamp,
+        refresh: &RefreshHash,
+    ) -> Result<(String, i64), latchkey_tokens::SignError> {
+        // One signature per refresh step even when concurrent requests
+        // race here (the cache runs one initialiser per key).
+        self.recent
+            .try_get_with(*refresh.as_bytes(), || {
+                self.mint(user, sid, issued_at, jti_for(refresh))
+            })
+            .map_err(|e| *e)
     }
 
     /// Verifies `token` at `now` against the keys and `denylist`.

@@ -88,6 +88,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("tokens.refresh_ttl", Kind::Duration),
     ("tokens.refresh_grace", Kind::Duration),
     ("introspection.clients", Kind::Clients),
+    ("cors.allowed_origins", Kind::Origins),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +105,7 @@ enum Kind {
     MasterKey,
     Algorithm,
     Clients,
+    Origins,
 }
 
 /// Loads and validates. `env` is the process environment (passed in so
@@ -239,6 +241,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
                 .duration("tokens.refresh_grace")
                 .unwrap_or(token_defaults.refresh_grace),
         },
+        cors_allowed_origins: v.origins("cors.allowed_origins").unwrap_or_default(),
         introspection_clients: v.clients("introspection.clients").unwrap_or_default(),
     };
     let log = v.string("log").unwrap_or_else(|| "info".into());
@@ -415,6 +418,34 @@ impl Values<'_> {
         })
     }
 
+    /// Exact origins: `scheme://host[:port]`, no path, no wildcard.
+    fn origins(&mut self, key: &str) -> Option<Vec<String>> {
+        self.parsed(key, |_, v| {
+            let items: Vec<String> = match v {
+                Value::Array(a) => a.iter().map(text).collect::<Result<_, _>>()?,
+                Value::String(s) => s
+                    .split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+                _ => return Err("expected a list of origins".into()),
+            };
+            for o in &items {
+                let ok = (o.starts_with("http://") || o.starts_with("https://"))
+                    && !o.contains('*')
+                    && o.split_once("://").is_some_and(|(_, rest)| {
+                        !rest.is_empty() && !rest.contains(['/', '?', '#'])
+                    });
+                if !ok {
+                    return Err(format!(
+                        "`{o}` is not an origin like https://app.example.com (no path, no wildcard)"
+                    ));
+                }
+            }
+            Ok(items)
+        })
+    }
+
     fn clients(&mut self, key: &str) -> Option<Vec<IntrospectionClient>> {
         self.parsed(key, |_, v| {
             let Value::Array(items) = v else {
@@ -559,6 +590,24 @@ mod tests {
         let e = env(&[("LATCHKEY_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2")]);
         let c = load(None, e, &Overrides::default()).unwrap();
         assert_eq!(c.http.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn cors_origins_are_exact_and_never_wildcards() {
+        let f = file(
+            "[cors]\nallowed_origins = [\"http://localhost:5173\", \"https://app.example.com\"]\n",
+        );
+        let c = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.http.cors_allowed_origins.len(), 2);
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://app.example.com/",
+            "app.example.com",
+        ] {
+            let e = env(&[("LATCHKEY_CORS__ALLOWED_ORIGINS", bad)]);
+            assert!(load(None, e, &Overrides::default()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub async fn change_password(
             session: Some(&s.session.handle),
             family: None,
         },
-        Credential::Bearer(b) => Keep {
+        Credential::Bearer(b) | Credential::CookieJwt(b) => Keep {
             session: None,
             family: Some(b.claims.sid.as_str()),
         },

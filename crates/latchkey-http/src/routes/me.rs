@@ -14,7 +14,7 @@ use crate::state::AppState;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MeResponse {
     pub user: UserView,
-    /// Which credential authenticated the request: `session` or `bearer`.
+    /// Which credential authenticated the request: `session`, `bearer` or `cookie_jwt`.
     pub auth: &'static str,
 }
 
@@ -31,7 +31,7 @@ pub async fn me(
 ) -> Result<impl IntoResponse, ApiError> {
     let username = match &credential {
         Credential::Session(s) => s.username.clone(),
-        Credential::Bearer(b) => state
+        Credential::Bearer(b) | Credential::CookieJwt(b) => state
             .username(b.user_id)
             .await?
             .ok_or(ApiError::InvalidToken)?,

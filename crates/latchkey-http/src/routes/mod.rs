@@ -2,6 +2,7 @@
 //! map the result.
 
 pub mod accounts;
+pub mod cookie;
 pub mod me;
 pub mod ops;
 pub mod sessions;

@@ -19,7 +19,6 @@ use crate::json::AppJson;
 use crate::login::authenticate;
 use crate::random::random;
 use crate::state::AppState;
-use crate::tokens::jti_for;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenLoginRequest {
@@ -112,12 +111,13 @@ pub async fn login(
     AppJson(body): AppJson<TokenLoginRequest>,
 ) -> Result<Response, ApiError> {
     let user = authenticate(&state, &client, &body.username, body.password).await?;
-    let pair = start_family(&state, user.id).await?;
+    let (_, pair) = start_family(&state, user.id).await?;
     Ok(token_response(pair))
 }
 
-/// Creates a refresh family for `user` and issues its first pair.
-pub async fn start_family(state: &AppState, user: UserId) -> Result<TokenPair, ApiError> {
+/// Creates a refresh family for `user` and issues its first pair; returns
+/// the family's id (the `sid` of its access tokens) with the pair.
+pub async fn start_family(state: &AppState, user: UserId) -> Result<(String, TokenPair), ApiError> {
     let now = state.clock.now();
     let family = Family {
         id: URL_SAFE_NO_PAD.encode(random::<16>()?),
@@ -128,7 +128,8 @@ pub async fn start_family(state: &AppState, user: UserId) -> Result<TokenPair, A
     };
     let secret = RefreshSecret::from_random(random()?);
     state.store.create_family(&family, &secret.hash()).await?;
-    pair(state, &family, &secret, now)
+    let issued = pair(state, &family, &secret, now)?;
+    Ok((family.id, issued))
 }
 
 fn pair(
@@ -139,12 +140,7 @@ fn pair(
 ) -> Result<TokenPair, ApiError> {
     let (access_token, exp) = state
         .tokens
-        .mint(
-            family.user_id,
-            &family.id,
-            issued_at,
-            jti_for(&refresh.hash()),
-        )
+        .mint_once(family.user_id, &family.id, issued_at, &refresh.hash())
         .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
     Ok(TokenPair {
         access_token,
@@ -257,12 +253,10 @@ pub async fn revoke(
         (status = 401, body = Problem, description = "invalid_client"),
     ),
     security(("basic" = [])))]
-pub async fn introspect(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    param: TokenParam,
-) -> Result<Response, ApiError> {
-    authenticate_client(&state, &headers)?;
+pub async fn introspect(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    // The client is authenticated before its body is even read.
+    authenticate_client(&state, req.headers())?;
+    let param = TokenParam::from_request(req, &state).await?;
     let answer = match crate::bearer::verify_bearer(&state, param.token.trim()) {
         Ok(auth) => {
             let c = auth.claims;

@@ -11,6 +11,8 @@ use std::time::Duration;
 use latchkey::Application;
 use latchkey::config::{self, Config, Overrides};
 use latchkey_core::{Clock, ManualClock, Timestamp};
+use latchkey_http::AppState;
+use latchkey_http::keyring::{self, KeyPolicy};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -43,6 +45,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The session cookie's name under this server's settings.
     pub cookie_name: &'static str,
+    /// The running server's state (store, token service, denylist).
+    pub state: AppState,
+    /// The configuration it was built with.
+    pub config: Config,
     dir: Arc<TempDir>,
     tweak: Tweak,
     shutdown: Option<oneshot::Sender<()>>,
@@ -91,6 +97,7 @@ impl TestApp {
             .await
             .expect("build the application");
         let address = app.address();
+        let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -112,6 +119,8 @@ impl TestApp {
             clock,
             client,
             cookie_name,
+            state,
+            config,
             dir,
             tweak,
             shutdown: Some(tx),
@@ -128,6 +137,22 @@ impl TestApp {
             self.dir.clone(),
             self.clock.clone(),
             self.tweak.clone(),
+            self.record.clone(),
+        )
+        .await
+    }
+
+    /// As [`restart`](Self::restart), with another configuration `tweak`
+    /// (which replaces the first).
+    pub async fn restart_with(
+        mut self,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
+        self.shutdown().await.expect("clean shutdown");
+        Self::start(
+            self.dir.clone(),
+            self.clock.clone(),
+            Arc::new(tweak),
             self.record.clone(),
         )
         .await
@@ -382,6 +407,8 @@ pub trait RequestExt {
     fn authed(self, login: &Login) -> Self;
     /// A `Cookie` header with any name and value.
     fn raw_cookie(self, name: &str, value: &str) -> Self;
+    /// `Authorization: Bearer <token>`.
+    fn bearer(self, token: &str) -> Self;
 }
 
 impl RequestExt for RequestBuilder {
@@ -399,6 +426,10 @@ impl RequestExt for RequestBuilder {
 
     fn raw_cookie(self, name: &str, value: &str) -> Self {
         self.header(header::COOKIE, format!("{name}={value}"))
+    }
+
+    fn bearer(self, token: &str) -> Self {
+        self.header(header::AUTHORIZATION, format!("Bearer {token}"))
     }
 }
 
@@ -537,4 +568,163 @@ pub fn at(d: Duration) -> String {
 /// One login's body for raw requests.
 pub fn login_json(username: &str, password: &str) -> String {
     json!({ "username": username, "password": password }).to_string()
+}
+
+/// An access token and its refresh token, from `/v1/token/login` or
+/// `/v1/token/refresh`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pair {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// The [`Pair`] of a `200` token response.
+pub fn pair_from(r: &Reply) -> Pair {
+    assert_eq!(r.status, StatusCode::OK, "token response: {}", r.body);
+    let body = r.json();
+    Pair {
+        access: body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
+        refresh: body["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
+    }
+}
+
+/// The challenge a refused bearer token gets (RFC 6750 §3).
+pub const INVALID_TOKEN_CHALLENGE: &str = r#"Bearer realm="latchkey", error="invalid_token""#;
+
+/// Asserts `401 invalid_token` with the RFC 6750 challenge.
+pub fn assert_invalid_token(r: &Reply) {
+    assert_problem(r, 401, "invalid_token");
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(INVALID_TOKEN_CHALLENGE),
+        "{:?}",
+        r.headers
+    );
+}
+
+/// Asserts `401 invalid_grant` (a refresh token that does not refresh).
+pub fn assert_invalid_grant(r: &Reply) {
+    assert_problem(r, 401, "invalid_grant");
+}
+
+/// Bearer tokens.
+impl TestApp {
+    /// `POST /v1/token/login`, unsent.
+    pub fn token_login_request(&self, username: &str, password: &str) -> RequestBuilder {
+        if password.chars().count() >= 8 {
+            self.secret(password);
+        }
+        self.post("/v1/token/login")
+            .json(&json!({ "username": username, "password": password }))
+    }
+
+    /// `POST /v1/token/login`.
+    pub async fn token_login_attempt(&self, username: &str, password: &str) -> Reply {
+        self.send(self.token_login_request(username, password))
+            .await
+    }
+
+    /// Logs in for tokens and expects `200`.
+    pub async fn token_login(&self, username: &str, password: &str) -> Pair {
+        pair_from(&self.token_login_attempt(username, password).await)
+    }
+
+    /// Registers `username` and logs in for tokens.
+    pub async fn token_user(&self, username: &str) -> Pair {
+        self.create_user(username, PASSWORD).await;
+        self.token_login(username, PASSWORD).await
+    }
+
+    /// `POST /v1/token/refresh`, unsent.
+    pub fn refresh_request(&self, refresh_token: &str) -> RequestBuilder {
+        self.post("/v1/token/refresh")
+            .json(&json!({ "refresh_token": refresh_token }))
+    }
+
+    /// `POST /v1/token/refresh`.
+    pub async fn refresh_attempt(&self, refresh_token: &str) -> Reply {
+        self.send(self.refresh_request(refresh_token)).await
+    }
+
+    /// Refreshes and expects `200`.
+    pub async fn refresh(&self, refresh_token: &str) -> Pair {
+        pair_from(&self.refresh_attempt(refresh_token).await)
+    }
+
+    /// `GET /v1/me` with `Authorization: Bearer <access>`.
+    pub async fn me_bearer(&self, access: &str) -> Reply {
+        self.send(self.get("/v1/me").bearer(access)).await
+    }
+
+    /// Asserts that `access` authenticates `/v1/me` as a bearer token.
+    pub async fn assert_bearer_works(&self, access: &str) {
+        let r = self.me_bearer(access).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["auth"], "bearer", "{}", r.body);
+    }
+
+    /// Asserts that `access` is refused on `/v1/me` as an invalid token.
+    pub async fn assert_bearer_refused(&self, access: &str) {
+        assert_invalid_token(&self.me_bearer(access).await);
+    }
+
+    /// `POST /v1/token/revoke` with a `token=` form.
+    pub async fn revoke_token(&self, token: &str) -> Reply {
+        self.send(self.post("/v1/token/revoke").form(&[("token", token)]))
+            .await
+    }
+
+    /// How this server makes and keeps signing keys.
+    pub fn key_policy(&self) -> KeyPolicy {
+        latchkey::app::key_policy(&self.config)
+    }
+
+    /// Makes a new current signing key in the store (as `latchkey keys
+    /// rotate` does) and returns its kid. The server sees it after
+    /// [`reload_keys`](Self::reload_keys) or a restart.
+    pub async fn rotate_keys(&self) -> String {
+        keyring::rotate(
+            self.state.store().as_ref(),
+            &self.key_policy(),
+            self.clock.now(),
+        )
+        .await
+        .expect("rotate")
+    }
+
+    /// Reloads the key set from the store now, as the server's periodic
+    /// reload does.
+    pub async fn reload_keys(&self) {
+        let keys = keyring::load(
+            self.state.store().as_ref(),
+            &self.key_policy(),
+            self.clock.now(),
+        )
+        .await
+        .expect("load keys");
+        self.state.tokens.replace_keys(keys);
+    }
+
+    /// `GET /.well-known/jwks.json`'s body.
+    pub async fn jwks(&self) -> Value {
+        let r = self.send(self.get("/.well-known/jwks.json")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    }
+
+    /// The kids listed in the JWKS, in order.
+    pub async fn jwks_kids(&self) -> Vec<String> {
+        self.jwks().await["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k["kid"].as_str().expect("kid").to_owned())
+            .collect()
+    }
 }

@@ -4,14 +4,22 @@
 //! clock, and real HTTP requests. Each test starts its own server.
 
 mod accounts;
+mod credentials;
 mod csrf;
 mod errors;
 mod expiry;
+mod forgery;
 mod helpers;
+mod introspection;
+mod jwt;
+mod keys;
 mod me;
 mod no_leaks;
 mod operations;
 mod proxies;
 mod raw_http;
+mod refresh;
+mod revocation;
 mod sessions;
 mod throttling;
+mod tokens;
