@@ -31,49 +31,77 @@ impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let name = cookies::session_cookie_name(&state.settings);
-        let Some(raw) = cookies::read(&parts.headers, name) else {
-            return Err(ApiError::Unauthenticated { clear: None });
-        };
-        let stale = || ApiError::Unauthenticated {
-            clear: Some(cookies::clear(&state.settings, name, "/")),
-        };
-        let secret = SessionSecret::parse(&raw).map_err(|_| stale())?;
-        let secret_hash = secret.hash();
-        let Some((mut session, username)) = state.store.session_by_secret(&secret_hash).await?
-        else {
-            return Err(stale());
-        };
-        let now = state.clock.now();
-        let touch = match state.settings.sessions.status(&session, now) {
-            SessionStatus::Expired => {
-                // The sweeper would remove it too; removing it now keeps
-                // listings and counts exact.
-                let ended = state
-                    .store
-                    .delete_session_by_secret(&secret_hash, state.revoke_at())
-                    .await?;
-                state.ended(&ended);
-                return Err(stale());
-            }
-            SessionStatus::Valid { touch } => touch,
-        };
+        let auth = load_session(&parts.headers, state).await?;
         if is_unsafe(&parts.method) {
-            require_csrf(&parts.headers, state, session.handle.as_str())?;
+            require_csrf(&parts.headers, state, auth.auth.session.handle.as_str())?;
         }
-        if let Some(idle_expires_at) = touch {
+        auth.touch(state).await
+    }
+}
+
+/// The live session named by the request's cookie, *without* the CSRF
+/// check: callers must check the token themselves before acting (the
+/// `SessionAuth` extractor does, from the header; the UI's form extractor
+/// does, from the form).
+pub(crate) async fn load_session(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<Loaded, ApiError> {
+    let name = cookies::session_cookie_name(&state.settings);
+    let Some(raw) = cookies::read(headers, name) else {
+        return Err(ApiError::Unauthenticated { clear: None });
+    };
+    let stale = || ApiError::Unauthenticated {
+        clear: Some(cookies::clear(&state.settings, name, "/")),
+    };
+    let secret = SessionSecret::parse(&raw).map_err(|_| stale())?;
+    let secret_hash = secret.hash();
+    let Some((session, username)) = state.store.session_by_secret(&secret_hash).await? else {
+        return Err(stale());
+    };
+    let now = state.clock.now();
+    match state.settings.sessions.status(&session, now) {
+        SessionStatus::Expired => {
+            // The sweeper would remove it too; removing it now keeps
+            // listings and counts exact.
+            let ended = state
+                .store
+                .delete_session_by_secret(&secret_hash, state.revoke_at())
+                .await?;
+            state.ended(&ended);
+            Err(stale())
+        }
+        SessionStatus::Valid { touch } => Ok(Loaded {
+            auth: SessionAuth {
+                session,
+                username,
+                secret_hash,
+            },
+            touch,
+        }),
+    }
+}
+
+/// A session found valid, with the last-seen write it is due.
+pub(crate) struct Loaded {
+    pub auth: SessionAuth,
+    touch: Option<latchkey_core::Timestamp>,
+}
+
+impl Loaded {
+    /// Records activity (at most once a minute) and hands over the session.
+    pub(crate) async fn touch(self, state: &AppState) -> Result<SessionAuth, ApiError> {
+        let mut auth = self.auth;
+        if let Some(idle_expires_at) = self.touch {
+            let now = state.clock.now();
             state
                 .store
-                .touch_session(&secret_hash, now, idle_expires_at)
+                .touch_session(&auth.secret_hash, now, idle_expires_at)
                 .await?;
-            session.last_seen_at = now;
-            session.idle_expires_at = idle_expires_at;
+            auth.session.last_seen_at = now;
+            auth.session.idle_expires_at = idle_expires_at;
         }
-        Ok(Self {
-            session,
-            username,
-            secret_hash,
-        })
+        Ok(auth)
     }
 }
 

@@ -20,6 +20,7 @@ pub mod random;
 pub mod routes;
 pub mod state;
 pub mod tokens;
+pub mod ui;
 
 use std::sync::LazyLock;
 
@@ -62,6 +63,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(cookie::refresh))
         .routes(routes!(cookie::logout))
         .routes(routes!(me::me))
+        .routes(routes!(ui::login_page, ui::login_submit))
+        .routes(routes!(ui::account_page))
+        .routes(routes!(ui::end_session))
+        .routes(routes!(ui::logout_everywhere))
+        .routes(routes!(ui::logout))
+        .routes(routes!(ui::change_password))
+        .routes(routes!(ui::stylesheet))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

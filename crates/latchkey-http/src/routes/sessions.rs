@@ -82,29 +82,8 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     refuse_cross_site(&headers, &state)?;
     let user = authenticate(&state, &client, &body.username, body.password).await?;
-    // Never reuse a presented session: a login always makes a new one, and
-    // ends the one this browser had.
-    let name = cookies::session_cookie_name(&state.settings);
-    if let Some(old) = cookies::read(&headers, name).and_then(|v| SessionSecret::parse(&v).ok()) {
-        let ended = state
-            .store
-            .delete_session_by_secret(&old.hash(), state.revoke_at())
-            .await?;
-        state.ended(&ended);
-    }
-    let secret = SessionSecret::from_random(random()?);
-    let now = state.clock.now();
-    let session = state.settings.sessions.start(
-        SessionHandle::from_random(random()?),
-        user.id,
-        now,
-        body.remember,
-        client.user_agent.as_deref(),
-        client.ip.map(|ip| ip.to_string()),
-    );
-    state.store.create_session(&secret.hash(), &session).await?;
-    let max_age = state.settings.sessions.cookie_max_age(&session, now);
-    let cookie = cookies::set(&state.settings, name, secret.encode(), "/", max_age);
+    let (cookie, session) =
+        start_session(&state, &client, &headers, user.id, body.remember).await?;
     let body = LoginResponse {
         user: UserView::new(user.id, &user.username),
         csrf_token: state.csrf.token(session.handle.as_str()),
@@ -115,6 +94,39 @@ pub async fn login(
         AppJson(body),
     )
         .into_response())
+}
+
+/// Starts a new session for `user` (never reusing a presented one: the
+/// browser's previous session, if any, ends) and returns its cookie.
+pub async fn start_session(
+    state: &AppState,
+    client: &Client,
+    headers: &HeaderMap,
+    user: latchkey_core::UserId,
+    remember: bool,
+) -> Result<(axum::http::HeaderValue, latchkey_core::Session), ApiError> {
+    let name = cookies::session_cookie_name(&state.settings);
+    if let Some(old) = cookies::read(headers, name).and_then(|v| SessionSecret::parse(&v).ok()) {
+        let ended = state
+            .store
+            .delete_session_by_secret(&old.hash(), state.revoke_at())
+            .await?;
+        state.ended(&ended);
+    }
+    let secret = SessionSecret::from_random(random()?);
+    let now = state.clock.now();
+    let session = state.settings.sessions.start(
+        SessionHandle::from_random(random()?),
+        user,
+        now,
+        remember,
+        client.user_agent.as_deref(),
+        client.ip.map(|ip| ip.to_string()),
+    );
+    state.store.create_session(&secret.hash(), &session).await?;
+    let max_age = state.settings.sessions.cookie_max_age(&session, now);
+    let cookie = cookies::set(&state.settings, name, secret.encode(), "/", max_age);
+    Ok((cookie, session))
 }
 
 /// The current session and its user.

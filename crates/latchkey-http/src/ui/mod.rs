@@ -1,0 +1,424 @@
+//! The server-rendered pages: `/login` and `/account`. They work without
+//! JavaScript: plain forms, each carrying the session's CSRF token in a
+//! hidden field, answered with `303 See Other`.
+//!
+//! **Invariant:** every page is sent with a strict Content-Security-Policy
+//! (no script at all, styles only from our own origin, forms only to our
+//! own origin, no framing), `no-store`, and escapes every value it shows.
+//! A form handler can get the session only through [`UiForm`], which
+//! checks the form's CSRF token and the request's origin first.
+
+pub mod pages;
+
+use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_core::{Password, SessionHandle};
+use latchkey_store::Keep;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{SessionAuth, load_session, refuse_cross_site};
+use crate::client::Client;
+use crate::cookies;
+use crate::error::ApiError;
+use crate::login::authenticate;
+use crate::routes::sessions::start_session;
+use crate::state::AppState;
+use pages::{Account, LoginMessage, SessionRow};
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+/// A rendered page with the UI's headers.
+fn page(status: StatusCode, markup: maud::Markup) -> Response {
+    let mut res = (status, axum::response::Html(markup.into_string())).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn see_other(location: &'static str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// `303` to `location`, also clearing the session cookie.
+fn see_other_cleared(state: &AppState, location: &'static str) -> Response {
+    let mut res = see_other(location);
+    let name = cookies::session_cookie_name(&state.settings);
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::clear(&state.settings, name, "/"),
+    );
+    res
+}
+
+/// How a UI request that cannot go on is answered: to the login page when
+/// there is no session, a refusal page for forgery, problem JSON otherwise.
+fn ui_rejection(state: &AppState, e: ApiError) -> Response {
+    match e {
+        ApiError::Unauthenticated { clear: Some(_) } => see_other_cleared(state, "/login"),
+        ApiError::Unauthenticated { clear: None } => see_other("/login"),
+        ApiError::CsrfFailed => page(StatusCode::FORBIDDEN, pages::forbidden()),
+        other => other.into_response(),
+    }
+}
+
+/// A form that carries the anti-forgery token.
+pub trait CsrfField {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted by a signed-in user, with its CSRF token and origin
+/// already checked.
+pub struct UiForm<T> {
+    pub auth: SessionAuth,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for UiForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let loaded = load_session(req.headers(), state)
+            .await
+            .map_err(|e| ui_rejection(state, e))?;
+        refuse_cross_site(req.headers(), state).map_err(|e| ui_rejection(state, e))?;
+        let Form(form) = Form::<T>::from_request(req, state)
+            .await
+            .map_err(|_| ui_rejection(state, ApiError::CsrfFailed))?;
+        if !state
+            .csrf
+            .verify(loaded.auth.session.handle.as_str(), form.csrf())
+        {
+            return Err(ui_rejection(state, ApiError::CsrfFailed));
+        }
+        let auth = loaded
+            .touch(state)
+            .await
+            .map_err(|e| ui_rejection(state, e))?;
+        Ok(Self { auth, form })
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf_token: String,
+}
+
+impl CsrfField for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf_token: String,
+    current_password: String,
+    new_password: String,
+}
+
+impl CsrfField for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    remember: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    out: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    notice: Option<String>,
+}
+
+/// The sign-in page.
+#[utoipa::path(get, path = "/login", tag = "ui",
+    responses((status = 200, content_type = "text/html", body = String),
+              (status = 303, description = "Already signed in: to /account")))]
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if load_session(&headers, &state).await.is_ok() {
+        return see_other("/account");
+    }
+    let message = if q.out.is_some() {
+        LoginMessage::LoggedOut
+    } else {
+        LoginMessage::None
+    };
+    page(StatusCode::OK, pages::login(&message, ""))
+}
+
+/// Sign in with the form.
+#[utoipa::path(post, path = "/login", tag = "ui",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in: to /account, with the session cookie"),
+              (status = 401, content_type = "text/html", body = String, description = "The form again, with one generic message"),
+              (status = 403, content_type = "text/html", body = String, description = "Cross-site login"),
+              (status = 429, content_type = "text/html", body = String)))]
+pub async fn login_submit(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(e) = refuse_cross_site(&headers, &state) {
+        return ui_rejection(&state, e);
+    }
+    let failed = |status, message| page(status, pages::login(&message, &form.username));
+    let user = match authenticate(&state, &client, &form.username, form.password.clone()).await {
+        Ok(user) => user,
+        Err(ApiError::InvalidCredentials) => {
+            return failed(StatusCode::UNAUTHORIZED, LoginMessage::Failed);
+        }
+        Err(ApiError::RateLimited { retry_after }) => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1);
+            let mut res = failed(
+                StatusCode::TOO_MANY_REQUESTS,
+                LoginMessage::RateLimited { minutes },
+            );
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+            return res;
+        }
+        Err(ApiError::Overloaded) => {
+            return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
+        }
+        Err(e) => return e.into_response(),
+    };
+    let remember = form.remember.is_some();
+    match start_session(&state, &client, &headers, user.id, remember).await {
+        Ok((cookie, _)) => {
+            let mut res = see_other("/account");
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Who you are, your sessions, and the buttons to end them.
+#[utoipa::path(get, path = "/account", tag = "ui",
+    responses((status = 200, content_type = "text/html", body = String),
+              (status = 303, description = "Not signed in: to /login")))]
+pub async fn account_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AccountQuery>,
+) -> Response {
+    let auth = match load_session(&headers, &state).await {
+        Ok(loaded) => match loaded.touch(&state).await {
+            Ok(auth) => auth,
+            Err(e) => return ui_rejection(&state, e),
+        },
+        Err(e) => return ui_rejection(&state, e),
+    };
+    let notice = match q.notice.as_deref() {
+        Some("password") => Some("Password changed. Your other sessions were signed out."),
+        Some("ended") => Some("Session ended."),
+        _ => None,
+    };
+    render_account(&state, &auth, notice, None, StatusCode::OK).await
+}
+
+async fn render_account(
+    state: &AppState,
+    auth: &SessionAuth,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let now = state.clock.now();
+    let sessions = match state
+        .store
+        .list_sessions(Some(auth.session.user_id), now)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let csrf = state.csrf.token(auth.session.handle.as_str());
+    let account = Account {
+        username: &auth.username,
+        csrf: &csrf,
+        sessions: sessions
+            .iter()
+            .map(|s| SessionRow {
+                session: s,
+                current: s.handle == auth.session.handle,
+            })
+            .collect(),
+        notice,
+        error,
+        now,
+    };
+    page(status, pages::account(&account))
+}
+
+/// End one of your sessions.
+#[utoipa::path(post, path = "/account/sessions/{id}/end", tag = "ui",
+    params(("id" = String, Path, description = "Session handle")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /account, or /login if it was this one")))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ui: UiForm<CsrfOnly>,
+) -> Response {
+    let Ok(handle) = SessionHandle::parse(&id) else {
+        return ApiError::NotFound.into_response();
+    };
+    let owner = Some(ui.auth.session.user_id);
+    match state
+        .store
+        .delete_session(&handle, owner, state.revoke_at())
+        .await
+    {
+        Ok(ended) if ended.is_empty() => ApiError::NotFound.into_response(),
+        Ok(ended) => {
+            state.ended(&ended);
+            if handle == ui.auth.session.handle {
+                see_other_cleared(&state, "/login?out=1")
+            } else {
+                see_other("/account?notice=ended")
+            }
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Sign out everywhere (this device included).
+#[utoipa::path(post, path = "/account/logout-everywhere", tag = "ui",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /login, cookie cleared")))]
+pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
+    let user = ui.auth.session.user_id;
+    match state
+        .store
+        .end_user_sessions(user, Keep::default(), state.revoke_at(), true)
+        .await
+    {
+        Ok(ended) => {
+            state.ended(&ended);
+            see_other_cleared(&state, "/login?out=1")
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Sign out here.
+#[utoipa::path(post, path = "/logout", tag = "ui",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /login, cookie cleared")))]
+pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
+    match state
+        .store
+        .delete_session_by_secret(&ui.auth.secret_hash, state.revoke_at())
+        .await
+    {
+        Ok(ended) => {
+            state.ended(&ended);
+            see_other_cleared(&state, "/login?out=1")
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Change your password; every other session ends.
+#[utoipa::path(post, path = "/account/password", tag = "ui",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Changed: to /account"),
+              (status = 401, content_type = "text/html", body = String, description = "Wrong current password"),
+              (status = 422, content_type = "text/html", body = String, description = "New password breaks the policy")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    client: Client,
+    ui: UiForm<PasswordForm>,
+) -> Response {
+    let auth = &ui.auth;
+    let form = ui.form;
+    let again =
+        |error: &'static str, status| render_account(&state, auth, None, Some(error), status);
+    let user = match authenticate(
+        &state,
+        &client,
+        auth.username.as_str(),
+        form.current_password,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(ApiError::InvalidCredentials) => {
+            return again("The current password is wrong.", StatusCode::UNAUTHORIZED).await;
+        }
+        Err(ApiError::RateLimited { .. }) => {
+            return again(
+                "Too many attempts. Try again later.",
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
+        Err(e) => return e.into_response(),
+    };
+    let new = match Password::new_for(form.new_password, &user.username) {
+        Ok(p) => p,
+        Err(_) => {
+            return again(
+                "The new password must be 8 to 256 characters and not your username.",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let result = async {
+        let hash = state.passwords.hash(new).await?;
+        let keep = Keep {
+            session: Some(&auth.session.handle),
+            family: None,
+        };
+        let ended = state
+            .store
+            .replace_password(user.id, &hash, keep, state.revoke_at())
+            .await?;
+        state.ended(&ended);
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/account?notice=password"),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The stylesheet (compiled in).
+#[utoipa::path(get, path = "/static/latchkey.css", tag = "ui",
+    responses((status = 200, content_type = "text/css", body = String)))]
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("style.css"),
+    )
+        .into_response()
+}

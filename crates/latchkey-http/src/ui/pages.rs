@@ -1,0 +1,245 @@
+//! The pages, as maud templates compiled into the binary. No script,
+//! no inline style: everything is allowed by the strict CSP.
+
+use latchkey_core::{Session, Timestamp, Username};
+use maud::{DOCTYPE, Markup, html};
+
+/// What the login page shows besides the form.
+pub enum LoginMessage {
+    None,
+    /// One generic message, whatever was wrong (no user enumeration).
+    Failed,
+    RateLimited {
+        minutes: u64,
+    },
+    Busy,
+    LoggedOut,
+}
+
+fn layout(title: &str, narrow: bool, header: Markup, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · latchkey" }
+                link rel="stylesheet" href="/static/latchkey.css";
+            }
+            body {
+                header.bar {
+                    div.brand { "latch" span { "key" } }
+                    (header)
+                }
+                main.narrow[narrow] { (body) }
+                footer { "Protected by latchkey" }
+            }
+        }
+    }
+}
+
+pub fn login(message: &LoginMessage, username: &str) -> Markup {
+    let body = html! {
+        div.card {
+            h1 { "Sign in" }
+            p.lead { "Use your account to continue." }
+            @match message {
+                LoginMessage::Failed => div.error role="alert" { "Wrong username or password." },
+                LoginMessage::RateLimited { minutes } => div.error role="alert" {
+                    "Too many attempts. Try again in " (minutes) " minute" @if *minutes != 1 { "s" } "."
+                },
+                LoginMessage::Busy => div.error role="alert" { "The server is busy. Try again in a moment." },
+                LoginMessage::LoggedOut => div.notice role="status" { "You are signed out." },
+                LoginMessage::None => {},
+            }
+            form method="post" action="/login" {
+                label for="username" { "Username" }
+                input #username type="text" name="username" value=(username)
+                    autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                label.check { input type="checkbox" name="remember" value="on"; "Keep me signed in on this device" }
+                button.wide type="submit" { "Sign in" }
+            }
+        }
+    };
+    layout("Sign in", true, html! {}, body)
+}
+
+/// One row of the sessions table.
+pub struct SessionRow<'a> {
+    pub session: &'a Session,
+    pub current: bool,
+}
+
+pub struct Account<'a> {
+    pub username: &'a Username,
+    pub csrf: &'a str,
+    pub sessions: Vec<SessionRow<'a>>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub now: Timestamp,
+}
+
+pub fn account(a: &Account<'_>) -> Markup {
+    let initial = a
+        .username
+        .as_str()
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_ascii_uppercase();
+    let header = html! {
+        form.inline method="post" action="/logout" {
+            input type="hidden" name="csrf_token" value=(a.csrf);
+            button.quiet type="submit" { "Sign out" }
+        }
+    };
+    let body = html! {
+        @if let Some(n) = a.notice { div.notice role="status" { (n) } }
+        @if let Some(e) = a.error { div.error role="alert" { (e) } }
+        div.card {
+            div.who {
+                div.avatar { (initial) }
+                div {
+                    h1 { (a.username) }
+                    div.muted { "Signed in" }
+                }
+            }
+        }
+        div.card {
+            div.row {
+                h2 { "Your sessions" }
+                form.inline method="post" action="/account/logout-everywhere" {
+                    input type="hidden" name="csrf_token" value=(a.csrf);
+                    button.danger type="submit" { "Sign out everywhere" }
+                }
+            }
+            table {
+                thead { tr { th { "Device" } th { "Address" } th { "Last seen" } th {} } }
+                tbody {
+                    @for row in &a.sessions {
+                        tr {
+                            td {
+                                (device(row.session.user_agent.as_deref()))
+                                @if row.current { span.tag { "this device" } }
+                            }
+                            td { (row.session.ip.as_deref().unwrap_or("unknown")) }
+                            td title=(row.session.last_seen_at.to_rfc3339()) { (ago(a.now, row.session.last_seen_at)) }
+                            td.actions {
+                                form.inline method="post" action={ "/account/sessions/" (row.session.handle) "/end" } {
+                                    input type="hidden" name="csrf_token" value=(a.csrf);
+                                    button.quiet type="submit" { @if row.current { "Sign out" } @else { "End" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        div.card {
+            h2 { "Change password" }
+            p.muted { "Every other session will be signed out." }
+            form method="post" action="/account/password" {
+                input type="hidden" name="csrf_token" value=(a.csrf);
+                input type="text" name="username" value=(a.username) autocomplete="username" hidden;
+                label for="current_password" { "Current password" }
+                input #current_password type="password" name="current_password" autocomplete="current-password" required;
+                label for="new_password" { "New password" }
+                input #new_password type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="256" required;
+                button type="submit" { "Change password" }
+            }
+        }
+    };
+    layout("Your account", false, header, body)
+}
+
+pub fn forbidden() -> Markup {
+    layout(
+        "Refused",
+        true,
+        html! {},
+        html! {
+            div.card {
+                h1 { "Request refused" }
+                p.lead { "This form came from another site or has expired. Go back, reload the page and try again." }
+                a href="/account" { "Back to your account" }
+            }
+        },
+    )
+}
+
+/// A readable name for a user agent: browser and system, or the raw
+/// product token for non-browsers.
+pub fn device(ua: Option<&str>) -> String {
+    let Some(ua) = ua else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Windows", "Windows"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Android", "Android"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) => ua
+            .split_whitespace()
+            .next()
+            .unwrap_or("Unknown device")
+            .to_owned(),
+    }
+}
+
+fn ago(now: Timestamp, then: Timestamp) -> String {
+    let secs = then.until(now).as_secs();
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_named_for_people() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        assert_eq!(device(Some(chrome)), "Chrome on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(Some(iphone)), "Safari on iOS");
+        assert_eq!(device(Some("curl/7.88.1")), "curl");
+        assert_eq!(device(Some("reqwest")), "reqwest");
+        assert_eq!(device(None), "Unknown device");
+    }
+
+    #[test]
+    fn user_supplied_text_is_escaped() {
+        let page = login(&LoginMessage::None, "<script>alert(1)</script>").into_string();
+        assert!(!page.contains("<script>"));
+        assert!(page.contains("&lt;script&gt;"));
+    }
+}
