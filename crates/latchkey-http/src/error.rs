@@ -51,6 +51,10 @@ pub enum ApiError {
     /// Too many password hashes queued; come back shortly.
     Overloaded,
     StoreUnavailable(String),
+    /// The BFF's upstream refused or reset the connection.
+    UpstreamUnavailable(String),
+    /// The BFF's upstream did not answer within its timeout.
+    UpstreamTimeout(String),
     Internal(String),
 }
 
@@ -86,6 +90,8 @@ impl ApiError {
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +116,8 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::StoreUnavailable(_) => "store_unavailable",
+            Self::UpstreamUnavailable(_) => "upstream_unavailable",
+            Self::UpstreamTimeout(_) => "upstream_timeout",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -142,6 +150,10 @@ impl ApiError {
             Self::RateLimited { .. } => "Too many attempts; try again later.".into(),
             Self::Overloaded => "The server is busy; try again shortly.".into(),
             Self::StoreUnavailable(_) => "The store is unavailable; try again shortly.".into(),
+            Self::UpstreamUnavailable(api) => format!("The upstream API `{api}` is unreachable."),
+            Self::UpstreamTimeout(api) => {
+                format!("The upstream API `{api}` did not answer in time.")
+            }
             Self::Internal(_) => "An internal error occurred.".into(),
         }
     }

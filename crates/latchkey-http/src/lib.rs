@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod bearer;
+pub mod bff;
 pub mod client;
 pub mod cookies;
 pub mod error;
@@ -34,7 +35,7 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use passwords::PasswordService;
-pub use state::{AppState, IntrospectionClient, SameSite, Settings};
+pub use state::{AppState, BffApi, IntrospectionClient, SameSite, Settings};
 pub use tokens::{TokenService, TokenSettings};
 
 #[derive(utoipa::OpenApi)]
@@ -45,7 +46,7 @@ pub use tokens::{TokenService, TokenSettings};
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, cookie, me, ops, sessions, tokens};
+    use routes::{accounts, cookie, me, ops, sessions, tokens, verify};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -63,6 +64,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(cookie::refresh))
         .routes(routes!(cookie::logout))
         .routes(routes!(me::me))
+        .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))
         .routes(routes!(ui::end_session))
@@ -116,6 +118,8 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = api_router().split_for_parts();
     let cors = cors(&state.settings.cors_allowed_origins);
     routes
+        .route("/bff/{api}", axum::routing::any(bff::proxy))
+        .route("/bff/{api}/{*path}", axum::routing::any(bff::proxy))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))

@@ -99,7 +99,9 @@ pub async fn limits(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    // The BFF streams bodies and enforces each API's own limit.
+    let proxied = req.uri().path().starts_with("/bff/");
+    if !proxied && declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return ApiError::PayloadTooLarge.into_response();
     }
     next.run(req).await

@@ -44,6 +44,26 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// Resource servers allowed to call `/v1/token/introspect`.
     pub introspection_clients: Vec<IntrospectionClient>,
+    /// Upstream APIs behind `/bff/{name}/…`.
+    pub bff_apis: Vec<BffApi>,
+}
+
+/// One upstream API of the Backend-For-Frontend.
+#[derive(Clone, Debug)]
+pub struct BffApi {
+    pub name: String,
+    /// `http://host:port[/base]`, no query.
+    pub url: axum::http::Uri,
+    /// Until the upstream's response headers arrive; then `504`.
+    pub timeout: Duration,
+    /// `aud` of the tokens minted for this API.
+    pub audience: String,
+    /// Largest request body passed on; beyond it, `413`.
+    pub max_body_bytes: u64,
+    /// Pass the browser's cookies other than latchkey's own (default: no).
+    pub forward_cookies: bool,
+    /// Pass the upstream's `Set-Cookie` to the browser (default: no).
+    pub pass_set_cookie: bool,
 }
 
 /// A client of the introspection endpoint (HTTP Basic credentials).
@@ -82,6 +102,7 @@ impl Default for Settings {
             tokens: TokenSettings::default(),
             cors_allowed_origins: Vec::new(),
             introspection_clients: Vec::new(),
+            bff_apis: Vec::new(),
         }
     }
 }
@@ -98,6 +119,8 @@ pub struct Inner {
     pub passwords: PasswordService,
     pub metrics: Metrics,
     pub tokens: TokenService,
+    /// The BFF's pooled upstream client.
+    pub proxy: crate::bff::Proxy,
     /// User id → username, so that a bearer request needs no store read.
     /// Usernames never change, so entries are only evicted for space.
     usernames: moka::sync::Cache<UserId, Username>,
@@ -121,6 +144,7 @@ impl AppState {
             csrf,
             passwords,
             tokens,
+            proxy: crate::bff::Proxy::default(),
             usernames: moka::sync::Cache::new(100_000),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),

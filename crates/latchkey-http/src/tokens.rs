@@ -79,6 +79,8 @@ pub struct TokenService {
     /// the very same token back on this node, whatever the algorithm
     /// (ES256 signatures are randomised) and even across a key rotation.
     recent: moka::sync::Cache<[u8; 32], (String, i64)>,
+    /// Tokens minted for cookie sessions, by (sid, audience).
+    session_tokens: moka::sync::Cache<(String, String), (String, i64)>,
     cache: moka::sync::Cache<[u8; 32], Cached>,
     expect: Expectations,
     settings: TokenSettings,
@@ -110,6 +112,10 @@ impl TokenService {
             recent: moka::sync::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(settings.refresh_grace + Duration::from_secs(5))
+                .build(),
+            session_tokens: moka::sync::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(settings.access_ttl)
                 .build(),
             expect: Expectations::new(settings.issuer.clone(), settings.audience.clone()),
             settings,
@@ -176,13 +182,49 @@ impl TokenService {
         issued_at: Timestamp,
         jti: String,
     ) -> Result<(String, i64), latchkey_tokens::SignError> {
+        self.mint_for(user, sid, issued_at, jti, &self.settings.audience)
+    }
+
+    /// A token for a cookie session to hand to an upstream (forward auth,
+    /// the BFF): reused from the cache while it has more than a fifth of
+    /// its lifetime left, so a busy session costs no signature per request.
+    pub fn session_token(
+        &self,
+        user: UserId,
+        sid: &str,
+        audience: &str,
+        now: Timestamp,
+    ) -> Result<(String, i64), latchkey_tokens::SignError> {
+        let key = (sid.to_owned(), audience.to_owned());
+        let margin = i64::try_from(self.settings.access_ttl.as_secs() / 5).unwrap_or(0);
+        if let Some((token, exp)) = self.session_tokens.get(&key)
+            && exp - now.unix_seconds() > margin
+        {
+            return Ok((token, exp));
+        }
+        let mut jti = [0u8; 16];
+        getrandom::fill(&mut jti).map_err(|_| latchkey_tokens::SignError::Crypto)?;
+        let minted = self.mint_for(user, sid, now, URL_SAFE_NO_PAD.encode(jti), audience)?;
+        self.session_tokens.insert(key, minted.clone());
+        Ok(minted)
+    }
+
+    /// As [`mint`](Self::mint), for another audience.
+    pub fn mint_for(
+        &self,
+        user: UserId,
+        sid: &str,
+        issued_at: Timestamp,
+        jti: String,
+        audience: &str,
+    ) -> Result<(String, i64), latchkey_tokens::SignError> {
         let iat = issued_at.unix_seconds();
         let ttl = i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(i64::MAX);
         let exp = iat.saturating_add(ttl);
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: user.to_string(),
-            aud: self.settings.audience.clone(),
+            aud: audience.to_owned(),
             exp,
             iat,
             nbf: None,

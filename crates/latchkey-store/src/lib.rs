@@ -1,9 +1,10 @@
 //! latchkey's storage seam.
 //!
 //! Small async traits, one per kind of record ([`Users`], [`Sessions`],
-//! [`Secrets`], [`LoginFailures`]), gathered by [`Store`]. Backends
-//! implement them beside this module ([`sqlite`]); every backend must pass
-//! the same [`conformance`] suite. Rules (what is expired, what a failure
+//! [`Secrets`], [`LoginFailures`], [`RefreshTokens`], [`Revocations`],
+//! [`Keys`]), gathered by [`Store`]. Backends implement them beside this
+//! module ([`sqlite`] for one node, [`postgres`] for several); every backend
+//! must pass the same [`conformance`] suite. Rules (what is expired, what a failure
 //! window is) live in `latchkey-core`; a backend stores, finds and applies
 //! them atomically, and never reads the clock: `now` is always an argument.
 //!
@@ -11,6 +12,7 @@
 //! passwords only as argon2id hashes.
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 pub mod tokens;
 
@@ -193,6 +195,22 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// A short name for logs and metrics: `sqlite`, `postgres`.
     fn backend(&self) -> &'static str;
+    /// Closes the connections (at shutdown, after the last request).
+    async fn close(&self);
+}
+
+/// Opens the store named by `url`: `sqlite://PATH` (or `sqlite::memory:`)
+/// or `postgres://…` / `postgresql://…`. Migrations are applied.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Unavailable(
+            "the database URL must start with sqlite: or postgres://".into(),
+        ))
+    }
 }
 
 pub(crate) fn millis_to_duration(d: Duration) -> i64 {

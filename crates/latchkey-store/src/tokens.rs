@@ -7,9 +7,29 @@ use async_trait::async_trait;
 use latchkey_core::Timestamp;
 use latchkey_core::UserId;
 use latchkey_core::refresh::RefreshHash;
-use latchkey_core::revocation::Revocation;
+use latchkey_core::revocation::{Revocation, Target};
 
-use crate::{Ended, Result, RevokeAt};
+use crate::{Ended, Result, RevokeAt, StoreError};
+
+/// How a revocation target is stored: a kind (`jti`, `sid`, `user`) and a
+/// value.
+pub(crate) fn target_parts(t: &Target) -> (&'static str, &str) {
+    match t {
+        Target::Jti(v) => ("jti", v),
+        Target::Sid(v) => ("sid", v),
+        Target::User(v) => ("user", v),
+    }
+}
+
+/// The inverse of [`target_parts`].
+pub(crate) fn target_from_parts(kind: &str, value: String) -> Result<Target> {
+    match kind {
+        "jti" => Ok(Target::Jti(value)),
+        "sid" => Ok(Target::Sid(value)),
+        "user" => Ok(Target::User(value)),
+        other => Err(StoreError::Corrupt(format!("revocation kind {other}"))),
+    }
+}
 
 /// A refresh family: everything issued from one token login.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use latchkey_core::csrf::CsrfKey;
 use latchkey_core::refresh::RefreshKey;
 use latchkey_http::keyring::{self, KeyPolicy};
 use latchkey_http::{AppState, PasswordService, TokenService};
-use latchkey_store::sqlite::SqliteStore;
-use latchkey_store::{Revocations as _, Store};
+use latchkey_store::Store;
 use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
@@ -34,18 +33,30 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     policy: KeyPolicy,
     cursor: i64,
 }
 
-/// Opens the store named by `url`. Only SQLite is built in so far; the
-/// config layer refuses other URLs before they get here.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<SqliteStore>> {
-    let store = SqliteStore::open(url)
+/// Opens the store named by `url` (SQLite or PostgreSQL).
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    latchkey_store::open(url)
         .await
-        .with_context(|| format!("cannot open the store at {url}"))?;
-    Ok(Arc::new(store))
+        .with_context(|| format!("cannot open the store at {}", redact_url(url)))
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// A 32-byte server secret named `name`: made on first start and kept in

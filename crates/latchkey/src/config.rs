@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use latchkey_core::SessionPolicy;
 use latchkey_core::throttle::LoginLimits;
-use latchkey_http::{IntrospectionClient, SameSite, Settings, TokenSettings};
+use latchkey_http::{BffApi, IntrospectionClient, SameSite, Settings, TokenSettings};
 use latchkey_tokens::Algorithm;
 use serde_json::Value;
 
@@ -173,7 +173,18 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     flatten("", raw, &mut flat);
     let mut errors = Vec::new();
     let mut known: HashMap<&'static str, (Kind, Value)> = HashMap::new();
+    let mut bff: std::collections::BTreeMap<String, Vec<(String, Value)>> = Default::default();
     for (key, value) in flat {
+        if let Some(rest) = key.strip_prefix("bff.apis.") {
+            match rest.rsplit_once('.') {
+                Some((name, field)) => bff
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push((field.to_owned(), value)),
+                None => errors.push(format!("`{key}`: expected a [bff.apis.NAME] table")),
+            }
+            continue;
+        }
         match KEYS.iter().find(|(k, _)| *k == key) {
             Some((k, kind)) => {
                 known.insert(k, (*kind, value));
@@ -242,6 +253,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
                 .unwrap_or(token_defaults.refresh_grace),
         },
         cors_allowed_origins: v.origins("cors.allowed_origins").unwrap_or_default(),
+        bff_apis: bff_apis(bff, v.errors),
         introspection_clients: v.clients("introspection.clients").unwrap_or_default(),
     };
     let log = v.string("log").unwrap_or_else(|| "info".into());
@@ -265,6 +277,106 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         errors.sort();
         Err(ConfigErrors(errors))
     }
+}
+
+/// `[bff.apis.NAME]` tables: `url` (required), `timeout_ms` (10000),
+/// `audience` (NAME), `max_body_bytes` (10 MiB), `forward_cookies` and
+/// `pass_set_cookie` (false).
+fn bff_apis(
+    tables: std::collections::BTreeMap<String, Vec<(String, Value)>>,
+    errors: &mut Vec<String>,
+) -> Vec<BffApi> {
+    let mut out = Vec::new();
+    for (name, fields) in tables {
+        let at = |f: &str| format!("bff.apis.{name}.{f}");
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid_name {
+            errors.push(format!(
+                "`bff.apis.{name}`: names are 1-64 of a-z A-Z 0-9 - _"
+            ));
+            continue;
+        }
+        let mut api = BffApi {
+            name: name.clone(),
+            url: axum::http::Uri::from_static("http://invalid"),
+            timeout: Duration::from_secs(10),
+            audience: name.clone(),
+            max_body_bytes: 10 * 1024 * 1024,
+            forward_cookies: false,
+            pass_set_cookie: false,
+        };
+        let mut has_url = false;
+        for (field, value) in fields {
+            let number = || match &value {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            };
+            let flag = || match &value {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            };
+            match field.as_str() {
+                "url" => match text(&value)
+                    .ok()
+                    .and_then(|u| u.parse::<axum::http::Uri>().ok())
+                {
+                    Some(u)
+                        if u.scheme_str() == Some("http")
+                            && u.host().is_some()
+                            && u.query().is_none() =>
+                    {
+                        api.url = u;
+                        has_url = true;
+                    }
+                    _ => errors.push(format!("`{}`: expected an http://host:port URL", at("url"))),
+                },
+                "timeout_ms" => match number().filter(|n| *n > 0) {
+                    Some(ms) => api.timeout = Duration::from_millis(ms),
+                    None => errors.push(format!(
+                        "`{}`: expected milliseconds above 0",
+                        at("timeout_ms")
+                    )),
+                },
+                "audience" => match text(&value) {
+                    Ok(a) if !a.is_empty() => api.audience = a,
+                    _ => errors.push(format!("`{}`: expected a string", at("audience"))),
+                },
+                "max_body_bytes" => match number().filter(|n| *n > 0) {
+                    Some(n) => api.max_body_bytes = n,
+                    None => errors.push(format!(
+                        "`{}`: expected bytes above 0",
+                        at("max_body_bytes")
+                    )),
+                },
+                "forward_cookies" => match flag() {
+                    Some(b) => api.forward_cookies = b,
+                    None => errors.push(format!(
+                        "`{}`: expected true or false",
+                        at("forward_cookies")
+                    )),
+                },
+                "pass_set_cookie" => match flag() {
+                    Some(b) => api.pass_set_cookie = b,
+                    None => errors.push(format!(
+                        "`{}`: expected true or false",
+                        at("pass_set_cookie")
+                    )),
+                },
+                other => errors.push(format!("unknown key `{}`", at(other))),
+            }
+        }
+        if !has_url {
+            errors.push(format!("`{}` is required", at("url")));
+        }
+        out.push(api);
+    }
+    out
 }
 
 fn default_listen() -> SocketAddr {
@@ -305,12 +417,12 @@ impl Values<'_> {
         self.parsed(key, |kind, v| {
             let s = text(v)?;
             match kind {
-                Kind::DatabaseUrl if !(s.starts_with("sqlite:")) => {
-                    Err(if s.starts_with("postgres") {
-                        "PostgreSQL is not supported by this build yet; use sqlite://PATH".into()
-                    } else {
-                        "expected sqlite://PATH".into()
-                    })
+                Kind::DatabaseUrl
+                    if !(s.starts_with("sqlite:")
+                        || s.starts_with("postgres://")
+                        || s.starts_with("postgresql://")) =>
+                {
+                    Err("expected sqlite://PATH or postgres://USER@HOST/DB".into())
                 }
                 Kind::HttpUrl if !(s.starts_with("http://") || s.starts_with("https://")) => {
                     Err("expected an http:// or https:// URL".into())
@@ -607,6 +719,33 @@ mod tests {
         ] {
             let e = env(&[("LATCHKEY_CORS__ALLOWED_ORIGINS", bad)]);
             assert!(load(None, e, &Overrides::default()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bff_apis_are_tables_with_a_required_url() {
+        let f = file(
+            "[bff.apis.orders]\nurl = \"http://127.0.0.1:9000/api\"\ntimeout_ms = 2500\n\
+             [bff.apis.billing]\nurl = \"http://127.0.0.1:9100\"\naudience = \"billing-api\"\n",
+        );
+        let c = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.http.bff_apis.len(), 2);
+        let orders = c.http.bff_apis.iter().find(|a| a.name == "orders").unwrap();
+        assert_eq!(orders.timeout, Duration::from_millis(2500));
+        assert_eq!(orders.audience, "orders");
+        let bad =
+            file("[bff.apis.x]\ntimeout_ms = 0\ncolour = 1\n[bff.apis.y]\nurl = \"ftp://h\"\n");
+        let errs = load(Some(bad.path()), HashMap::new(), &Overrides::default())
+            .unwrap_err()
+            .0;
+        let all = errs.join("\n");
+        for needle in [
+            "bff.apis.x.url` is required",
+            "bff.apis.x.timeout_ms",
+            "bff.apis.x.colour",
+            "bff.apis.y.url",
+        ] {
+            assert!(all.contains(needle), "{needle} missing in {all}");
         }
     }
 

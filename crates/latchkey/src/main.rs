@@ -76,7 +76,7 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
             tracing::info!(
                 address = %app.address(),
                 url = %format!("http://{}", app.address()),
-                database = %config.database_url,
+                database = %latchkey::app::redact_url(&config.database_url),
                 "latchkey listening"
             );
             app.run_until(shutdown_signal()).await

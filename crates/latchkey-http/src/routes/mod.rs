@@ -7,6 +7,7 @@ pub mod me;
 pub mod ops;
 pub mod sessions;
 pub mod tokens;
+pub mod verify;
 
 use serde::Serialize;
 

@@ -527,6 +527,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        Self::close(self).await;
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

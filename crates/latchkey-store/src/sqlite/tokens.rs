@@ -12,7 +12,10 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, corrupt, ts, unavailable};
-use crate::tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
+use crate::tokens::{
+    Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations, target_from_parts,
+    target_parts,
+};
 use crate::{Ended, Result, RevokeAt};
 
 fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
@@ -188,14 +191,6 @@ async fn revoke_in(
     })
 }
 
-fn target_parts(t: &Target) -> (&'static str, &str) {
-    match t {
-        Target::Jti(v) => ("jti", v),
-        Target::Sid(v) => ("sid", v),
-        Target::User(v) => ("user", v),
-    }
-}
-
 pub(super) async fn insert_revocations(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     entries: &[Revocation],
@@ -241,12 +236,8 @@ impl Revocations for SqliteStore {
         for row in &rows {
             next = next.max(row.try_get::<i64, _>("seq").map_err(corrupt)?);
             let value: String = row.try_get("value").map_err(corrupt)?;
-            let target = match row.try_get::<String, _>("kind").map_err(corrupt)?.as_str() {
-                "jti" => Target::Jti(value),
-                "sid" => Target::Sid(value),
-                "user" => Target::User(value),
-                other => return Err(corrupt(format!("revocation kind {other}"))),
-            };
+            let kind: String = row.try_get("kind").map_err(corrupt)?;
+            let target = target_from_parts(&kind, value)?;
             out.push(Revocation {
                 target,
                 at: ts(row, "at")?,

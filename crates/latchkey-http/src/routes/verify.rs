@@ -1,0 +1,88 @@
+//! `GET /v1/verify`: forward authentication for nginx `auth_request`,
+//! Traefik ForwardAuth and Caddy `forward_auth`.
+//!
+//! Accepts any of the three credentials. The original method comes from
+//! `X-Forwarded-Method` (Traefik, Caddy) or `X-Original-Method` (nginx, by
+//! configuration), so an unsafe request authenticated by a cookie still
+//! needs its `X-CSRF-Token`. On success the proxy copies `X-Latchkey-User`
+//! and `Authorization: Bearer <JWT>` to the upstream.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::bearer::Credential;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Check a request on behalf of a reverse proxy.
+#[utoipa::path(get, path = "/v1/verify", tag = "forward-auth",
+    params(
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method"),
+        ("X-Original-Method" = Option<String>, Header, description = "Same, as nginx is usually configured to send it"),
+    ),
+    responses(
+        (status = 200, description = "Authenticated: copy `X-Latchkey-User` and `Authorization` upstream"),
+        (status = 401, body = Problem, description = "No valid credential"),
+        (status = 403, body = Problem, description = "csrf_failed for an unsafe original method"),
+    ))]
+pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (mut parts, _) = req.into_parts();
+    let original = ["x-forwarded-method", "x-original-method"]
+        .iter()
+        .find_map(|h| parts.headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .map(|m| Method::from_bytes(m.trim().as_bytes()));
+    match original {
+        Some(Ok(m)) => parts.method = m,
+        Some(Err(_)) => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_request",
+                detail: "X-Forwarded-Method is not a method.".into(),
+            });
+        }
+        None => {}
+    }
+    let credential = Credential::from_request_parts(&mut parts, &state).await?;
+    let (user, token) = match &credential {
+        Credential::Session(s) => {
+            let (token, _) = state
+                .tokens
+                .session_token(
+                    s.session.user_id,
+                    s.session.handle.as_str(),
+                    &state.settings.tokens.audience,
+                    state.clock.now(),
+                )
+                .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+            (s.session.user_id, token)
+        }
+        // A valid access token is handed on as it is.
+        Credential::Bearer(b) | Credential::CookieJwt(b) => {
+            let raw =
+                bearer_or_cookie_token(&parts.headers, &state).ok_or(ApiError::InvalidToken)?;
+            (b.user_id, raw)
+        }
+    };
+    let mut res = (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&user.to_string()) {
+        h.insert("x-latchkey-user", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        h.insert(header::AUTHORIZATION, v);
+    }
+    Ok(res)
+}
+
+fn bearer_or_cookie_token(headers: &axum::http::HeaderMap, state: &AppState) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned())
+        .or_else(|| {
+            crate::cookies::read(headers, crate::cookies::access_cookie_name(&state.settings))
+        })
+}
