@@ -224,11 +224,9 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
     if let Some(c) = cookies_out {
         headers.insert(header::COOKIE, c);
     }
-    if let Some((upgrade, connection)) = ws_headers {
-        if let (Some(u), Some(c)) = (upgrade, connection) {
-            headers.insert(header::UPGRADE, u);
-            headers.insert(header::CONNECTION, c);
-        }
+    if let Some((Some(u), Some(c))) = ws_headers {
+        headers.insert(header::UPGRADE, u);
+        headers.insert(header::CONNECTION, c);
     }
     let limited = http_body_util::Limited::new(
         body,

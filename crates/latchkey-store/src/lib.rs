@@ -197,6 +197,13 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Closes the connections (at shutdown, after the last request).
     async fn close(&self);
+    /// Sends on `wake` whenever another process may have recorded
+    /// revocations (PostgreSQL: LISTEN/NOTIFY), so nodes read them within
+    /// milliseconds instead of at their next poll. Backends without such a
+    /// channel send nothing: the poll alone carries revocations.
+    async fn watch_revocations(&self, wake: tokio::sync::mpsc::Sender<()>) {
+        drop(wake);
+    }
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (or `sqlite::memory:`)

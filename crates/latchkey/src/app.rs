@@ -194,11 +194,17 @@ async fn sweep_forever(state: AppState) {
 }
 
 /// Reads revocations recorded elsewhere (the CLI, other nodes) into this
-/// node's denylist.
+/// node's denylist: at once when the store announces them (PostgreSQL
+/// LISTEN/NOTIFY), and every second in any case.
 async fn poll_revocations(state: AppState, mut cursor: i64) {
+    let (wake_tx, mut wake) = tokio::sync::mpsc::channel(16);
+    state.store().watch_revocations(wake_tx).await;
     let mut tick = tokio::time::interval(REVOCATION_POLL);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(()) = wake.recv() => {}
+        }
         match state
             .store()
             .revocations_since(cursor, state.clock.now())

@@ -53,6 +53,9 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// The LISTEN/NOTIFY channel on which committed revocations are announced.
+pub const REVOCATION_CHANNEL: &str = "latchkey_revocations";
+
 impl PgStore {
     /// Connects to `url` (`postgres://user:pass@host:5432/db`; libpq-style
     /// parameters such as `sslmode` and `options=-c search_path=…` apply)
@@ -543,6 +546,36 @@ impl Store for PgStore {
 
     async fn close(&self) {
         Self::close(self).await;
+    }
+
+    async fn watch_revocations(&self, wake: tokio::sync::mpsc::Sender<()>) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut backoff = std::time::Duration::from_millis(100);
+            loop {
+                match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if listener.listen(REVOCATION_CHANNEL).await.is_ok() {
+                            backoff = std::time::Duration::from_millis(100);
+                            // Anything committed while we were not listening
+                            // is read by the wake-up that follows (re)connecting.
+                            if wake.send(()).await.is_err() {
+                                return;
+                            }
+                            while listener.recv().await.is_ok() {
+                                if wake.send(()).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        tracing::warn!("revocation channel lost; reconnecting");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for revocations"),
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+            }
+        });
     }
 
     fn backend(&self) -> &'static str {

@@ -234,6 +234,12 @@ pub(super) async fn insert_revocations(tx: &mut Tx<'_>, entries: &[Revocation]) 
         .await
         .map_err(db_err)?;
     }
+    // Delivered to every listening node when (and only if) this commits.
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(super::REVOCATION_CHANNEL)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 
