@@ -61,6 +61,10 @@ fn refuse_query_token(parts: &Parts) -> Result<(), ApiError> {
 
 /// Verifies `token` now, against this node's keys and denylist.
 pub fn verify_bearer(state: &AppState, token: &str) -> Result<BearerAuth, ApiError> {
+    if !state.denylist_is_current() {
+        // Fail closed: this node cannot rule out a revocation it missed.
+        return Err(ApiError::RevocationStateUnknown);
+    }
     let now = state.clock.now();
     let claims = state
         .tokens

@@ -51,6 +51,9 @@ pub enum ApiError {
     /// Too many password hashes queued; come back shortly.
     Overloaded,
     StoreUnavailable(String),
+    /// The node has lost its view of revocations (store unreachable), so
+    /// it refuses tokens it cannot vouch for.
+    RevocationStateUnknown,
     /// The BFF's upstream refused or reset the connection.
     UpstreamUnavailable(String),
     /// The BFF's upstream did not answer within its timeout.
@@ -90,6 +93,7 @@ impl ApiError {
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RevocationStateUnknown => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -116,6 +120,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::StoreUnavailable(_) => "store_unavailable",
+            Self::RevocationStateUnknown => "revocation_state_unknown",
             Self::UpstreamUnavailable(_) => "upstream_unavailable",
             Self::UpstreamTimeout(_) => "upstream_timeout",
             Self::Internal(_) => "internal_error",
@@ -150,6 +155,9 @@ impl ApiError {
             Self::RateLimited { .. } => "Too many attempts; try again later.".into(),
             Self::Overloaded => "The server is busy; try again shortly.".into(),
             Self::StoreUnavailable(_) => "The store is unavailable; try again shortly.".into(),
+            Self::RevocationStateUnknown => {
+                "Token revocations cannot be checked right now; try again shortly.".into()
+            }
             Self::UpstreamUnavailable(api) => format!("The upstream API `{api}` is unreachable."),
             Self::UpstreamTimeout(api) => {
                 format!("The upstream API `{api}` did not answer in time.")
@@ -228,7 +236,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from(retry_after.as_secs().max(1)),
                 );
             }
-            Self::Overloaded | Self::StoreUnavailable(_) => {
+            Self::Overloaded | Self::StoreUnavailable(_) | Self::RevocationStateUnknown => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

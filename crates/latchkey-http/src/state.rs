@@ -126,7 +126,14 @@ pub struct Inner {
     usernames: moka::sync::Cache<UserId, Username>,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
+    /// Until when the denylist counts as up to date (monotonic clock): the
+    /// revocation poll pushes it forward each time it reaches the store.
+    denylist_fresh_until: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How long the denylist is trusted after the last successful read of the
+/// revocation log; past it, bearer tokens are refused (fail closed).
+pub const DENYLIST_TRUST: Duration = Duration::from_secs(5);
 
 impl AppState {
     pub fn new(
@@ -148,6 +155,7 @@ impl AppState {
             usernames: moka::sync::Cache::new(100_000),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
+            denylist_fresh_until: std::sync::Mutex::new(std::time::Instant::now() + DENYLIST_TRUST),
         }))
     }
 
@@ -192,6 +200,28 @@ impl AppState {
         for r in entries {
             d.insert(r);
         }
+    }
+
+    /// Records that the denylist was just brought up to date.
+    pub fn denylist_synced(&self) {
+        let mut until = self
+            .0
+            .denylist_fresh_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *until = std::time::Instant::now() + DENYLIST_TRUST;
+    }
+
+    /// Whether this node can vouch that its denylist is current: if the
+    /// store has been unreachable for longer than [`DENYLIST_TRUST`], a
+    /// revocation made elsewhere could be missing.
+    pub fn denylist_is_current(&self) -> bool {
+        let until = *self
+            .0
+            .denylist_fresh_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::time::Instant::now() <= until
     }
 
     /// Read access to the denylist.

@@ -212,6 +212,7 @@ async fn poll_revocations(state: AppState, mut cursor: i64) {
         {
             Ok((entries, next)) => {
                 state.deny(&entries);
+                state.denylist_synced();
                 cursor = next;
             }
             Err(e) => tracing::warn!(error = %e, "revocation poll failed"),

@@ -26,14 +26,13 @@ pub fn start(dir: &Path) -> Server {
 
 /// As [`start`], with extra environment variables.
 pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
+    start_on(&db_url(dir), env)
+}
+
+/// Starts `latchkey serve` on a free port with the store at `database`.
+pub fn start_on(database: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            &db_url(dir),
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .env_clear()
         .env("LATCHKEY_LOG", "info")
         .envs(env.iter().copied())

@@ -1,0 +1,265 @@
+//! Three latchkey nodes sharing one PostgreSQL database: what one node
+//! does, the others honour. Runs when `LATCHKEY_TEST_POSTGRES_URL` is set.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::server::{Server, start_on};
+
+const PW: &str = "correct horse battery";
+
+/// A schema of its own in the test database, dropped at the end.
+struct Schema {
+    admin: sqlx::PgPool,
+    name: String,
+    url: String,
+}
+
+impl Schema {
+    async fn create(base: &str) -> Self {
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(base)
+            .await
+            .expect("LATCHKEY_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+        let name = format!(
+            "lk_cluster_{}_{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
+        Self { admin, name, url }
+    }
+
+    async fn drop(self) {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await;
+    }
+}
+
+fn base_url() -> Option<String> {
+    let url = std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("skipped: set LATCHKEY_TEST_POSTGRES_URL to run the three-node cluster test");
+    }
+    url
+}
+
+async fn post(http: &reqwest::Client, url: String, body: Value) -> reqwest::Response {
+    http.post(url).json(&body).send().await.unwrap()
+}
+
+async fn me(http: &reqwest::Client, node: &Server, token: &str) -> u16 {
+    http.get(format!("{}/v1/me", node.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn token_login(http: &reqwest::Client, node: &Server) -> Value {
+    let r = post(
+        http,
+        format!("{}/v1/token/login", node.base),
+        json!({"username": "ann", "password": PW}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_sessions_tokens_and_revocations() {
+    let Some(base) = base_url() else { return };
+    let schema = Schema::create(&base).await;
+    let http = reqwest::Client::new();
+    // The first node creates the schema and the first key; then the rest.
+    let a = start_on(&schema.url, &[]);
+    let b = start_on(&schema.url, &[]);
+    let c = start_on(&schema.url, &[]);
+    let nodes = [&a, &b, &c];
+
+    let r = post(
+        &http,
+        format!("{}/v1/register", a.base),
+        json!({"username": "ann", "password": PW}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+
+    // A cookie session made on one node works on every node.
+    let login = post(
+        &http,
+        format!("{}/v1/session/login", a.base),
+        json!({"username": "ann", "password": PW}),
+    )
+    .await;
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for n in nodes {
+        let s = http
+            .get(format!("{}/v1/session", n.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(s.status(), 200, "session refused by {}", n.base);
+    }
+
+    // Revocation propagation: revoke on one node, time until every other
+    // node refuses the token.
+    let mut times = Vec::new();
+    for round in 0..9 {
+        let issuer = nodes[round % 3];
+        let revoker = nodes[(round + 1) % 3];
+        let pair = token_login(&http, issuer).await;
+        let at = pair["access_token"].as_str().unwrap().to_owned();
+        for n in nodes {
+            assert_eq!(me(&http, n, &at).await, 200);
+        }
+        let r = http
+            .post(format!("{}/v1/token/revoke", revoker.base))
+            .form(&[("token", at.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let start = Instant::now();
+        let mut pending: Vec<&Server> = nodes
+            .iter()
+            .copied()
+            .filter(|n| n.base != revoker.base)
+            .collect();
+        while !pending.is_empty() {
+            let mut still = Vec::new();
+            for n in pending {
+                if me(&http, n, &at).await != 401 {
+                    still.push(n);
+                }
+            }
+            pending = still;
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "revocation did not reach every node"
+            );
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    eprintln!(
+        "revocation propagation over {} rounds: median {:?}, max {:?}",
+        times.len(),
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+
+    // Log out everywhere on one node: the bearer tokens die everywhere.
+    let pair = token_login(&http, &b).await;
+    let at = pair["access_token"].as_str().unwrap().to_owned();
+    let csrf_login = post(
+        &http,
+        format!("{}/v1/session/login", c.base),
+        json!({"username": "ann", "password": PW}),
+    )
+    .await;
+    let c_cookie = csrf_login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_login.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = http
+        .delete(format!("{}/v1/sessions", c.base))
+        .header("cookie", &c_cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let start = Instant::now();
+    for n in [&a, &b] {
+        while me(&http, n, &at).await != 401 {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "log out everywhere did not reach {}",
+                n.base
+            );
+        }
+        let s = http
+            .get(format!("{}/v1/session", n.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(s.status(), 401, "the cookie session ended everywhere");
+    }
+
+    // Eighteen concurrent refreshes of one token, spread over the nodes:
+    // one rotation, every caller gets the same new refresh token.
+    let pair = token_login(&http, &a).await;
+    let rt = pair["refresh_token"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..18 {
+        let url = format!("{}/v1/token/refresh", nodes[i % 3].base);
+        let http = http.clone();
+        let rt = rt.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .json(&json!({"refresh_token": rt}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut refreshed = std::collections::HashSet::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        refreshed.insert(body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(refreshed.len(), 1, "exactly one new refresh token");
+
+    // Killing a node loses nothing: what it made is valid on the others.
+    let made_on_b = token_login(&http, &b).await;
+    let b_at = made_on_b["access_token"].as_str().unwrap().to_owned();
+    b.kill9();
+    for n in [&a, &c] {
+        assert_eq!(me(&http, n, &b_at).await, 200);
+    }
+    let r = post(
+        &http,
+        format!("{}/v1/token/refresh", c.base),
+        json!({"refresh_token": made_on_b["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    drop((a, c));
+    schema.drop().await;
+}
