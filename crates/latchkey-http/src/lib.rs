@@ -63,6 +63,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(cookie::login))
         .routes(routes!(cookie::refresh))
         .routes(routes!(cookie::logout))
+        .routes(routes!(cookie::csrf))
         .routes(routes!(me::me))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
@@ -126,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::cors_only_for_listed,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,

@@ -122,3 +122,31 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     );
     res
 }
+
+/// tower-http's CORS layer adds `Access-Control-Allow-Credentials` and
+/// friends to every response; latchkey sends no `Access-Control-*` header
+/// at all unless the request's `Origin` is on the allow-list.
+pub async fn cors_only_for_listed(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let listed = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| state.settings.cors_allowed_origins.iter().any(|a| a == o));
+    let mut res = next.run(req).await;
+    if !listed {
+        let cors: Vec<_> = res
+            .headers()
+            .keys()
+            .filter(|k| k.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for k in cors {
+            res.headers_mut().remove(k);
+        }
+    }
+    res
+}

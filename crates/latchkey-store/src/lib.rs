@@ -4,7 +4,9 @@
 //! [`Secrets`], [`LoginFailures`], [`RefreshTokens`], [`Revocations`],
 //! [`Keys`]), gathered by [`Store`]. Backends implement them beside this
 //! module ([`sqlite`] for one node, [`postgres`] for several); every backend
-//! must pass the same [`conformance`] suite. Rules (what is expired, what a failure
+//! must pass the same [`conformance`] suite. [`redis::RedisCached`] wraps
+//! a durable store with Redis (session cache, shared login counters,
+//! revocation fan-out) and passes the same suite. Rules (what is expired, what a failure
 //! window is) live in `latchkey-core`; a backend stores, finds and applies
 //! them atomically, and never reads the clock: `now` is always an argument.
 //!
@@ -13,6 +15,7 @@
 
 pub mod conformance;
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 pub mod tokens;
 

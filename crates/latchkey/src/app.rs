@@ -45,6 +45,16 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         .with_context(|| format!("cannot open the store at {}", redact_url(url)))
 }
 
+/// Puts Redis in front of the durable store: session cache, shared login
+/// counters and revocation fan-out. PostgreSQL stays the record; if Redis
+/// goes away, requests fall back to it.
+pub async fn with_redis(store: Arc<dyn Store>, url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let cached = latchkey_store::redis::RedisCached::connect(store, url, "latchkey:".to_owned())
+        .await
+        .with_context(|| format!("cannot use Redis at {}", redact_url(url)))?;
+    Ok(Arc::new(cached))
+}
+
 /// A database URL without its password, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -87,6 +97,10 @@ impl Application {
     /// As [`build`](Self::build), with a chosen clock (tests move it).
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&config.database_url).await?;
+        let store = match &config.redis_url {
+            Some(url) => with_redis(store, url).await?,
+            None => store,
+        };
         let csrf = CsrfKey::from_bytes(&server_secret(store.as_ref(), "csrf_key").await?);
         let refresh_key =
             RefreshKey::from_bytes(&server_secret(store.as_ref(), "refresh_key").await?);

@@ -23,6 +23,9 @@ use serde_json::Value;
 pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
+    /// Optional Redis for the shared hot path (session cache, login
+    /// counters, revocation fan-out).
+    pub redis_url: Option<String>,
     pub issuer: String,
     /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
     pub log: String,
@@ -70,6 +73,7 @@ impl std::error::Error for ConfigErrors {}
 const KEYS: &[(&str, Kind)] = &[
     ("listen", Kind::Addr),
     ("database_url", Kind::DatabaseUrl),
+    ("redis_url", Kind::RedisUrl),
     ("issuer", Kind::HttpUrl),
     ("allow_registration", Kind::Bool),
     ("log", Kind::Str),
@@ -99,6 +103,7 @@ enum Kind {
     Duration,
     Addr,
     DatabaseUrl,
+    RedisUrl,
     HttpUrl,
     IpList,
     SameSite,
@@ -200,6 +205,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let database_url = v
         .string("database_url")
         .unwrap_or_else(|| "sqlite://latchkey.db".into());
+    let redis_url = v.string("redis_url");
     let issuer = v
         .string("issuer")
         .unwrap_or_else(|| format!("http://{listen}"));
@@ -267,6 +273,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         Ok(Config {
             listen,
             database_url,
+            redis_url,
             issuer,
             log,
             algorithm,
@@ -423,6 +430,9 @@ impl Values<'_> {
                         || s.starts_with("postgresql://")) =>
                 {
                     Err("expected sqlite://PATH or postgres://USER@HOST/DB".into())
+                }
+                Kind::RedisUrl if !(s.starts_with("redis://") || s.starts_with("rediss://")) => {
+                    Err("expected redis://HOST:PORT".into())
                 }
                 Kind::HttpUrl if !(s.starts_with("http://") || s.starts_with("https://")) => {
                     Err("expected an http:// or https:// URL".into())

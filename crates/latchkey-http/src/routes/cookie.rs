@@ -85,6 +85,7 @@ pub async fn refresh(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (presented, family) = refresh_cookie(&state, &headers).await?;
+    let family = family.id;
     require_csrf(&headers, &state, &hybrid_binding(&family))?;
     let remember = cookies::read(&headers, remember_marker(&state)).is_some();
     let pair = match rotate(&state, &presented).await {
@@ -97,6 +98,26 @@ pub async fn refresh(
     };
     let cookies = token_cookies(&state, &pair, remember);
     Ok((AppendHeaders(cookies), NO_STORE, AppJson(body)).into_response())
+}
+
+/// The CSRF token of the login named by the refresh cookie, for an SPA
+/// that reloaded and lost it (only same-origin pages and listed CORS
+/// origins can read the answer).
+#[utoipa::path(get, path = "/v1/cookie/csrf", tag = "hybrid",
+    responses(
+        (status = 200, body = CookieRefreshResponse),
+        (status = 401, body = Problem, description = "no live hybrid login"),
+    ))]
+pub async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (_, family) = refresh_cookie(&state, &headers).await?;
+    if family.revoked_at.is_some() || family.expires_at <= state.clock.now() {
+        return Err(ApiError::InvalidGrant);
+    }
+    let body = CookieRefreshResponse {
+        csrf_token: state.csrf.token(&hybrid_binding(&family.id)),
+        expires_in: 0,
+    };
+    Ok((NO_STORE, AppJson(body)).into_response())
 }
 
 /// Log out: the family (and with it every token of this login) is revoked
@@ -113,7 +134,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let family = match refresh_cookie(&state, &headers).await {
-        Ok((_, family)) => family,
+        Ok((_, family)) => family.id,
         // The refresh cookie is gone or dead: the access cookie names it.
         Err(_) => access_cookie_family(&state, &headers)?,
     };
@@ -131,7 +152,7 @@ pub async fn logout(
 async fn refresh_cookie(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(RefreshSecret, String), ApiError> {
+) -> Result<(RefreshSecret, latchkey_store::Family), ApiError> {
     let raw = cookies::read(headers, cookies::refresh_cookie_name(&state.settings))
         .ok_or(ApiError::Unauthenticated { clear: None })?;
     let secret = RefreshSecret::parse(&raw).map_err(|_| ApiError::InvalidGrant)?;
@@ -140,7 +161,7 @@ async fn refresh_cookie(
         .family_of(&secret.hash())
         .await?
         .ok_or(ApiError::InvalidGrant)?;
-    Ok((secret, family.id))
+    Ok((secret, family))
 }
 
 /// The family named by a valid access cookie.

@@ -47,6 +47,64 @@ impl Schema {
     }
 }
 
+/// A private `redis-server` on a free loopback port, killed on drop.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian's redis-server package) must be installed");
+        let server = Self { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(server);
+        panic!("redis-server did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn base_url() -> Option<String> {
     let url = std::env::var("LATCHKEY_TEST_POSTGRES_URL")
         .ok()
@@ -87,10 +145,14 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
     let Some(base) = base_url() else { return };
     let schema = Schema::create(&base).await;
     let http = reqwest::Client::new();
+    let redis_port = free_port();
+    let redis = RedisServer::start(redis_port);
+    let redis_url = redis.url();
+    let env = [("LATCHKEY_REDIS_URL", redis_url.as_str())];
     // The first node creates the schema and the first key; then the rest.
-    let a = start_on(&schema.url, &[]);
-    let b = start_on(&schema.url, &[]);
-    let c = start_on(&schema.url, &[]);
+    let a = start_on(&schema.url, &env);
+    let b = start_on(&schema.url, &env);
+    let c = start_on(&schema.url, &env);
     let nodes = [&a, &b, &c];
 
     let r = post(
@@ -244,6 +306,77 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
         refreshed.insert(body["refresh_token"].as_str().unwrap().to_owned());
     }
     assert_eq!(refreshed.len(), 1, "exactly one new refresh token");
+
+    // Redis goes away: the cluster stays correct (PostgreSQL NOTIFY and the
+    // poll carry revocations; sessions come from PostgreSQL).
+    redis.stop();
+    let pair = token_login(&http, &c).await;
+    let at = pair["access_token"].as_str().unwrap().to_owned();
+    let r = http
+        .post(format!("{}/v1/token/revoke", a.base))
+        .form(&[("token", at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let start = Instant::now();
+    for n in [&b, &c] {
+        while me(&http, n, &at).await != 401 {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "without Redis a revoked token was accepted"
+            );
+        }
+    }
+    eprintln!(
+        "revocation propagation without Redis: {:?}",
+        start.elapsed()
+    );
+    let s2 = post(
+        &http,
+        format!("{}/v1/session/login", b.base),
+        json!({"username": "ann", "password": PW}),
+    )
+    .await;
+    assert_eq!(s2.status(), 200, "logins work without Redis");
+    let s2_cookie = s2.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let s = http
+        .get(format!("{}/v1/session", a.base))
+        .header("cookie", &s2_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.status(), 200);
+    // And Redis comes back on the same port.
+    let _redis = RedisServer::start(redis_port);
+    let pair = token_login(&http, &a).await;
+    let at = pair["access_token"].as_str().unwrap().to_owned();
+    let r = http
+        .post(format!("{}/v1/token/revoke", c.base))
+        .form(&[("token", at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let start = Instant::now();
+    for n in [&a, &b] {
+        while me(&http, n, &at).await != 401 {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "revocation lost after Redis returned"
+            );
+        }
+    }
+    eprintln!(
+        "revocation propagation after Redis returned: {:?}",
+        start.elapsed()
+    );
 
     // Killing a node loses nothing: what it made is valid on the others.
     let made_on_b = token_login(&http, &b).await;
