@@ -64,6 +64,11 @@ impl Denylist {
             || self.user.get(sub).is_some_and(|(nbf, _)| iat < *nbf)
     }
 
+    /// Whether session or family `sid` has been revoked.
+    pub fn sid_revoked(&self, sid: &str) -> bool {
+        self.sid.contains_key(sid)
+    }
+
     /// Drops entries whose tokens have all expired at `now`.
     pub fn prune(&mut self, now: Timestamp) {
         self.jti.retain(|_, exp| *exp > now);

@@ -56,10 +56,26 @@ pub(crate) async fn load_session(
     };
     let secret = SessionSecret::parse(&raw).map_err(|_| stale())?;
     let secret_hash = secret.hash();
+    let now = state.clock.now();
+    // Memory first (only trusted while revocations are current), then the
+    // store. A cached session that looks expired is re-read: another node
+    // may have extended it.
+    if let Some((session, username)) = state.cached_session(secret_hash.as_bytes())
+        && let SessionStatus::Valid { touch } = state.settings.sessions.status(&session, now)
+    {
+        return Ok(Loaded {
+            auth: SessionAuth {
+                session,
+                username,
+                secret_hash,
+            },
+            touch,
+        });
+    }
+    state.forget_session(secret_hash.as_bytes());
     let Some((session, username)) = state.store.session_by_secret(&secret_hash).await? else {
         return Err(stale());
     };
-    let now = state.clock.now();
     match state.settings.sessions.status(&session, now) {
         SessionStatus::Expired => {
             // The sweeper would remove it too; removing it now keeps
@@ -71,14 +87,17 @@ pub(crate) async fn load_session(
             state.ended(&ended);
             Err(stale())
         }
-        SessionStatus::Valid { touch } => Ok(Loaded {
-            auth: SessionAuth {
-                session,
-                username,
-                secret_hash,
-            },
-            touch,
-        }),
+        SessionStatus::Valid { touch } => {
+            state.cache_session(*secret_hash.as_bytes(), &session, &username);
+            Ok(Loaded {
+                auth: SessionAuth {
+                    session,
+                    username,
+                    secret_hash,
+                },
+                touch,
+            })
+        }
     }
 }
 
@@ -100,6 +119,7 @@ impl Loaded {
                 .await?;
             auth.session.last_seen_at = now;
             auth.session.idle_expires_at = idle_expires_at;
+            state.cache_session(*auth.secret_hash.as_bytes(), &auth.session, &auth.username);
         }
         Ok(auth)
     }

@@ -118,19 +118,22 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 pub fn router(state: AppState) -> Router {
     let (routes, _) = api_router().split_for_parts();
     let cors = cors(&state.settings.cors_allowed_origins);
+    // CORS wraps latchkey's own routes only: the BFF passes every method,
+    // OPTIONS included, to its upstream after authenticating it.
     routes
+        .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::cors_only_for_listed,
+        ))
         .route("/bff/{api}", axum::routing::any(bff::proxy))
+        .route("/bff/{api}/", axum::routing::any(bff::proxy))
         .route("/bff/{api}/{*path}", axum::routing::any(bff::proxy))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(cors)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::cors_only_for_listed,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,

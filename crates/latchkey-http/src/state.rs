@@ -7,7 +7,7 @@ use std::time::Duration;
 use latchkey_core::csrf::CsrfKey;
 use latchkey_core::revocation::{Denylist, Revocation};
 use latchkey_core::throttle::LoginLimits;
-use latchkey_core::{Clock, SessionPolicy, UserId, Username};
+use latchkey_core::{Clock, Session, SessionPolicy, UserId, Username};
 use latchkey_store::{Ended, RevokeAt, Store};
 
 use crate::metrics::Metrics;
@@ -121,6 +121,12 @@ pub struct Inner {
     pub tokens: TokenService,
     /// The BFF's pooled upstream client.
     pub proxy: crate::bff::Proxy,
+    /// Recently read sessions by secret hash, and their handles, so a busy
+    /// session costs no store read per request. Entries live 10 s at most
+    /// and leave at once when the session's `sid` revocation reaches this
+    /// node (from this node or, via the revocation log, any other).
+    session_cache: moka::sync::Cache<[u8; 32], (Session, Username)>,
+    session_handles: moka::sync::Cache<String, [u8; 32]>,
     /// User id → username, so that a bearer request needs no store read.
     /// Usernames never change, so entries are only evicted for space.
     usernames: moka::sync::Cache<UserId, Username>,
@@ -130,6 +136,9 @@ pub struct Inner {
     /// revocation poll pushes it forward each time it reaches the store.
     denylist_fresh_until: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How long a session read from the store may be served from memory.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// How long the denylist is trusted after the last successful read of the
 /// revocation log; past it, bearer tokens are refused (fail closed).
@@ -153,6 +162,14 @@ impl AppState {
             tokens,
             proxy: crate::bff::Proxy::default(),
             usernames: moka::sync::Cache::new(100_000),
+            session_cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
+            session_handles: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
             denylist_fresh_until: std::sync::Mutex::new(std::time::Instant::now() + DENYLIST_TRUST),
@@ -199,7 +216,39 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for r in entries {
             d.insert(r);
+            if let latchkey_core::revocation::Target::Sid(sid) = &r.target
+                && let Some(hash) = self.0.session_handles.remove(sid)
+            {
+                self.0.session_cache.invalidate(&hash);
+            }
         }
+    }
+
+    /// A session served from memory: only while the denylist is current
+    /// and the session's `sid` is not on it.
+    pub fn cached_session(&self, hash: &[u8; 32]) -> Option<(Session, Username)> {
+        if !self.denylist_is_current() {
+            return None;
+        }
+        let hit = self.0.session_cache.get(hash)?;
+        if self.denylist().sid_revoked(hit.0.handle.as_str()) {
+            self.0.session_cache.invalidate(hash);
+            return None;
+        }
+        Some(hit)
+    }
+
+    pub fn cache_session(&self, hash: [u8; 32], session: &Session, username: &Username) {
+        self.0
+            .session_handles
+            .insert(session.handle.as_str().to_owned(), hash);
+        self.0
+            .session_cache
+            .insert(hash, (session.clone(), username.clone()));
+    }
+
+    pub fn forget_session(&self, hash: &[u8; 32]) {
+        self.0.session_cache.invalidate(hash);
     }
 
     /// Records that the denylist was just brought up to date.

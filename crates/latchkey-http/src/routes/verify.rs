@@ -28,20 +28,27 @@ use crate::state::AppState;
     ))]
 pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (mut parts, _) = req.into_parts();
-    let original = ["x-forwarded-method", "x-original-method"]
-        .iter()
-        .find_map(|h| parts.headers.get(*h))
-        .and_then(|v| v.to_str().ok())
-        .map(|m| Method::from_bytes(m.trim().as_bytes()));
-    match original {
-        Some(Ok(m)) => parts.method = m,
-        Some(Err(_)) => {
-            return Err(ApiError::BadRequest {
+    // Both headers are read; if either names an unsafe method, that one
+    // counts (a client-sent header must not downgrade the proxy's).
+    let mut original: Option<Method> = None;
+    for name in ["x-forwarded-method", "x-original-method"] {
+        let Some(value) = parts.headers.get(name) else {
+            continue;
+        };
+        let method = value
+            .to_str()
+            .ok()
+            .and_then(|m| Method::from_bytes(m.trim().as_bytes()).ok())
+            .ok_or_else(|| ApiError::BadRequest {
                 code: "invalid_request",
-                detail: "X-Forwarded-Method is not a method.".into(),
-            });
+                detail: format!("{name} is not a method."),
+            })?;
+        if original.as_ref().is_none_or(|m| !crate::auth::is_unsafe(m)) {
+            original = Some(method);
         }
-        None => {}
+    }
+    if let Some(m) = original {
+        parts.method = m;
     }
     let credential = Credential::from_request_parts(&mut parts, &state).await?;
     let (user, token) = match &credential {

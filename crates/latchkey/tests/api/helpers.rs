@@ -728,3 +728,62 @@ impl TestApp {
             .collect()
     }
 }
+
+/// A login of the hybrid (`/v1/cookie/login`): its two cookies and CSRF
+/// token.
+#[derive(Clone, Debug)]
+pub struct HybridLogin {
+    /// `name=value` of the access-token cookie.
+    pub access_cookie: String,
+    /// `name=value` of the refresh-token cookie.
+    pub refresh_cookie: String,
+    /// The access token itself (the access cookie's value).
+    pub access: String,
+    pub csrf: String,
+    pub user_id: String,
+}
+
+impl TestApp {
+    /// Logs `username` in with the hybrid and expects `200`.
+    pub async fn hybrid_login(&self, username: &str, password: &str) -> HybridLogin {
+        self.secret(password);
+        let r = self
+            .send(
+                self.post("/v1/cookie/login")
+                    .json(&json!({ "username": username, "password": password })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "hybrid login: {}", r.body);
+        let cookies: Vec<SetCookie> = r
+            .set_cookies()
+            .iter()
+            .map(|c| SetCookie::parse(c))
+            .collect();
+        let find = |suffix: &str| {
+            cookies
+                .iter()
+                .find(|c| c.name.ends_with(suffix))
+                .unwrap_or_else(|| panic!("a {suffix} cookie in {cookies:?}"))
+                .clone()
+        };
+        let (at, rt) = (find("lk_at"), find("lk_rt"));
+        let body = r.json();
+        HybridLogin {
+            access_cookie: format!("{}={}", at.name, at.value),
+            refresh_cookie: format!("{}={}", rt.name, rt.value),
+            access: at.value,
+            csrf: body["csrf_token"].as_str().expect("csrf_token").to_owned(),
+            user_id: body["user"]["id"].as_str().expect("user.id").to_owned(),
+        }
+    }
+}
+
+/// The claims of a JWT, decoded without any check (the tests' own eyes).
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}

@@ -4,11 +4,13 @@
 //! clock, and real HTTP requests. Each test starts its own server.
 
 mod accounts;
+mod bff;
 mod credentials;
 mod csrf;
 mod errors;
 mod expiry;
 mod forgery;
+mod forward_auth;
 mod helpers;
 mod introspection;
 mod jwt;
