@@ -120,7 +120,10 @@ pub fn router(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_allowed_origins);
     // CORS wraps latchkey's own routes only: the BFF passes every method,
     // OPTIONS included, to its upstream after authenticating it.
+    // (The 405 fallback is set before the CORS layer so that a preflight
+    // for a route without OPTIONS still reaches CORS.)
     routes
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(cors)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -130,7 +133,6 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/{api}/", axum::routing::any(bff::proxy))
         .route("/bff/{api}/{*path}", axum::routing::any(bff::proxy))
         .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(middleware::security_headers))

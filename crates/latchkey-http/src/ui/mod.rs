@@ -248,7 +248,7 @@ async fn render_account(
     status: StatusCode,
 ) -> Response {
     let now = state.clock.now();
-    let sessions = match state
+    let mut sessions = match state
         .store
         .list_sessions(Some(auth.session.user_id), now)
         .await
@@ -256,6 +256,8 @@ async fn render_account(
         Ok(s) => s,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    // This device first, then newest first (a stable sort keeps that order).
+    sessions.sort_by_key(|s| s.handle != auth.session.handle);
     let csrf = state.csrf.token(auth.session.handle.as_str());
     let account = Account {
         username: &auth.username,
