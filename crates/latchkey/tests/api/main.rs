@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bff;
+mod cors;
 mod credentials;
 mod csrf;
 mod errors;
