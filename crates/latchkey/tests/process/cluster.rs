@@ -140,6 +140,48 @@ async fn token_login(http: &reqwest::Client, node: &Server) -> Value {
     r.json().await.unwrap()
 }
 
+/// Revokes access token `at` through `revoker` and returns how long until
+/// every node in `others` refuses it (at most 3 s, or the test fails).
+async fn revoke_and_time(
+    http: &reqwest::Client,
+    revoker: &Server,
+    others: &[&Server],
+    at: &str,
+    what: &str,
+) -> Duration {
+    let r = http
+        .post(format!("{}/v1/token/revoke", revoker.base))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let start = Instant::now();
+    let mut pending: Vec<&Server> = others.to_vec();
+    while !pending.is_empty() {
+        let mut still = Vec::new();
+        for n in pending {
+            if me(http, n, at).await != 401 {
+                still.push(n);
+            }
+        }
+        pending = still;
+        assert!(start.elapsed() < Duration::from_secs(3), "{what}");
+    }
+    start.elapsed()
+}
+
+/// The `name=value` of a response's first `Set-Cookie`.
+fn first_cookie(r: &reqwest::Response) -> String {
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_sessions_tokens_and_revocations() {
     let Some(base) = base_url() else { return };
@@ -170,13 +212,7 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
         json!({"username": "ann", "password": PW}),
     )
     .await;
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = first_cookie(&login);
     for n in nodes {
         let s = http
             .get(format!("{}/v1/session", n.base))
@@ -198,33 +234,20 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
         for n in nodes {
             assert_eq!(me(&http, n, &at).await, 200);
         }
-        let r = http
-            .post(format!("{}/v1/token/revoke", revoker.base))
-            .form(&[("token", at.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let start = Instant::now();
-        let mut pending: Vec<&Server> = nodes
+        let others: Vec<&Server> = nodes
             .iter()
             .copied()
             .filter(|n| n.base != revoker.base)
             .collect();
-        while !pending.is_empty() {
-            let mut still = Vec::new();
-            for n in pending {
-                if me(&http, n, &at).await != 401 {
-                    still.push(n);
-                }
-            }
-            pending = still;
-            assert!(
-                start.elapsed() < Duration::from_secs(3),
-                "revocation did not reach every node"
-            );
-        }
-        times.push(start.elapsed());
+        let took = revoke_and_time(
+            &http,
+            revoker,
+            &others,
+            &at,
+            "revocation did not reach every node",
+        )
+        .await;
+        times.push(took);
     }
     times.sort();
     eprintln!(
@@ -243,13 +266,7 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
         json!({"username": "ann", "password": PW}),
     )
     .await;
-    let c_cookie = csrf_login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let c_cookie = first_cookie(&csrf_login);
     let csrf = csrf_login.json::<Value>().await.unwrap()["csrf_token"]
         .as_str()
         .unwrap()
@@ -312,26 +329,15 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
     redis.stop();
     let pair = token_login(&http, &c).await;
     let at = pair["access_token"].as_str().unwrap().to_owned();
-    let r = http
-        .post(format!("{}/v1/token/revoke", a.base))
-        .form(&[("token", at.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let start = Instant::now();
-    for n in [&b, &c] {
-        while me(&http, n, &at).await != 401 {
-            assert!(
-                start.elapsed() < Duration::from_secs(3),
-                "without Redis a revoked token was accepted"
-            );
-        }
-    }
-    eprintln!(
-        "revocation propagation without Redis: {:?}",
-        start.elapsed()
-    );
+    let took = revoke_and_time(
+        &http,
+        &a,
+        &[&b, &c],
+        &at,
+        "without Redis a revoked token was accepted",
+    )
+    .await;
+    eprintln!("revocation propagation without Redis: {took:?}");
     let s2 = post(
         &http,
         format!("{}/v1/session/login", b.base),
@@ -339,13 +345,7 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
     )
     .await;
     assert_eq!(s2.status(), 200, "logins work without Redis");
-    let s2_cookie = s2.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let s2_cookie = first_cookie(&s2);
     let s = http
         .get(format!("{}/v1/session", a.base))
         .header("cookie", &s2_cookie)
@@ -357,26 +357,15 @@ async fn three_nodes_share_sessions_tokens_and_revocations() {
     let _redis = RedisServer::start(redis_port);
     let pair = token_login(&http, &a).await;
     let at = pair["access_token"].as_str().unwrap().to_owned();
-    let r = http
-        .post(format!("{}/v1/token/revoke", c.base))
-        .form(&[("token", at.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let start = Instant::now();
-    for n in [&a, &b] {
-        while me(&http, n, &at).await != 401 {
-            assert!(
-                start.elapsed() < Duration::from_secs(3),
-                "revocation lost after Redis returned"
-            );
-        }
-    }
-    eprintln!(
-        "revocation propagation after Redis returned: {:?}",
-        start.elapsed()
-    );
+    let took = revoke_and_time(
+        &http,
+        &c,
+        &[&a, &b],
+        &at,
+        "revocation lost after Redis returned",
+    )
+    .await;
+    eprintln!("revocation propagation after Redis returned: {took:?}");
 
     // Killing a node loses nothing: what it made is valid on the others.
     let made_on_b = token_login(&http, &b).await;
