@@ -123,6 +123,14 @@ impl Application {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let passwords = PasswordService::new(cores, 32 * cores)
             .map_err(|e| anyhow::anyhow!("password service: {e:?}"))?;
+        if store.backend().starts_with("postgres") && !config.issuer_configured {
+            tracing::warn!(
+                issuer = %config.issuer,
+                "no issuer configured: it defaults to this node's listen address, so nodes \
+                 sharing this database will refuse each other's tokens; set `issuer` to the \
+                 public URL on every node"
+            );
+        }
         if !config.http.cookie_secure {
             tracing::warn!(
                 "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \

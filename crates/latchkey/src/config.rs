@@ -27,6 +27,8 @@ pub struct Config {
     /// counters, revocation fan-out).
     pub redis_url: Option<String>,
     pub issuer: String,
+    /// Whether `issuer` was configured (rather than derived from `listen`).
+    pub issuer_configured: bool,
     /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
     pub log: String,
     /// Signing algorithm for new keys.
@@ -206,9 +208,9 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         .string("database_url")
         .unwrap_or_else(|| "sqlite://latchkey.db".into());
     let redis_url = v.string("redis_url");
-    let issuer = v
-        .string("issuer")
-        .unwrap_or_else(|| format!("http://{listen}"));
+    let configured_issuer = v.string("issuer");
+    let issuer_configured = configured_issuer.is_some();
+    let issuer = configured_issuer.unwrap_or_else(|| format!("http://{listen}"));
     let defaults = Settings::default();
     let session_defaults = SessionPolicy::default();
     let limit_defaults = LoginLimits::default();
@@ -275,6 +277,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             database_url,
             redis_url,
             issuer,
+            issuer_configured,
             log,
             algorithm,
             master_key,
@@ -635,6 +638,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://latchkey.db");
         assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert!(!c.issuer_configured);
         assert!(c.http.cookie_secure);
         assert_eq!(c.http.same_site, SameSite::Strict);
         assert_eq!(c.http.sessions.idle_timeout, Duration::from_secs(1800));
