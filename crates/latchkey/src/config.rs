@@ -321,16 +321,6 @@ fn bff_apis(
         };
         let mut has_url = false;
         for (field, value) in fields {
-            let number = || match &value {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            };
-            let flag = || match &value {
-                Value::Bool(b) => Some(*b),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            };
             match field.as_str() {
                 "url" => match text(&value)
                     .ok()
@@ -346,7 +336,7 @@ fn bff_apis(
                     }
                     _ => errors.push(format!("`{}`: expected an http://host:port URL", at("url"))),
                 },
-                "timeout_ms" => match number().filter(|n| *n > 0) {
+                "timeout_ms" => match number(&value).filter(|n| *n > 0) {
                     Some(ms) => api.timeout = Duration::from_millis(ms),
                     None => errors.push(format!(
                         "`{}`: expected milliseconds above 0",
@@ -357,21 +347,21 @@ fn bff_apis(
                     Ok(a) if !a.is_empty() => api.audience = a,
                     _ => errors.push(format!("`{}`: expected a string", at("audience"))),
                 },
-                "max_body_bytes" => match number().filter(|n| *n > 0) {
+                "max_body_bytes" => match number(&value).filter(|n| *n > 0) {
                     Some(n) => api.max_body_bytes = n,
                     None => errors.push(format!(
                         "`{}`: expected bytes above 0",
                         at("max_body_bytes")
                     )),
                 },
-                "forward_cookies" => match flag() {
+                "forward_cookies" => match flag(&value) {
                     Some(b) => api.forward_cookies = b,
                     None => errors.push(format!(
                         "`{}`: expected true or false",
                         at("forward_cookies")
                     )),
                 },
-                "pass_set_cookie" => match flag() {
+                "pass_set_cookie" => match flag(&value) {
                     Some(b) => api.pass_set_cookie = b,
                     None => errors.push(format!(
                         "`{}`: expected true or false",
@@ -446,22 +436,15 @@ impl Values<'_> {
     }
 
     fn bool(&mut self, key: &str) -> Option<bool> {
-        self.parsed(key, |_, v| match v {
-            Value::Bool(b) => Ok(*b),
-            Value::String(s) if s == "true" => Ok(true),
-            Value::String(s) if s == "false" => Ok(false),
-            _ => Err("expected true or false".into()),
+        self.parsed(key, |_, v| {
+            flag(v).ok_or_else(|| "expected true or false".into())
         })
     }
 
     fn count(&mut self, key: &str) -> Option<u32> {
         self.parsed(key, |_, v| {
-            let n = match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.parse::<u64>().ok(),
-                _ => None,
-            };
-            n.and_then(|n| u32::try_from(n).ok())
+            number(v)
+                .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0)
                 .ok_or_else(|| "expected a whole number from 1 to 4294967295".into())
         })
@@ -497,15 +480,7 @@ impl Values<'_> {
 
     fn ips(&mut self, key: &str) -> Option<Vec<IpAddr>> {
         self.parsed(key, |_, v| {
-            let items: Vec<String> = match v {
-                Value::Array(a) => a.iter().map(text).collect::<Result<_, _>>()?,
-                Value::String(s) => s
-                    .split(',')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect(),
-                _ => return Err("expected a list of IP addresses".into()),
-            };
+            let items = list(v, "IP addresses")?;
             items
                 .iter()
                 .map(|s| {
@@ -546,15 +521,7 @@ impl Values<'_> {
     /// Exact origins: `scheme://host[:port]`, no path, no wildcard.
     fn origins(&mut self, key: &str) -> Option<Vec<String>> {
         self.parsed(key, |_, v| {
-            let items: Vec<String> = match v {
-                Value::Array(a) => a.iter().map(text).collect::<Result<_, _>>()?,
-                Value::String(s) => s
-                    .split(',')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect(),
-                _ => return Err("expected a list of origins".into()),
-            };
+            let items = list(v, "origins")?;
             for o in &items {
                 let ok = (o.starts_with("http://") || o.starts_with("https://"))
                     && !o.contains('*')
@@ -602,6 +569,38 @@ impl Values<'_> {
                 })
                 .collect()
         })
+    }
+}
+
+/// A whole number, given natively (TOML) or as a string (environment).
+fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `true`/`false`, given natively or as a string.
+fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" => Some(true),
+        Value::String(s) if s == "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// A list, given as an array (TOML) or comma-separated (environment).
+fn list(v: &Value, of: &str) -> Result<Vec<String>, String> {
+    match v {
+        Value::Array(a) => a.iter().map(text).collect(),
+        Value::String(s) => Ok(s
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()),
+        _ => Err(format!("expected a list of {of}")),
     }
 }
 
