@@ -36,7 +36,10 @@ async fn upgrade(app: &TestApp, path: &str, login: &Login, headers: &[(&str, &st
     for (name, value) in headers {
         request
             .headers_mut()
-            .insert(*name, HeaderValue::from_str(value).unwrap());
+            .insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((mut ws, _)) => {
