@@ -2,7 +2,8 @@
 //! the same step.
 //!
 //! **Invariant:** a handler that takes [`SessionAuth`] cannot run for an
-//! unsafe method (anything but GET, HEAD, OPTIONS) unless the request
+//! unsafe method (anything but GET, HEAD, OPTIONS; `TRACE` is unsafe, and
+//! refused on every route anyway) unless the request
 //! carries the `X-CSRF-Token` bound to that session and does not come from
 //! another site. The check lives in the extractor so that no route can
 //! forget it.
@@ -125,11 +126,22 @@ impl Loaded {
     }
 }
 
+/// Anything but `GET`, `HEAD` and `OPTIONS` (`TRACE` included).
 pub fn is_unsafe(method: &Method) -> bool {
-    !matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// `TRACE` is refused on every route (`405`): it is never needed, and a
+/// proxy that treats it as safe would pass it on without any check.
+pub async fn refuse_trace(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if req.method() == Method::TRACE {
+        return ApiError::MethodNotAllowed.into_response();
+    }
+    next.run(req).await
 }
 
 /// The anti-forgery rule for a request authenticated by a cookie: it must

@@ -10,13 +10,15 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use latchkey_core::UserId;
+use latchkey_core::revocation::Denylist;
+use latchkey_core::{Timestamp, UserId};
 use latchkey_tokens::AccessClaims;
 
 use crate::auth::{SessionAuth, is_unsafe, require_csrf};
 use crate::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tokens::{BearerError, TokenService};
 
 /// A request authenticated by a valid, unrevoked access token.
 #[derive(Debug)]
@@ -59,20 +61,31 @@ fn refuse_query_token(parts: &Parts) -> Result<(), ApiError> {
     }
 }
 
-/// Verifies `token` now, against this node's keys and denylist.
+/// Verifies `token` now, against this node's keys and denylist, as a
+/// first-party credential (`aud` = `tokens.audience`).
 pub fn verify_bearer(state: &AppState, token: &str) -> Result<BearerAuth, ApiError> {
+    check(state, token, TokenService::verify)
+}
+
+/// As [`verify_bearer`], for a token of any audience latchkey issues
+/// (introspection only: such a token is never a credential).
+pub fn verify_issued(state: &AppState, token: &str) -> Result<BearerAuth, ApiError> {
+    check(state, token, TokenService::verify_issued)
+}
+
+type Verify =
+    fn(&TokenService, &str, Timestamp, &Denylist) -> Result<Arc<AccessClaims>, BearerError>;
+
+fn check(state: &AppState, token: &str, verify: Verify) -> Result<BearerAuth, ApiError> {
     if !state.denylist_is_current() {
         // Fail closed: this node cannot rule out a revocation it missed.
         return Err(ApiError::RevocationStateUnknown);
     }
     let now = state.clock.now();
-    let claims = state
-        .tokens
-        .verify(token, now, &state.denylist())
-        .map_err(|e| {
-            tracing::debug!(reason = %e, "bearer token refused");
-            ApiError::InvalidToken
-        })?;
+    let claims = verify(&state.tokens, token, now, &state.denylist()).map_err(|e| {
+        tracing::debug!(reason = %e, "bearer token refused");
+        ApiError::InvalidToken
+    })?;
     let user_id = UserId::parse(&claims.sub).map_err(|_| ApiError::InvalidToken)?;
     Ok(BearerAuth { claims, user_id })
 }

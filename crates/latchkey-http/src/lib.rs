@@ -91,27 +91,17 @@ pub fn openapi() -> serde_json::Value {
 
 /// Credentialed CORS for the configured origins only (exact match, never
 /// a wildcard); other origins get no CORS headers at all.
+/// (The BFF applies the same lists itself: `bff::cors`.)
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
-    use axum::http::{HeaderName, Method, header};
     let list: Vec<axum::http::HeaderValue> =
         origins.iter().filter_map(|o| o.parse().ok()).collect();
     tower_http::cors::CorsLayer::new()
         .allow_origin(tower_http::cors::AllowOrigin::list(list))
         .allow_credentials(true)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::AUTHORIZATION,
-            HeaderName::from_static(auth::CSRF_HEADER),
-        ])
-        .expose_headers([HeaderName::from_static("x-request-id")])
-        .max_age(std::time::Duration::from_secs(600))
+        .allow_methods(bff::cors::METHODS)
+        .allow_headers(bff::cors::HEADERS)
+        .expose_headers([bff::cors::EXPOSED])
+        .max_age(std::time::Duration::from_secs(bff::cors::MAX_AGE_SECS))
 }
 
 /// The whole application.
@@ -133,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/{api}/", axum::routing::any(bff::proxy))
         .route("/bff/{api}/{*path}", axum::routing::any(bff::proxy))
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(auth::refuse_trace))
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(middleware::security_headers))

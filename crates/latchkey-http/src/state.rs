@@ -153,6 +153,8 @@ impl AppState {
         passwords: PasswordService,
         tokens: TokenService,
     ) -> Self {
+        let tokens =
+            tokens.with_upstream_audiences(settings.bff_apis.iter().map(|a| a.audience.clone()));
         Self(Arc::new(Inner {
             store,
             clock,

@@ -22,7 +22,10 @@ use latchkey_tokens::{AccessClaims, Expectations, KeySet, TokenError, Verifier};
 #[derive(Clone, Debug)]
 pub struct TokenSettings {
     pub issuer: String,
+    /// The first-party audience: the only one accepted as a credential.
     pub audience: String,
+    /// `aud` of the tokens `/v1/verify` hands a reverse proxy's upstream.
+    pub forward_auth_audience: String,
     pub access_ttl: Duration,
     /// A refresh family's absolute lifetime.
     pub refresh_ttl: Duration,
@@ -36,6 +39,7 @@ impl Default for TokenSettings {
         Self {
             issuer: "http://127.0.0.1:8080".into(),
             audience: "latchkey".into(),
+            forward_auth_audience: "latchkey-forward-auth".into(),
             access_ttl: Duration::from_secs(5 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_grace: Duration::from_secs(10),
@@ -82,6 +86,9 @@ pub struct TokenService {
     /// Tokens minted for cookie sessions, by (sid, audience).
     session_tokens: moka::sync::Cache<(String, String), (String, i64)>,
     cache: moka::sync::Cache<[u8; 32], Cached>,
+    /// Every audience this node issues: the first-party one, forward
+    /// auth's and the BFF APIs'. What `verify` accepts is narrowed to the
+    /// first-party one after the check.
     expect: Expectations,
     settings: TokenSettings,
     refresh_key: RefreshKey,
@@ -117,10 +124,19 @@ impl TokenService {
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(settings.access_ttl)
                 .build(),
-            expect: Expectations::new(settings.issuer.clone(), settings.audience.clone()),
+            expect: Expectations::new(settings.issuer.clone(), settings.audience.clone())
+                .with_other_audiences([settings.forward_auth_audience.clone()]),
             settings,
             refresh_key,
         }
+    }
+
+    /// Also recognises tokens minted for these upstream audiences (the
+    /// BFF's APIs) in [`verify_issued`](Self::verify_issued).
+    #[must_use]
+    pub fn with_upstream_audiences(mut self, audiences: impl IntoIterator<Item = String>) -> Self {
+        self.expect = self.expect.with_other_audiences(audiences);
+        self
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -254,8 +270,25 @@ impl TokenService {
             .map_err(|e| *e)
     }
 
-    /// Verifies `token` at `now` against the keys and `denylist`.
+    /// Verifies `token` at `now` against the keys and `denylist` as a
+    /// first-party credential: `aud` must be `tokens.audience`. A token
+    /// minted for an upstream is refused.
     pub fn verify(
+        &self,
+        token: &str,
+        now: Timestamp,
+        denylist: &Denylist,
+    ) -> Result<Arc<AccessClaims>, BearerError> {
+        let claims = self.verify_issued(token, now, denylist)?;
+        if claims.aud != self.settings.audience {
+            return Err(TokenError::WrongAudience.into());
+        }
+        Ok(claims)
+    }
+
+    /// As [`verify`](Self::verify), for a token of any audience this node
+    /// issues (for introspection: never a credential).
+    pub fn verify_issued(
         &self,
         token: &str,
         now: Timestamp,

@@ -45,6 +45,9 @@ pub struct Expectations {
     pub issuer: String,
     /// Audience that `aud` must be, or contain.
     pub audience: String,
+    /// Further audiences accepted in place of `audience` (an issuer
+    /// recognising every token it mints). Empty by default.
+    pub other_audiences: Vec<String>,
     /// Allowed clock difference, in seconds, applied to `exp`, `nbf` and
     /// `iat`. Default 0: the issuer and verifier share a clock. Resource
     /// servers on other machines may want a few seconds.
@@ -57,8 +60,16 @@ impl Expectations {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
+            other_audiences: Vec::new(),
             leeway_secs: 0,
         }
+    }
+
+    /// The same expectations, also accepting each of `audiences`.
+    #[must_use]
+    pub fn with_other_audiences(mut self, audiences: impl IntoIterator<Item = String>) -> Self {
+        self.other_audiences.extend(audiences);
+        self
     }
 
     /// The same expectations with `leeway_secs` of clock difference allowed.
@@ -91,7 +102,7 @@ pub(crate) fn check_claims(
     if iss != expected.issuer {
         return Err(TokenError::WrongIssuer);
     }
-    check_audience(&aud, &expected.audience)?;
+    let matched = matched_audience(&aud, expected)?;
     let leeway = i64::from(expected.leeway_secs);
     if now >= exp.saturating_add(leeway) {
         return Err(TokenError::Expired);
@@ -103,7 +114,7 @@ pub(crate) fn check_claims(
     if iat > latest {
         return Err(TokenError::IssuedInFuture);
     }
-    let aud = expected.audience.clone();
+    let aud = matched.to_owned();
     Ok(AccessClaims {
         iss,
         sub,
@@ -132,6 +143,20 @@ fn integer(object: &mut Object, name: &'static str) -> Result<Option<i64>, Token
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(TokenError::InvalidClaim(name)),
         Some(_) => Err(TokenError::InvalidClaim(name)),
     }
+}
+
+/// The first expected audience (`audience`, then `other_audiences`) that
+/// `aud` names.
+fn matched_audience<'e>(aud: &Value, expected: &'e Expectations) -> Result<&'e str, TokenError> {
+    let candidates = std::iter::once(&expected.audience).chain(&expected.other_audiences);
+    for candidate in candidates {
+        match check_audience(aud, candidate) {
+            Err(TokenError::WrongAudience) => {}
+            Err(other) => return Err(other),
+            Ok(()) => return Ok(candidate),
+        }
+    }
+    Err(TokenError::WrongAudience)
 }
 
 /// `aud` is a string equal to the audience, or an array of strings that
@@ -222,6 +247,29 @@ mod tests {
                 Some(TokenError::InvalidClaim("iat"))
             );
         }
+    }
+
+    #[test]
+    fn other_audiences_are_accepted_and_reported_as_matched() {
+        let expected = Expectations::new("https://issuer", "api")
+            .with_other_audiences(["edge".to_owned(), "orders".to_owned()]);
+        let run =
+            |aud: Value| check_claims(with("aud", aud).to_string().as_bytes(), &expected, NOW);
+        assert_eq!(
+            run("api".into()).map(|c| c.aud).ok().as_deref(),
+            Some("api")
+        );
+        assert_eq!(
+            run("orders".into()).map(|c| c.aud).ok().as_deref(),
+            Some("orders")
+        );
+        let both = serde_json::json!(["orders", "api"]);
+        assert_eq!(run(both).map(|c| c.aud).ok().as_deref(), Some("api"));
+        assert_eq!(run("other".into()).err(), Some(TokenError::WrongAudience));
+        assert_eq!(
+            run(serde_json::json!(["x", 1])).err(),
+            Some(TokenError::InvalidClaim("aud"))
+        );
     }
 
     #[test]

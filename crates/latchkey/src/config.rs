@@ -93,6 +93,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("tokens.access_ttl", Kind::Duration),
     ("tokens.refresh_ttl", Kind::Duration),
     ("tokens.refresh_grace", Kind::Duration),
+    ("forward_auth.audience", Kind::Str),
     ("introspection.clients", Kind::Clients),
     ("cors.allowed_origins", Kind::Origins),
 ];
@@ -250,6 +251,9 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             audience: v
                 .string("tokens.audience")
                 .unwrap_or(token_defaults.audience),
+            forward_auth_audience: v
+                .string("forward_auth.audience")
+                .unwrap_or(token_defaults.forward_auth_audience),
             access_ttl: v
                 .duration("tokens.access_ttl")
                 .unwrap_or(token_defaults.access_ttl),
@@ -267,6 +271,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let log = v.string("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
+    audience_conflicts(&http, v.errors);
     if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
         v.errors
             .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
@@ -377,6 +382,32 @@ fn bff_apis(
         out.push(api);
     }
     out
+}
+
+/// Every audience latchkey mints for must be its own: a token minted for
+/// an upstream (a BFF API, forward auth) is never a first-party credential
+/// nor valid at another upstream.
+fn audience_conflicts(http: &Settings, errors: &mut Vec<String>) {
+    let first = &http.tokens.audience;
+    let forward = &http.tokens.forward_auth_audience;
+    let mut taken: Vec<(&str, String)> = vec![(first, "tokens.audience".into())];
+    if forward.is_empty() || forward == first {
+        errors.push(
+            "`forward_auth.audience`: must be non-empty and differ from `tokens.audience`".into(),
+        );
+    } else {
+        taken.push((forward, "forward_auth.audience".into()));
+    }
+    for api in &http.bff_apis {
+        let key = format!("bff.apis.{}.audience", api.name);
+        match taken.iter().find(|(a, _)| *a == api.audience) {
+            Some((_, owner)) => errors.push(format!(
+                "`{key}`: \"{}\" is already the audience of `{owner}`; each upstream needs its own",
+                api.audience
+            )),
+            None => taken.push((&api.audience, key)),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {

@@ -193,16 +193,18 @@ async fn nginx_auth_request_lets_sessions_through_with_a_bearer_and_refuses_the_
         headers.get("cookie").is_none(),
         "the session cookie never reaches the upstream"
     );
-    // The token is a real latchkey access token for this user.
+    // The token is minted for forward auth's own audience, for this user,
+    // and is no first-party credential: latchkey itself refuses it.
+    let claims = token_claims(token);
+    assert_eq!(claims["sub"], user_id.as_str());
+    assert_eq!(claims["aud"], "latchkey-forward-auth");
     let me = http
         .get(format!("{base}/v1/me"))
         .bearer_auth(token)
         .send()
         .await
         .unwrap();
-    assert_eq!(me.status(), 200);
-    let me: serde_json::Value = me.json().await.unwrap();
-    assert_eq!(me["user"]["id"], user_id.as_str());
+    assert_eq!(me.status(), 401);
 
     // An unsafe method with the cookie but no CSRF token is refused.
     let post = http
@@ -217,4 +219,14 @@ async fn nginx_auth_request_lets_sessions_through_with_a_bearer_and_refuses_the_
         1,
         "the forged POST never reached the upstream"
     );
+}
+
+/// A JWT's claims, decoded without any check (the test's own eyes).
+fn token_claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }

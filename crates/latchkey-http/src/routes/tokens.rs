@@ -257,7 +257,9 @@ pub async fn introspect(State(state): State<AppState>, req: Request) -> Result<R
     // The client is authenticated before its body is even read.
     authenticate_client(&state, req.headers())?;
     let param = TokenParam::from_request(req, &state).await?;
-    let answer = match crate::bearer::verify_bearer(&state, param.token.trim()) {
+    // Every audience latchkey issues: upstreams (BFF APIs, forward auth)
+    // introspect the tokens minted for them.
+    let answer = match crate::bearer::verify_issued(&state, param.token.trim()) {
         Ok(auth) => {
             let c = auth.claims;
             Introspection {

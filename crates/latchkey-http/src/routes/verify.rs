@@ -4,8 +4,13 @@
 //! Accepts any of the three credentials. The original method comes from
 //! `X-Forwarded-Method` (Traefik, Caddy) or `X-Original-Method` (nginx, by
 //! configuration), so an unsafe request authenticated by a cookie still
-//! needs its `X-CSRF-Token`. On success the proxy copies `X-Latchkey-User`
-//! and `Authorization: Bearer <JWT>` to the upstream.
+//! needs its `X-CSRF-Token`; an original `TRACE` is refused. On success the
+//! proxy copies `X-Latchkey-User` and `Authorization: Bearer <JWT>` to the
+//! upstream.
+//!
+//! **Invariant:** the token handed on is always one minted for forward
+//! auth's own audience (`forward_auth.audience`), whatever the credential:
+//! never the client's first-party token, which the upstream could replay.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -43,6 +48,9 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
                 code: "invalid_request",
                 detail: format!("{name} is not a method."),
             })?;
+        if method == Method::TRACE {
+            return Err(ApiError::MethodNotAllowed);
+        }
         if original.as_ref().is_none_or(|m| !crate::auth::is_unsafe(m)) {
             original = Some(method);
         }
@@ -51,26 +59,19 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         parts.method = m;
     }
     let credential = Credential::from_request_parts(&mut parts, &state).await?;
-    let (user, token) = match &credential {
-        Credential::Session(s) => {
-            let (token, _) = state
-                .tokens
-                .session_token(
-                    s.session.user_id,
-                    s.session.handle.as_str(),
-                    &state.settings.tokens.audience,
-                    state.clock.now(),
-                )
-                .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
-            (s.session.user_id, token)
-        }
-        // A valid access token is handed on as it is.
-        Credential::Bearer(b) | Credential::CookieJwt(b) => {
-            let raw =
-                bearer_or_cookie_token(&parts.headers, &state).ok_or(ApiError::InvalidToken)?;
-            (b.user_id, raw)
-        }
+    let (user, sid) = match &credential {
+        Credential::Session(s) => (s.session.user_id, s.session.handle.as_str()),
+        Credential::Bearer(b) | Credential::CookieJwt(b) => (b.user_id, b.claims.sid.as_str()),
     };
+    let (token, _) = state
+        .tokens
+        .session_token(
+            user,
+            sid,
+            &state.settings.tokens.forward_auth_audience,
+            state.clock.now(),
+        )
+        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
     let mut res = (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&user.to_string()) {
@@ -80,16 +81,4 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         h.insert(header::AUTHORIZATION, v);
     }
     Ok(res)
-}
-
-fn bearer_or_cookie_token(headers: &axum::http::HeaderMap, state: &AppState) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_owned())
-        .or_else(|| {
-            crate::cookies::read(headers, crate::cookies::access_cookie_name(&state.settings))
-        })
 }

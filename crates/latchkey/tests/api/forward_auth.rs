@@ -15,14 +15,27 @@ use crate::helpers::{
 
 const UNSAFE: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
 const METHOD_HEADERS: [&str; 2] = ["x-forwarded-method", "x-original-method"];
+/// The audience of the tokens handed to the upstream (the default).
+const FORWARD_AUTH: &str = "latchkey-forward-auth";
 
-/// A resource server's verifier for latchkey's own audience, on the
-/// server's clock.
+/// Asserts that `token` was minted for the upstream from `original`: the
+/// same user and session or family, forward auth's audience.
+fn assert_minted_from(token: &str, original: &str) {
+    assert_ne!(token, original, "a first-party token is never handed on");
+    let (minted, mine) = (jwt_claims(token), jwt_claims(original));
+    assert_eq!(minted["aud"], FORWARD_AUTH);
+    assert_eq!(
+        (&minted["sub"], &minted["sid"]),
+        (&mine["sub"], &mine["sid"])
+    );
+}
+
+/// The upstream's verifier: forward auth's audience, the server's clock.
 fn verifier(app: &TestApp) -> LatchkeyVerifier {
     let clock = app.clock.clone();
     let config = VerifierConfig::new(
         app.state.tokens.settings().issuer.clone(),
-        app.state.tokens.settings().audience.clone(),
+        FORWARD_AUTH,
         app.url("/.well-known/jwks.json"),
     );
     LatchkeyVerifier::with_clock(config, Arc::new(move || clock.now().unix_seconds())).unwrap()
@@ -54,12 +67,12 @@ async fn a_session_cookie_gets_a_token_minted_for_the_session() {
     // What the upstream does with it: verify it against the JWKS.
     let claims = verifier(&app).verify(&token).await.expect("a valid token");
     assert_eq!(claims.sub, alice.user_id);
-    assert_eq!(claims.aud, "latchkey");
+    assert_eq!(claims.aud, FORWARD_AUTH);
     assert_eq!(claims.exp - claims.iat, 300);
     let r = app.send(app.get("/v1/session").cookie_of(&alice)).await;
     assert_eq!(claims.sid, r.json()["session"]["id"].as_str().unwrap());
-    // latchkey accepts it as a bearer token too.
-    app.assert_bearer_works(&token).await;
+    // It is the upstream's alone: latchkey refuses it as a credential.
+    app.assert_bearer_refused(&token).await;
     // Reused while more than a fifth of its life is left, then renewed.
     let again = granted(
         &app.send(verify(&app).cookie_of(&alice)).await,
@@ -86,16 +99,20 @@ async fn a_session_cookie_gets_a_token_minted_for_the_session() {
 }
 
 #[tokio::test]
-async fn a_bearer_token_is_handed_on_as_it_is() {
+async fn a_bearer_token_gets_a_token_minted_for_its_family() {
     let app = TestApp::spawn().await;
     let pair = app.token_user("alice").await;
     let user = jwt_claims(&pair.access)["sub"].as_str().unwrap().to_owned();
     let token = granted(&app.send(verify(&app).bearer(&pair.access)).await, &user);
-    assert_eq!(token, pair.access);
+    assert_minted_from(&token, &pair.access);
+    verifier(&app)
+        .verify(&token)
+        .await
+        .expect("valid upstream token");
 }
 
 #[tokio::test]
-async fn the_hybrid_cookie_is_handed_on_as_it_is() {
+async fn the_hybrid_cookie_gets_a_token_minted_for_its_family() {
     let app = TestApp::spawn().await;
     app.create_user("alice", PASSWORD).await;
     let hybrid = app.hybrid_login("alice", PASSWORD).await;
@@ -103,7 +120,7 @@ async fn the_hybrid_cookie_is_handed_on_as_it_is() {
         .send(verify(&app).header("cookie", &hybrid.access_cookie))
         .await;
     let token = granted(&r, &hybrid.user_id);
-    assert_eq!(token, hybrid.access);
+    assert_minted_from(&token, &hybrid.access);
 }
 
 #[tokio::test]
@@ -211,7 +228,7 @@ async fn a_bearer_token_needs_no_csrf_token_whatever_the_original_method() {
             let r = app
                 .send(verify(&app).bearer(&pair.access).header(header, method))
                 .await;
-            assert_eq!(granted(&r, &user), pair.access, "{header}: {method}");
+            assert_minted_from(&granted(&r, &user), &pair.access);
         }
     }
 }

@@ -12,9 +12,7 @@ use reqwest::header::AUTHORIZATION;
 use serde_json::Value;
 
 use crate::bff::{AUDIENCE, Bff};
-use crate::helpers::{
-    PASSWORD, Reply, RequestExt as _, TestApp, assert_invalid_token, jwt_claims,
-};
+use crate::helpers::{PASSWORD, Reply, RequestExt as _, TestApp, assert_invalid_token, jwt_claims};
 
 /// The default audience of forward-auth tokens.
 const FORWARD_AUTH: &str = "latchkey-forward-auth";
@@ -52,7 +50,11 @@ async fn assert_not_first_party(bff: &Bff, token: &str) {
         // is the exchange the issue describes.
         assert_invalid_token(&app.send(app.post(path).bearer(token)).await);
     }
-    assert_eq!(bff.recorder.seen().len(), before, "nothing reached upstream");
+    assert_eq!(
+        bff.recorder.seen().len(),
+        before,
+        "nothing reached upstream"
+    );
 }
 
 #[tokio::test]
@@ -76,15 +78,24 @@ async fn i9_05_verify_never_hands_a_first_party_token_to_the_upstream() {
     assert_ne!(token, pair.access, "the client's own token stays with it");
     let (mine, minted) = (jwt_claims(&pair.access), jwt_claims(&token));
     assert_eq!(minted["aud"], FORWARD_AUTH);
-    assert_eq!((&minted["sub"], &minted["sid"]), (&mine["sub"], &mine["sid"]));
+    assert_eq!(
+        (&minted["sub"], &minted["sid"]),
+        (&mine["sub"], &mine["sid"])
+    );
     assert_not_first_party(&bff, &token).await;
 
     let hybrid = app.hybrid_login("alice", PASSWORD).await;
     let r = app
-        .send(app.get("/v1/verify").header("cookie", &hybrid.access_cookie))
+        .send(
+            app.get("/v1/verify")
+                .header("cookie", &hybrid.access_cookie),
+        )
         .await;
     let token = handed_on(&r);
-    assert_ne!(token, hybrid.access, "the HttpOnly cookie's token stays put");
+    assert_ne!(
+        token, hybrid.access,
+        "the HttpOnly cookie's token stays put"
+    );
     assert_eq!(jwt_claims(&token)["aud"], FORWARD_AUTH);
     assert_not_first_party(&bff, &token).await;
 }
@@ -130,7 +141,10 @@ fn i9_05_config_refuses_an_upstream_audience_shared_with_another() {
     let url = "url = \"http://127.0.0.1:9000\"";
     let refused = [
         // The first-party audience, given or by the API's name.
-        (format!("[bff.apis.a]\n{url}\naudience = \"latchkey\"\n"), "a"),
+        (
+            format!("[bff.apis.a]\n{url}\naudience = \"latchkey\"\n"),
+            "a",
+        ),
         (format!("[bff.apis.latchkey]\n{url}\n"), "latchkey"),
         (
             format!("[tokens]\naudience = \"app\"\n[bff.apis.b]\n{url}\naudience = \"app\"\n"),
@@ -138,7 +152,9 @@ fn i9_05_config_refuses_an_upstream_audience_shared_with_another() {
         ),
         // Another API's.
         (
-            format!("[bff.apis.a]\n{url}\naudience = \"x\"\n[bff.apis.b]\n{url}\naudience = \"x\"\n"),
+            format!(
+                "[bff.apis.a]\n{url}\naudience = \"x\"\n[bff.apis.b]\n{url}\naudience = \"x\"\n"
+            ),
             "b",
         ),
         // Forward auth's.
@@ -159,9 +175,8 @@ fn i9_05_config_refuses_an_upstream_audience_shared_with_another() {
         all.contains("`forward_auth.audience`") && !all.contains("unknown key"),
         "{all}"
     );
-    let fine = format!(
-        "[forward_auth]\naudience = \"edge\"\n[bff.apis.a]\n{url}\n[bff.apis.b]\n{url}\n"
-    );
+    let fine =
+        format!("[forward_auth]\naudience = \"edge\"\n[bff.apis.a]\n{url}\n[bff.apis.b]\n{url}\n");
     assert_eq!(problems(&fine), Vec::<String>::new());
 }
 

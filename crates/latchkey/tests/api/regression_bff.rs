@@ -34,12 +34,10 @@ async fn upgrade(app: &TestApp, path: &str, login: &Login, headers: &[(&str, &st
         .headers_mut()
         .insert("cookie", cookie.parse().unwrap());
     for (name, value) in headers {
-        request
-            .headers_mut()
-            .insert(
-                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((mut ws, _)) => {
@@ -65,7 +63,10 @@ async fn i9_07_bff_websocket_upgrade_refuses_cross_site_origin() {
     for headers in [
         vec![("origin", SIBLING)],
         vec![("origin", SIBLING), ("sec-fetch-site", "same-site")],
-        vec![("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+        vec![
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
         vec![("sec-fetch-site", "cross-site")],
     ] {
         let status = upgrade(app, "/bff/orders/ws", &alice, &headers).await;
@@ -89,7 +90,10 @@ async fn i9_07_every_bff_method_passes_the_site_check() {
     let app = &bff.app;
     let alice = app.user("alice").await;
     for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
-        for (origin, site) in [(SIBLING, "same-site"), ("https://evil.example", "cross-site")] {
+        for (origin, site) in [
+            (SIBLING, "same-site"),
+            ("https://evil.example", "cross-site"),
+        ] {
             let rb = app.request(method.clone(), "/bff/rec/r").cookie_of(&alice);
             let r = app.send(rb.header("origin", origin)).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} from {origin}");
@@ -99,7 +103,11 @@ async fn i9_07_every_bff_method_passes_the_site_check() {
         }
     }
     let r = app
-        .send(app.get("/bff/rec/r").cookie_of(&alice).header("origin", SIBLING))
+        .send(
+            app.get("/bff/rec/r")
+                .cookie_of(&alice)
+                .header("origin", SIBLING),
+        )
         .await;
     assert_problem(&r, 403, "csrf_failed");
     assert!(bff.recorder.seen().is_empty(), "{:?}", bff.recorder.seen());
@@ -177,12 +185,18 @@ async fn i9_08_upstream_cors_headers_never_reach_the_browser() {
     }
     // A listed origin gets latchkey's own answer, not the upstream's.
     let r = app
-        .send(app.get("/bff/reflect/data").cookie_of(&alice).header("origin", SPA))
+        .send(
+            app.get("/bff/reflect/data")
+                .cookie_of(&alice)
+                .header("origin", SPA),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.header("access-control-allow-origin"), Some(SPA));
     assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
-    let exposed = r.header("access-control-expose-headers").unwrap_or_default();
+    let exposed = r
+        .header("access-control-expose-headers")
+        .unwrap_or_default();
     assert!(!exposed.contains("x-upstream-secret"), "{exposed}");
     for gone in [
         "access-control-allow-methods",
@@ -204,7 +218,10 @@ async fn i9_08_bff_preflights_follow_latchkeys_allow_list() {
         app.request(Method::OPTIONS, "/bff/rec/items")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,x-csrf-token")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-csrf-token",
+            )
     };
     let r = app.send(preflight(SPA)).await;
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
@@ -213,17 +230,28 @@ async fn i9_08_bff_preflights_follow_latchkeys_allow_list() {
     let methods = r.header("access-control-allow-methods").unwrap_or_default();
     assert!(methods.contains("POST"), "{methods}");
     let allowed = r.header("access-control-allow-headers").unwrap_or_default();
-    assert!(allowed.to_ascii_lowercase().contains("x-csrf-token"), "{allowed}");
+    assert!(
+        allowed.to_ascii_lowercase().contains("x-csrf-token"),
+        "{allowed}"
+    );
     let r = app.send(preflight(SIBLING)).await;
     assert!(!r.status.is_success(), "{}", r.status);
     assert_eq!(cors_headers(&r), Vec::new());
-    assert!(bff.recorder.seen().is_empty(), "preflights stay with latchkey");
+    assert!(
+        bff.recorder.seen().is_empty(),
+        "preflights stay with latchkey"
+    );
 }
 
 // ---------------------------------------------------------------- paths
 
 /// One raw request line (what `reqwest` would normalise), with a cookie.
-async fn raw_get(app: &TestApp, path: &str, login: &Login, extra: &str) -> crate::helpers::RawReply {
+async fn raw_get(
+    app: &TestApp,
+    path: &str,
+    login: &Login,
+    extra: &str,
+) -> crate::helpers::RawReply {
     let mut conn = app.raw().await;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {}={}\r\n{extra}Connection: close\r\n\r\n",
@@ -264,7 +292,13 @@ async fn i9_09_encoded_separators_parameters_and_double_encoding_are_refused() {
     }
     assert!(bff.recorder.seen().is_empty(), "{:?}", bff.recorder.seen());
     // What stays fine: encoded text, dots inside names, a trailing slash.
-    let r = raw_get(app, "/bff/rec/a%20b/%C3%A9/x+y/a..b/.well-known/100%25/", &alice, "").await;
+    let r = raw_get(
+        app,
+        "/bff/rec/a%20b/%C3%A9/x+y/a..b/.well-known/100%25/",
+        &alice,
+        "",
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let uris: Vec<String> = bff.recorder.seen().into_iter().map(|s| s.uri).collect();
     assert_eq!(uris, ["/a%20b/%C3%A9/x+y/a..b/.well-known/100%25/"]);
@@ -330,7 +364,14 @@ async fn i9_15_trace_is_refused_on_every_route() {
     let bff = Bff::spawn().await;
     let app = &bff.app;
     let alice = app.user("alice").await;
-    for path in ["/bff/rec/x", "/bff/rec", "/v1/me", "/v1/verify", "/nope", "/healthz"] {
+    for path in [
+        "/bff/rec/x",
+        "/bff/rec",
+        "/v1/me",
+        "/v1/verify",
+        "/nope",
+        "/healthz",
+    ] {
         let r = app
             .send(app.request(Method::TRACE, path).authed(&alice))
             .await;
@@ -339,7 +380,11 @@ async fn i9_15_trace_is_refused_on_every_route() {
     assert!(bff.recorder.seen().is_empty(), "{:?}", bff.recorder.seen());
     for header in ["x-forwarded-method", "x-original-method"] {
         let r = app
-            .send(app.get("/v1/verify").cookie_of(&alice).header(header, "TRACE"))
+            .send(
+                app.get("/v1/verify")
+                    .cookie_of(&alice)
+                    .header(header, "TRACE"),
+            )
             .await;
         assert_problem(&r, 405, "method_not_allowed");
         assert!(r.header("authorization").is_none());

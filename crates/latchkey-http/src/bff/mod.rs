@@ -3,34 +3,47 @@
 //! `Authorization: Bearer` token for that API.
 //!
 //! **Invariant:** the upstream never sees latchkey's cookies (the session,
-//! the hybrid's tokens), the browser's `Authorization`, `X-CSRF-Token`, or
-//! any client-sent `X-Latchkey-*`/`X-Forwarded-*`/`Forwarded` header; it
-//! sees latchkey's own values for those instead. Other cookies pass only
-//! when the API is configured to, and the upstream's `Set-Cookie` reaches
-//! the browser only when configured to.
+//! the hybrid's tokens), the browser's `Authorization`, `X-CSRF-Token`, any
+//! client-sent `X-Latchkey-*`/`X-Forwarded-*`/`Forwarded` header, or the
+//! fields some servers read as the method, URL or client address
+//! (`X-HTTP-Method-Override`, `X-Original-URL`, `X-Real-IP`, …: see
+//! `headers.rs`); it sees latchkey's own values instead, the forwarded host
+//! and scheme being the configured issuer's. Other cookies pass only when
+//! the API is configured to, and the upstream's `Set-Cookie` reaches the
+//! browser only when configured to; its `Access-Control-*` never does
+//! (`cors.rs`).
 //!
-//! **Invariant:** unsafe methods need the CSRF token, exactly as on every
-//! other cookie-authenticated route: the credential is taken with the same
-//! extractor.
+//! **Invariant:** every request, whatever its method and WebSocket
+//! upgrades included, passes the `Origin`/`Sec-Fetch-Site` check before
+//! anything else; unsafe methods also need the CSRF token, exactly as on
+//! every other cookie-authenticated route (the credential is taken with the
+//! same extractor). A bearer token is accepted only if it is first-party:
+//! a token latchkey minted for an upstream is never a credential here.
 //!
 //! Bodies stream both ways (nothing is buffered whole); a request body is
 //! cut off at the API's limit (`413`). The upstream gets `timeout` to send
 //! its response headers (`504`); a refused or reset connection is `502`.
 //! WebSocket upgrades pass through with the same authentication.
 
-use std::net::IpAddr;
+pub(crate) mod cors;
+mod headers;
+mod path;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use headers::{
+    add_own_headers, foreign_cookies, is_websocket, strip_client_sent, strip_hop_by_hop,
+};
+use path::upstream_uri;
+
 use crate::bearer::Credential;
 use crate::client::Client;
-use crate::cookies;
 use crate::error::ApiError;
 use crate::state::{AppState, BffApi};
 
@@ -53,117 +66,25 @@ impl Default for Proxy {
     }
 }
 
-/// RFC 9110 §7.6.1 hop-by-hop fields (plus the old `Keep-Alive` and
-/// `Proxy-Connection`), never forwarded in either direction.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
-];
-
-/// Request fields the client may not set for the upstream.
-const CLIENT_MAY_NOT_SEND: [&str; 6] = [
-    "authorization",
-    "forwarded",
-    "x-real-ip",
-    "x-csrf-token",
-    "host",
-    "proxy-authenticate",
-];
-
-fn is_reserved(name: &HeaderName) -> bool {
-    let n = name.as_str();
-    n.starts_with("x-latchkey-") || n.starts_with("x-forwarded-")
-}
-
-/// Removes hop-by-hop fields, including those named in `Connection`.
-fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::try_from(t.trim().to_ascii_lowercase()).ok())
-        .collect();
-    for n in named {
-        h.remove(n);
-    }
-    for n in HOP_BY_HOP {
-        h.remove(n);
-    }
-}
-
-fn is_websocket(h: &HeaderMap) -> bool {
-    h.get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-/// The browser's cookies minus latchkey's own; `None` if nothing is left.
-fn foreign_cookies(h: &HeaderMap, state: &AppState) -> Option<HeaderValue> {
-    let s = &state.settings;
-    let ours = [
-        cookies::session_cookie_name(s),
-        cookies::access_cookie_name(s),
-        cookies::refresh_cookie_name(s),
-    ];
-    let kept: Vec<&str> = h
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            !pair.is_empty() && !ours.contains(&name)
-        })
-        .collect();
-    (!kept.is_empty())
-        .then(|| HeaderValue::from_str(&kept.join("; ")).ok())
-        .flatten()
-}
-
-/// The upstream URI for the raw path after `/bff/{api}`, refusing dot
-/// segments (they could climb out of the API's base path).
-fn upstream_uri(api: &BffApi, rest: &str, query: Option<&str>) -> Result<Uri, ApiError> {
-    let climbs = rest.split('/').any(|seg| {
-        let decoded = seg.replace("%2e", ".").replace("%2E", ".");
-        decoded == "." || decoded == ".."
-    });
-    if climbs || rest.contains('\\') {
-        return Err(ApiError::BadRequest {
-            code: "invalid_path",
-            detail: "The path may not contain dot segments.".into(),
-        });
-    }
-    let base = api.url.to_string();
-    let base = base.trim_end_matches('/');
-    let rest = rest.trim_start_matches('/');
-    let uri = match query {
-        Some(q) => format!("{base}/{rest}?{q}"),
-        None => format!("{base}/{rest}"),
-    };
-    uri.parse().map_err(|_| ApiError::BadRequest {
-        code: "invalid_path",
-        detail: "The path is not a valid URI path.".into(),
-    })
-}
-
 /// `ANY /bff/{api}/{path…}`.
 pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
-    match forward(&state, req).await {
+    let origin = cors::listed_origin(req.headers(), &state);
+    if let Some(answer) = cors::preflight(&req, origin.as_ref()) {
+        return answer;
+    }
+    let mut res = match forward(&state, req).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
-    }
+    };
+    cors::apply(&mut res, origin);
+    res
 }
 
 async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
+    // A sibling origin's requests carry the `SameSite` cookie too: none of
+    // them, not even a GET or a WebSocket upgrade, may use it.
+    crate::auth::refuse_cross_site(&parts.headers, state)?;
     let path = parts.uri.path().to_owned();
     let after = path.strip_prefix("/bff/").ok_or(ApiError::NotFound)?;
     let (name, rest) = after.split_once('/').unwrap_or((after, ""));
@@ -210,17 +131,10 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
             headers.get(header::CONNECTION).cloned(),
         )
     });
-    let original_host = headers.get(header::HOST).cloned();
     strip_hop_by_hop(&mut headers);
     headers.remove(header::COOKIE);
-    for n in CLIENT_MAY_NOT_SEND {
-        headers.remove(n);
-    }
-    let reserved: Vec<HeaderName> = headers.keys().filter(|n| is_reserved(n)).cloned().collect();
-    for n in reserved {
-        headers.remove(n);
-    }
-    add_own_headers(&mut headers, &token, user, client.ip, original_host, state);
+    strip_client_sent(&mut headers);
+    add_own_headers(&mut headers, &token, user, client.ip, state);
     if let Some(c) = cookies_out {
         headers.insert(header::COOKIE, c);
     }
@@ -260,34 +174,6 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
         rparts.headers.remove(header::SET_COOKIE);
     }
     Ok(Response::from_parts(rparts, Body::new(rbody)))
-}
-
-fn add_own_headers(
-    h: &mut HeaderMap,
-    token: &str,
-    user: latchkey_core::UserId,
-    ip: Option<IpAddr>,
-    host: Option<HeaderValue>,
-    state: &AppState,
-) {
-    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
-        h.insert(header::AUTHORIZATION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&user.to_string()) {
-        h.insert("x-latchkey-user", v);
-    }
-    if let Some(v) = ip.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
-        h.insert("x-forwarded-for", v);
-    }
-    let proto = if state.settings.tokens.issuer.starts_with("https://") {
-        "https"
-    } else {
-        "http"
-    };
-    h.insert("x-forwarded-proto", HeaderValue::from_static(proto));
-    if let Some(host) = host {
-        h.insert("x-forwarded-host", host);
-    }
 }
 
 fn upstream_error(status: StatusCode, api: &BffApi) -> ApiError {
@@ -347,50 +233,4 @@ fn splice_websocket(
         }
     });
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api(url: &str) -> BffApi {
-        BffApi {
-            name: "orders".into(),
-            url: url.parse().unwrap_or_default(),
-            timeout: std::time::Duration::from_secs(1),
-            audience: "orders".into(),
-            max_body_bytes: 10,
-            forward_cookies: false,
-            pass_set_cookie: false,
-        }
-    }
-
-    #[test]
-    fn paths_and_queries_are_kept_and_dot_segments_refused() {
-        let a = api("http://127.0.0.1:9000/base");
-        let u = upstream_uri(&a, "items/42%20x", Some("q=1&r=%2F"));
-        assert_eq!(
-            u.map(|u| u.to_string()).ok().as_deref(),
-            Some("http://127.0.0.1:9000/base/items/42%20x?q=1&r=%2F")
-        );
-        for bad in ["../admin", "a/../../b", "%2e%2e/x", "a/./b", "a\\b"] {
-            assert!(upstream_uri(&a, bad, None).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn hop_by_hop_and_connection_named_fields_go() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, x-secret"),
-        );
-        h.insert("x-secret", HeaderValue::from_static("1"));
-        h.insert("te", HeaderValue::from_static("trailers"));
-        h.insert("x-kept", HeaderValue::from_static("1"));
-        strip_hop_by_hop(&mut h);
-        assert!(h.get("x-secret").is_none() && h.get("te").is_none());
-        assert!(h.get(header::CONNECTION).is_none());
-        assert!(h.get("x-kept").is_some());
-    }
 }
