@@ -11,6 +11,7 @@ use std::time::Duration;
 use latchkey_core::Timestamp;
 use latchkey_store::{KeyRecord, Store, StoreError};
 use latchkey_tokens::{Algorithm, KeyMaterial, KeySet, Kid, StoredKey};
+use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
@@ -28,7 +29,8 @@ pub enum KeyRingError {
 #[derive(Clone)]
 pub struct KeyPolicy {
     pub algorithm: Algorithm,
-    pub master_key: Option<[u8; 32]>,
+    /// Zeroed when the last copy is dropped.
+    pub master_key: Option<Zeroizing<[u8; 32]>>,
     /// How long a retired key keeps verifying: the access-token lifetime
     /// plus the time other nodes may take to notice the rotation.
     pub retire_after: Duration,
@@ -58,7 +60,7 @@ fn new_record(policy: &KeyPolicy, now: Timestamp) -> Result<KeyRecord, KeyRingEr
     let kid = stored.kid.as_str().to_owned();
     let (private, sealed) = match &policy.master_key {
         Some(master) => (
-            latchkey_tokens::seal(master, &stored.private, kid.as_bytes())
+            latchkey_tokens::seal(&**master, &stored.private, kid.as_bytes())
                 .map_err(|e| key_err(&kid, e))?,
             true,
         ),
@@ -83,7 +85,7 @@ fn material(record: &KeyRecord, policy: &KeyPolicy) -> Result<KeyMaterial, KeyRi
             .master_key
             .as_ref()
             .ok_or(KeyRingError::MasterKeyMissing)?;
-        latchkey_tokens::open(master, &record.private, record.kid.as_bytes())
+        latchkey_tokens::open(&**master, &record.private, record.kid.as_bytes())
             .map_err(|e| key_err(&record.kid, e))?
             .to_vec()
     } else {
@@ -96,6 +98,27 @@ fn material(record: &KeyRecord, policy: &KeyPolicy) -> Result<KeyMaterial, KeyRi
         public_jwk: None,
     })
     .map_err(|e| key_err(&record.kid, e))
+}
+
+/// With a master key, seals every key still stored unsealed (written
+/// before the master key was set), so that no private key stays in the
+/// clear beside sealed ones. Returns the kids it sealed.
+pub async fn seal_unsealed(
+    store: &dyn Store,
+    policy: &KeyPolicy,
+) -> Result<Vec<String>, KeyRingError> {
+    let Some(master) = &policy.master_key else {
+        return Ok(Vec::new());
+    };
+    let mut sealed = Vec::new();
+    for record in store.keys().await?.iter().filter(|k| !k.sealed) {
+        let blob = latchkey_tokens::seal(&**master, &record.private, record.kid.as_bytes())
+            .map_err(|e| key_err(&record.kid, e))?;
+        if store.seal_key(&record.kid, &blob).await? {
+            sealed.push(record.kid.clone());
+        }
+    }
+    Ok(sealed)
 }
 
 /// Makes sure there is a current key of the configured algorithm: creates

@@ -91,5 +91,7 @@ fn bearer_or_cookie_token(headers: &axum::http::HeaderMap, state: &AppState) -> 
         .map(|(_, t)| t.trim().to_owned())
         .or_else(|| {
             crate::cookies::read(headers, crate::cookies::access_cookie_name(&state.settings))
+                .ok()
+                .flatten()
         })
 }
