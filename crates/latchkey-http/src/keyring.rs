@@ -3,7 +3,8 @@
 //! parts with the master key when one is configured.
 //!
 //! **Invariant:** with a master key, no private key reaches the store
-//! unsealed; sealed keys are bound to their `kid` (AES-GCM associated data),
+//! unsealed, and none stays there unsealed (keys written before the master
+//! key was set are sealed at start, `seal_unsealed`); sealed keys are bound to their `kid` (AES-GCM associated data),
 //! so a sealed blob cannot be moved to another row.
 
 use std::time::Duration;
@@ -60,7 +61,7 @@ fn new_record(policy: &KeyPolicy, now: Timestamp) -> Result<KeyRecord, KeyRingEr
     let kid = stored.kid.as_str().to_owned();
     let (private, sealed) = match &policy.master_key {
         Some(master) => (
-            latchkey_tokens::seal(&**master, &stored.private, kid.as_bytes())
+            latchkey_tokens::seal(master, &stored.private, kid.as_bytes())
                 .map_err(|e| key_err(&kid, e))?,
             true,
         ),
@@ -85,7 +86,7 @@ fn material(record: &KeyRecord, policy: &KeyPolicy) -> Result<KeyMaterial, KeyRi
             .master_key
             .as_ref()
             .ok_or(KeyRingError::MasterKeyMissing)?;
-        latchkey_tokens::open(&**master, &record.private, record.kid.as_bytes())
+        latchkey_tokens::open(master, &record.private, record.kid.as_bytes())
             .map_err(|e| key_err(&record.kid, e))?
             .to_vec()
     } else {
@@ -112,7 +113,7 @@ pub async fn seal_unsealed(
     };
     let mut sealed = Vec::new();
     for record in store.keys().await?.iter().filter(|k| !k.sealed) {
-        let blob = latchkey_tokens::seal(&**master, &record.private, record.kid.as_bytes())
+        let blob = latchkey_tokens::seal(master, &record.private, record.kid.as_bytes())
             .map_err(|e| key_err(&record.kid, e))?;
         if store.seal_key(&record.kid, &blob).await? {
             sealed.push(record.kid.clone());

@@ -591,7 +591,10 @@ impl Values<'_> {
                             "client {id}: `secret` must be at least 16 characters"
                         ));
                     }
-                    Ok(IntrospectionClient { id, secret })
+                    Ok(IntrospectionClient {
+                        id,
+                        secret: secret.into(),
+                    })
                 })
                 .collect()
         })

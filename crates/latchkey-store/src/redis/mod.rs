@@ -41,6 +41,11 @@
 //! they may touch again, which is harmless since touches only move
 //! forward.)
 //!
+//! **Redis cannot make a session.** Every cached entry is authenticated
+//! with an HMAC whose key is a server secret of the durable store
+//! (`mac.rs`), bound to the secret hash it is cached under; an entry that
+//! does not verify is ignored, and the durable store answers.
+//!
 //! **No clock.** Times in the store contract come from the caller. Cache
 //! entries live a fixed 60 s (not "until idle expiry", which would need the
 //! clock): serving an expired session is harmless, because entries hold
