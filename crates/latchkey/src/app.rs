@@ -122,11 +122,7 @@ pub async fn agree_on_issuer(store: &dyn Store, config: &mut Config) -> anyhow::
              every node sharing a store needs the same issuer (see docs/DEPLOY.md to change it)"
         );
     }
-    tracing::warn!(
-        issuer = %recorded,
-        "no issuer configured: using the one recorded in the store; set `issuer` to the \
-         public URL on every node"
-    );
+    tracing::info!(issuer = %recorded, "no issuer configured: using the one recorded in the store");
     config.adopt_issuer(recorded);
     Ok(())
 }
@@ -187,6 +183,13 @@ impl Application {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let passwords = PasswordService::new(cores, 32 * cores)
             .map_err(|e| anyhow::anyhow!("password service: {e:?}"))?;
+        if store.backend().starts_with("postgres") && !config.issuer_configured {
+            tracing::warn!(
+                issuer = %config.http.tokens.issuer,
+                "no issuer configured: this node uses the one recorded in the store (the first \
+                 node's, possibly its listen address); set `issuer` to the public URL on every node"
+            );
+        }
         if !config.http.cookie_secure {
             tracing::warn!(
                 "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \
