@@ -107,6 +107,10 @@ impl fmt::Debug for RefreshKey {
 pub struct TokenState {
     /// When it was rotated, if it was.
     pub spent_at: Option<Timestamp>,
+    /// Whether its successor has been rotated in turn. A token presented
+    /// after its successor was used is a stolen one (SuperTokens' rule):
+    /// grace never applies then, however recent the rotation.
+    pub successor_spent: bool,
     pub family_expires_at: Timestamp,
     pub family_revoked: bool,
 }
@@ -116,11 +120,12 @@ pub struct TokenState {
 pub enum Decision {
     /// Fresh: spend it and issue its successor.
     Rotate,
-    /// Spent moments ago (two tabs refreshing at once): hand out the same
-    /// successor again, issued at `issued_at`.
+    /// Spent moments ago (two tabs refreshing at once) and its successor
+    /// not used yet: hand out the same successor again, issued at
+    /// `issued_at`.
     Grace { issued_at: Timestamp },
-    /// Spent outside the grace window: someone replays a stolen token.
-    /// Revoke the family and its session.
+    /// Spent outside the grace window, or after its successor was used:
+    /// someone replays a stolen token. Revoke the family and its session.
     Reuse,
     /// The family's absolute lifetime is over.
     Expired,
@@ -137,7 +142,9 @@ pub fn decide(state: TokenState, now: Timestamp, grace: Duration) -> Decision {
     }
     match state.spent_at {
         None => Decision::Rotate,
-        Some(spent) if now < spent.saturating_add(grace) => Decision::Grace { issued_at: spent },
+        Some(spent) if !state.successor_spent && now < spent.saturating_add(grace) => {
+            Decision::Grace { issued_at: spent }
+        }
         Some(_) => Decision::Reuse,
     }
 }
@@ -155,6 +162,7 @@ mod tests {
     fn state(spent: Option<i64>) -> TokenState {
         TokenState {
             spent_at: spent.map(t),
+            successor_spent: false,
             family_expires_at: t(100_000),
             family_revoked: false,
         }
@@ -168,6 +176,25 @@ mod tests {
             Decision::Grace { issued_at: t(0) }
         );
         assert_eq!(decide(state(Some(0)), t(10_000), G), Decision::Reuse);
+    }
+
+    #[test]
+    fn i9_04_refresh_grace_cannot_walk_the_chain() {
+        // Spent at 0, its successor spent at 1: presenting it again is
+        // reuse at once, even at the first millisecond of the window.
+        let mut s = state(Some(0));
+        s.successor_spent = true;
+        for now in [1, 2, 9_999, 10_000] {
+            assert_eq!(decide(s, t(now), G), Decision::Reuse, "at {now}");
+        }
+        // The successor still unspent: grace up to the last millisecond.
+        s.successor_spent = false;
+        assert_eq!(decide(s, t(9_999), G), Decision::Grace { issued_at: t(0) });
+        assert_eq!(decide(s, t(10_000), G), Decision::Reuse);
+        // Revocation and expiry still come first.
+        s.successor_spent = true;
+        s.family_revoked = true;
+        assert_eq!(decide(s, t(1), G), Decision::Revoked);
     }
 
     #[test]

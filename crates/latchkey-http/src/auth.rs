@@ -49,7 +49,7 @@ pub(crate) async fn load_session(
     state: &AppState,
 ) -> Result<Loaded, ApiError> {
     let name = cookies::session_cookie_name(&state.settings);
-    let Some(raw) = cookies::read(headers, name) else {
+    let Some(raw) = cookies::read(headers, name)? else {
         return Err(ApiError::Unauthenticated { clear: None });
     };
     let stale = || ApiError::Unauthenticated {

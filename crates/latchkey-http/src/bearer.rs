@@ -142,7 +142,7 @@ impl FromRequestParts<AppState> for Credential {
         if let Some(token) = bearer_token(parts)? {
             return verify_bearer(state, token).map(Self::Bearer);
         }
-        let access = cookies::read(&parts.headers, cookies::access_cookie_name(&state.settings));
+        let access = cookies::read(&parts.headers, cookies::access_cookie_name(&state.settings))?;
         let session = SessionAuth::from_request_parts(parts, state).await;
         match (session, access) {
             (Ok(s), _) => Ok(Self::Session(s)),

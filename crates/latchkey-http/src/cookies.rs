@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite as CookieSameSite};
 
+use crate::error::ApiError;
 use crate::state::{SameSite, Settings};
 
 /// The session cookie's name under `settings`.
@@ -43,16 +44,30 @@ pub fn refresh_cookie_name(settings: &Settings) -> &'static str {
 /// Where the refresh cookie is sent: the hybrid's own endpoints only.
 pub const REFRESH_COOKIE_PATH: &str = "/v1/cookie";
 
-/// The first value of cookie `name` in the request's `Cookie` headers.
-pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+/// The value of cookie `name` in the request's `Cookie` headers; `None`
+/// if it was not sent.
+///
+/// A cookie sent more than once is refused (`400 duplicate_cookie`), never
+/// resolved: a sibling subdomain can plant a same-named cookie with a
+/// `Domain` and a longer `Path`, which browsers then send *first*, and
+/// nothing in the header says which of the two is ours.
+pub fn read(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, ApiError> {
+    let mut found = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_owned())
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned());
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(ApiError::BadRequest {
+            code: "duplicate_cookie",
+            detail: format!("The cookie {name} was sent more than once."),
+        });
+    }
+    Ok(first)
 }
 
 /// `Set-Cookie` for a cookie at `path`; `max_age: None` makes a
@@ -120,8 +135,30 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));
         h.append(header::COOKIE, HeaderValue::from_static("c=3"));
-        assert_eq!(read(&h, "b").as_deref(), Some("2"));
-        assert_eq!(read(&h, "c").as_deref(), Some("3"));
-        assert_eq!(read(&h, "d"), None);
+        assert_eq!(read(&h, "b").ok().flatten().as_deref(), Some("2"));
+        assert_eq!(read(&h, "c").ok().flatten().as_deref(), Some("3"));
+        assert_eq!(read(&h, "d").ok().flatten(), None);
+    }
+
+    #[test]
+    fn i9_12_a_cookie_sent_twice_is_refused() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; b=2; a=1"));
+        h.append(header::COOKIE, HeaderValue::from_static("c=3"));
+        h.append(header::COOKIE, HeaderValue::from_static("b=2"));
+        for name in ["a", "b"] {
+            let refused = read(&h, name);
+            assert!(
+                matches!(
+                    refused,
+                    Err(ApiError::BadRequest {
+                        code: "duplicate_cookie",
+                        ..
+                    })
+                ),
+                "{name}: {refused:?}"
+            );
+        }
+        assert_eq!(read(&h, "c").ok().flatten().as_deref(), Some("3"));
     }
 }

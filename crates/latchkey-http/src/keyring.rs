@@ -3,7 +3,8 @@
 //! parts with the master key when one is configured.
 //!
 //! **Invariant:** with a master key, no private key reaches the store
-//! unsealed; sealed keys are bound to their `kid` (AES-GCM associated data),
+//! unsealed, and none stays there unsealed (keys written before the master
+//! key was set are sealed at start, `seal_unsealed`); sealed keys are bound to their `kid` (AES-GCM associated data),
 //! so a sealed blob cannot be moved to another row.
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use latchkey_core::Timestamp;
 use latchkey_store::{KeyRecord, Store, StoreError};
 use latchkey_tokens::{Algorithm, KeyMaterial, KeySet, Kid, StoredKey};
+use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
@@ -28,7 +30,8 @@ pub enum KeyRingError {
 #[derive(Clone)]
 pub struct KeyPolicy {
     pub algorithm: Algorithm,
-    pub master_key: Option<[u8; 32]>,
+    /// Zeroed when the last copy is dropped.
+    pub master_key: Option<Zeroizing<[u8; 32]>>,
     /// How long a retired key keeps verifying: the access-token lifetime
     /// plus the time other nodes may take to notice the rotation.
     pub retire_after: Duration,
@@ -96,6 +99,27 @@ fn material(record: &KeyRecord, policy: &KeyPolicy) -> Result<KeyMaterial, KeyRi
         public_jwk: None,
     })
     .map_err(|e| key_err(&record.kid, e))
+}
+
+/// With a master key, seals every key still stored unsealed (written
+/// before the master key was set), so that no private key stays in the
+/// clear beside sealed ones. Returns the kids it sealed.
+pub async fn seal_unsealed(
+    store: &dyn Store,
+    policy: &KeyPolicy,
+) -> Result<Vec<String>, KeyRingError> {
+    let Some(master) = &policy.master_key else {
+        return Ok(Vec::new());
+    };
+    let mut sealed = Vec::new();
+    for record in store.keys().await?.iter().filter(|k| !k.sealed) {
+        let blob = latchkey_tokens::seal(master, &record.private, record.kid.as_bytes())
+            .map_err(|e| key_err(&record.kid, e))?;
+        if store.seal_key(&record.kid, &blob).await? {
+            sealed.push(record.kid.clone());
+        }
+    }
+    Ok(sealed)
 }
 
 /// Makes sure there is a current key of the configured algorithm: creates

@@ -70,7 +70,8 @@ pub struct BffApi {
 #[derive(Clone)]
 pub struct IntrospectionClient {
     pub id: String,
-    pub secret: String,
+    /// Zeroed when dropped; never printed.
+    pub secret: secrecy::SecretString,
 }
 
 impl std::fmt::Debug for IntrospectionClient {

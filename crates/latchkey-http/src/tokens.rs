@@ -337,6 +337,26 @@ impl TokenService {
     }
 }
 
+impl TokenService {
+    /// The `sid` of an access token this server signed, expired or not (to
+    /// tie the hybrid's access cookie to its refresh cookie). `None` when
+    /// it does not verify otherwise: a bad signature, an unknown or removed
+    /// key, another issuer or audience.
+    pub fn sid_ignoring_expiry(&self, token: &str, now: Timestamp) -> Option<String> {
+        if token.len() > latchkey_tokens::MAX_TOKEN_LEN {
+            return None;
+        }
+        // Every token of a live family expires within `refresh_ttl`.
+        let leeway = u32::try_from(self.settings.refresh_ttl.as_secs()).unwrap_or(u32::MAX);
+        let expect = self.expect.clone().with_leeway(leeway);
+        self.active()
+            .verifier
+            .verify(token, &expect, now.unix_seconds())
+            .ok()
+            .map(|c| c.sid)
+    }
+}
+
 /// The `jti` of the access token issued alongside refresh token `hash`:
 /// derived, so the same refresh step always yields the same access token.
 pub fn jti_for(hash: &RefreshHash) -> String {

@@ -18,6 +18,9 @@ use latchkey_core::revocation::{Revocation, Target};
 
 use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError, User};
 
+mod regressions;
+pub use regressions::*;
+
 /// A fresh store, and whatever must live as long as it (a temp dir, a
 /// schema to drop).
 pub struct Fixture {
@@ -75,7 +78,10 @@ macro_rules! conformance_suite {
             families_revoke_and_sweep,
             revocation_log_is_incremental_and_pruned,
             first_key_is_stored_once_and_rotation_retires_it,
-            ping_answers
+            ping_answers,
+            i9_04_refresh_grace_cannot_walk_the_chain,
+            i9_13_the_first_issuer_is_recorded_and_kept,
+            i9_15_an_unsealed_key_is_sealed_once
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

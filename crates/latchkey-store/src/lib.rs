@@ -168,6 +168,18 @@ pub trait Secrets: Send + Sync {
     async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
 }
 
+/// The issuer recorded in `store`: `candidate` on the first start (which
+/// records it), the recorded one ever after. Nodes sharing a store must
+/// mint and accept the same `iss`, so a node compares its configured
+/// issuer with this and refuses to start on a difference.
+pub async fn recorded_issuer<S: Secrets + ?Sized>(store: &S, candidate: &str) -> Result<String> {
+    let stored = store
+        .secret_or_insert("issuer", candidate.as_bytes())
+        .await?;
+    String::from_utf8(stored)
+        .map_err(|_| StoreError::Corrupt("recorded issuer is not UTF-8".into()))
+}
+
 #[async_trait]
 pub trait LoginFailures: Send + Sync {
     async fn failures(&self, key: &str) -> Result<Option<FailureWindow>>;

@@ -144,4 +144,8 @@ pub trait Keys: Send + Sync {
     ) -> Result<()>;
     /// Deletes retired keys past their `not_after`.
     async fn delete_expired_keys(&self, now: Timestamp) -> Result<u64>;
+    /// Replaces the private part of key `kid` with `sealed_private` and
+    /// marks it sealed, only if it is stored unsealed (a master key set on
+    /// an existing store); `true` if it was.
+    async fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool>;
 }

@@ -695,3 +695,6 @@ async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
     .await;
     out.into_iter().map(Option::unwrap).collect()
 }
+
+#[path = "redis/regressions.rs"]
+mod regressions;

@@ -55,8 +55,34 @@ pub async fn with_redis(store: Arc<dyn Store>, url: &str) -> anyhow::Result<Arc<
     Ok(Arc::new(cached))
 }
 
-/// A database URL without its password, for messages and logs.
+/// A database URL without its password, for messages and logs: the
+/// password of the user info, and every query parameter whose name ends
+/// in `password` (`password=`, `sslpassword=`, any case).
 pub fn redact_url(url: &str) -> String {
+    let redacted = redact_userinfo(url);
+    let from = redacted
+        .rfind('@')
+        .or_else(|| redacted.find("://"))
+        .unwrap_or(0);
+    match redacted[from..].find('?') {
+        None => redacted,
+        Some(q) => {
+            let (head, query) = redacted.split_at(from + q);
+            let pairs: Vec<String> = query[1..]
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.to_ascii_lowercase().ends_with("password") => {
+                        format!("{k}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{head}?{}", pairs.join("&"))
+        }
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -80,11 +106,35 @@ pub async fn server_secret(store: &dyn Store, name: &str) -> anyhow::Result<[u8;
         .map_err(|_| anyhow::anyhow!("stored {name} has the wrong length"))
 }
 
+/// Makes this node's issuer the one recorded in the store (recording it on
+/// first start): nodes sharing a store must agree on `iss`, or they refuse
+/// each other's tokens and revocations. A configured issuer that differs
+/// is an error naming both; without one, the node takes the recorded one.
+pub async fn agree_on_issuer(store: &dyn Store, config: &mut Config) -> anyhow::Result<()> {
+    let ours = config.http.tokens.issuer.clone();
+    let recorded = latchkey_store::recorded_issuer(store, &ours).await?;
+    if recorded == ours {
+        return Ok(());
+    }
+    if config.issuer_configured {
+        anyhow::bail!(
+            "issuer {ours} differs from {recorded}, the issuer recorded in the store: \
+             every node sharing a store needs the same issuer (see docs/DEPLOY.md to change it)"
+        );
+    }
+    tracing::info!(issuer = %recorded, "no issuer configured: using the one recorded in the store");
+    config.adopt_issuer(recorded);
+    Ok(())
+}
+
 /// How keys are made and kept under `config`.
 pub fn key_policy(config: &Config) -> KeyPolicy {
     KeyPolicy {
         algorithm: config.algorithm,
-        master_key: config.master_key.map(|k| k.0),
+        master_key: config
+            .master_key
+            .as_ref()
+            .map(crate::config::MasterKey::zeroizing),
         retire_after: config.http.tokens.access_ttl + KEY_RELOAD + Duration::from_secs(60),
     }
 }
@@ -101,6 +151,9 @@ impl Application {
             Some(url) => with_redis(store, url).await?,
             None => store,
         };
+        let mut config = config.clone();
+        agree_on_issuer(store.as_ref(), &mut config).await?;
+        let config = &config;
         let csrf = CsrfKey::from_bytes(&server_secret(store.as_ref(), "csrf_key").await?);
         let refresh_key =
             RefreshKey::from_bytes(&server_secret(store.as_ref(), "refresh_key").await?);
@@ -111,6 +164,13 @@ impl Application {
             );
         }
         let now = clock.now();
+        let sealed = keyring::seal_unsealed(store.as_ref(), &policy).await?;
+        if !sealed.is_empty() {
+            tracing::warn!(
+                kids = ?sealed,
+                "sealed signing keys that were stored unencrypted before the master key was set"
+            );
+        }
         if let Some(kid) = keyring::ensure_current(store.as_ref(), &policy, now).await? {
             tracing::info!(
                 kid,
@@ -125,10 +185,9 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("password service: {e:?}"))?;
         if store.backend().starts_with("postgres") && !config.issuer_configured {
             tracing::warn!(
-                issuer = %config.issuer,
-                "no issuer configured: it defaults to this node's listen address, so nodes \
-                 sharing this database will refuse each other's tokens; set `issuer` to the \
-                 public URL on every node"
+                issuer = %config.http.tokens.issuer,
+                "no issuer configured: this node uses the one recorded in the store (the first \
+                 node's, possibly its listen address); set `issuer` to the public URL on every node"
             );
         }
         if !config.http.cookie_secure {

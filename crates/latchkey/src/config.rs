@@ -17,6 +17,7 @@ use latchkey_core::throttle::LoginLimits;
 use latchkey_http::{BffApi, IntrospectionClient, SameSite, Settings, TokenSettings};
 use latchkey_tokens::Algorithm;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 /// Validated configuration.
 #[derive(Clone, Debug)]
@@ -38,9 +39,33 @@ pub struct Config {
     pub http: Settings,
 }
 
-/// 32 bytes that seal signing keys at rest. `Debug` is redacted.
-#[derive(Clone, Copy)]
-pub struct MasterKey(pub [u8; 32]);
+impl Config {
+    /// Takes `issuer` (the one recorded in the store) as this node's, with
+    /// the public origin that follows from it.
+    pub fn adopt_issuer(&mut self, issuer: String) {
+        if self.http.public_origin.is_some() {
+            self.http.public_origin = Some(origin_of(&issuer));
+        }
+        self.http.tokens.issuer.clone_from(&issuer);
+        self.issuer = issuer;
+    }
+}
+
+/// 32 bytes that seal signing keys at rest. `Debug` is redacted; not
+/// `Copy`, and zeroed when dropped.
+#[derive(Clone)]
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The key, for the key ring (which zeroes its copy too).
+    pub fn zeroizing(&self) -> Zeroizing<[u8; 32]> {
+        self.0.clone()
+    }
+}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -531,7 +556,7 @@ impl Values<'_> {
     /// 32 bytes as 64 hex digits or as base64.
     fn master_key(&mut self, key: &str) -> Option<MasterKey> {
         self.parsed(key, |_, v| {
-            let s = text(v)?;
+            let s = Zeroizing::new(text(v)?);
             let s = s.trim();
             let bytes = if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
                 (0..32)
@@ -543,8 +568,9 @@ impl Values<'_> {
                 base64::engine::general_purpose::STANDARD.decode(s).ok()
             };
             bytes
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .map(MasterKey)
+                .map(Zeroizing::new)
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .map(MasterKey::from_bytes)
                 .ok_or_else(|| "expected 32 bytes as 64 hex digits or base64".into())
         })
     }
@@ -596,7 +622,10 @@ impl Values<'_> {
                             "client {id}: `secret` must be at least 16 characters"
                         ));
                     }
-                    Ok(IntrospectionClient { id, secret })
+                    Ok(IntrospectionClient {
+                        id,
+                        secret: secret.into(),
+                    })
                 })
                 .collect()
         })

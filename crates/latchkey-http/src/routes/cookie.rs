@@ -87,7 +87,7 @@ pub async fn refresh(
     let (presented, family) = refresh_cookie(&state, &headers).await?;
     let family = family.id;
     require_csrf(&headers, &state, &hybrid_binding(&family))?;
-    let remember = cookies::read(&headers, remember_marker(&state)).is_some();
+    let remember = cookies::read(&headers, remember_marker(&state))?.is_some();
     let pair = match rotate(&state, &presented).await {
         Ok(pair) => pair,
         Err(e) => return Ok(with_cleared_cookies(&state, e.into_response())),
@@ -149,24 +149,38 @@ pub async fn logout(
 }
 
 /// The refresh cookie and the family it belongs to.
+///
+/// When the access cookie carries a token this server signed (expired or
+/// not), its `sid` must name that family: a refresh cookie of another
+/// login — planted by a sibling subdomain, which can set `__Secure-`
+/// cookies but not `__Host-` ones — is refused, never rotated into this
+/// browser. Without a usable access cookie the refresh cookie stands alone.
 async fn refresh_cookie(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(RefreshSecret, latchkey_store::Family), ApiError> {
-    let raw = cookies::read(headers, cookies::refresh_cookie_name(&state.settings))
+    let raw = cookies::read(headers, cookies::refresh_cookie_name(&state.settings))?
         .ok_or(ApiError::Unauthenticated { clear: None })?;
+    let access = cookies::read(headers, cookies::access_cookie_name(&state.settings))?;
     let secret = RefreshSecret::parse(&raw).map_err(|_| ApiError::InvalidGrant)?;
     let family = state
         .store
         .family_of(&secret.hash())
         .await?
         .ok_or(ApiError::InvalidGrant)?;
+    let now = state.clock.now();
+    if let Some(sid) = access.and_then(|t| state.tokens.sid_ignoring_expiry(&t, now))
+        && sid != family.id
+    {
+        tracing::warn!("hybrid refresh cookie of another login than its access cookie refused");
+        return Err(ApiError::InvalidGrant);
+    }
     Ok((secret, family))
 }
 
 /// The family named by a valid access cookie.
 fn access_cookie_family(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let token = cookies::read(headers, cookies::access_cookie_name(&state.settings))
+    let token = cookies::read(headers, cookies::access_cookie_name(&state.settings))?
         .ok_or(ApiError::Unauthenticated { clear: None })?;
     let claims = state
         .tokens

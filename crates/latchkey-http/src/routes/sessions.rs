@@ -106,7 +106,7 @@ pub async fn start_session(
     remember: bool,
 ) -> Result<(axum::http::HeaderValue, latchkey_core::Session), ApiError> {
     let name = cookies::session_cookie_name(&state.settings);
-    if let Some(old) = cookies::read(headers, name).and_then(|v| SessionSecret::parse(&v).ok()) {
+    if let Some(old) = cookies::read(headers, name)?.and_then(|v| SessionSecret::parse(&v).ok()) {
         let ended = state
             .store
             .delete_session_by_secret(&old.hash(), state.revoke_at())

@@ -9,6 +9,7 @@ use latchkey_core::UserId;
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::revocation::Target;
 use latchkey_store::{Family, RefreshOutcome};
+use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
@@ -298,7 +299,7 @@ fn authenticate_client(state: &AppState, headers: &HeaderMap) -> Result<(), ApiE
     let presented = latchkey_core::sha256(secret.as_bytes());
     let mut ok = false;
     for client in &state.settings.introspection_clients {
-        let expected = latchkey_core::sha256(client.secret.as_bytes());
+        let expected = latchkey_core::sha256(client.secret.expose_secret().as_bytes());
         let same_secret: bool = presented.ct_eq(&expected).into();
         ok |= client.id == id && same_secret;
     }

@@ -37,8 +37,10 @@ fn family_from_row(row: &PgRow) -> Result<Family> {
 macro_rules! family_of_token {
     () => {
         "SELECT f.id, f.user_id, f.created_at, f.expires_at, f.revoked_at, \
-         t.spent_at, t.successor_hash FROM refresh_tokens t \
-         JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1"
+         t.spent_at, t.successor_hash, n.spent_at AS successor_spent_at \
+         FROM refresh_tokens t \
+         JOIN refresh_families f ON f.id = t.family_id \
+         LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash WHERE t.hash = $1"
     };
 }
 
@@ -82,8 +84,11 @@ impl RefreshTokens for PgStore {
         // nodes) serialise here: the second waits, then reads the row as
         // the first left it ("spent") instead of both reading "unspent".
         // Holding the family row also orders rotation against a concurrent
-        // revocation of the family.
-        let Some(row) = sqlx::query(concat!(family_of_token!(), " FOR UPDATE"))
+        // revocation of the family. The successor's row (outer-joined, for
+        // "has the successor been used?") is read, not locked: a rotation
+        // of the successor racing this read is ordered after it, which is
+        // a serial order too.
+        let Some(row) = sqlx::query(concat!(family_of_token!(), " FOR UPDATE OF t, f"))
             .bind(presented.as_bytes().as_slice())
             .fetch_optional(&mut *tx)
             .await
@@ -96,6 +101,7 @@ impl RefreshTokens for PgStore {
         let stored_successor: Option<Vec<u8>> = row.try_get("successor_hash").map_err(corrupt)?;
         let state = TokenState {
             spent_at,
+            successor_spent: opt_ts(&row, "successor_spent_at")?.is_some(),
             family_expires_at: family.expires_at,
             family_revoked: family.revoked_at.is_some(),
         };
@@ -369,6 +375,19 @@ impl Keys for PgStore {
         .await
         .map_err(|e| super::db_err_as(e, "key id exists"))?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE signing_keys SET private = $1, sealed = TRUE WHERE kid = $2 AND NOT sealed",
+        )
+        .bind(sealed_private)
+        .bind(kid)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n > 0)
     }
 
     async fn delete_expired_keys(&self, now: Timestamp) -> Result<u64> {

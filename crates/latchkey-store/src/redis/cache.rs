@@ -34,6 +34,7 @@ use latchkey_core::{Session, SessionSecretHash, UserId, Username};
 
 use super::codec::{self, LEASE_TAG, SESSION_TAG};
 use super::conn::{Redis, hex, millis};
+use super::mac::CacheKey;
 
 /// How long a session stays cached (an upper bound on staleness after a
 /// failed invalidation).
@@ -93,15 +94,18 @@ pub(crate) enum Lookup {
 #[derive(Debug)]
 pub(crate) struct SessionCache {
     redis: Arc<Redis>,
+    /// Authenticates every entry (see `mac.rs`).
+    key: CacheKey,
     /// Makes this process's leases distinct from every other's.
     nonce: u64,
     next_lease: AtomicU64,
 }
 
 impl SessionCache {
-    pub(crate) fn new(redis: Arc<Redis>) -> Self {
+    pub(crate) fn new(redis: Arc<Redis>, key: CacheKey) -> Self {
         Self {
             redis,
+            key,
             nonce: RandomState::new().hash_one(std::process::id()),
             next_lease: AtomicU64::new(0),
         }
@@ -125,13 +129,17 @@ impl SessionCache {
             .await;
         match found {
             Ok(None) => Lookup::Leased(lease),
-            Ok(Some(v)) if v.first() == Some(&SESSION_TAG) => match codec::decode(&v) {
-                Some((session, name)) => Lookup::Hit(session, name),
-                None => {
-                    tracing::warn!("unreadable session cache entry ignored");
-                    Lookup::Bypass
+            Ok(Some(v)) if v.first() == Some(&SESSION_TAG) => {
+                match self.key.open(secret.as_bytes(), &v).and_then(codec::decode) {
+                    Some((session, name)) => Lookup::Hit(session, name),
+                    None => {
+                        tracing::warn!(
+                            "session cache entry failed authentication or decoding; ignored"
+                        );
+                        Lookup::Bypass
+                    }
                 }
-            },
+            }
             Ok(Some(_)) | Err(_) => Lookup::Bypass,
         }
     }
@@ -155,7 +163,9 @@ impl SessionCache {
             self.redis.handle_tombstone(handle),
             self.redis.user_tombstone(&user),
         ];
-        let value = codec::encode(session, username);
+        let value = self
+            .key
+            .seal(secret.as_bytes(), codec::encode(session, username));
         let filled = self
             .redis
             .call("session fill", |mut c| {
@@ -335,7 +345,8 @@ mod tests {
             })
             .await;
         assert!(pong.is_ok(), "{VAR} is set but Redis is unreachable");
-        Some((SessionCache::new(redis.clone()), redis))
+        let key = CacheKey::from_bytes(&[5; 32]);
+        Some((SessionCache::new(redis.clone(), key), redis))
     }
 
     /// Deletes every key under the test's prefix.

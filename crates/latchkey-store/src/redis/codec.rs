@@ -4,8 +4,9 @@
 //! Decoding goes through the same parsing constructors as the SQL
 //! backends, so a cache entry can never hold what the store could not.
 //!
-//! A cache value is either this (tag `S`) or a fill lease (tag `L`, see
-//! `sessions.rs`).
+//! A cache value is either this (tag `S`) followed by its HMAC tag (see
+//! `mac.rs`: nothing is decoded before the tag verifies), or a fill lease
+//! (tag `L`, see `cache.rs`).
 
 use latchkey_core::{Session, SessionHandle, Timestamp, UserId, Username};
 

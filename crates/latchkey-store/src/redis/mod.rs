@@ -41,6 +41,11 @@
 //! they may touch again, which is harmless since touches only move
 //! forward.)
 //!
+//! **Redis cannot make a session.** Every cached entry is authenticated
+//! with an HMAC whose key is a server secret of the durable store
+//! (`mac.rs`), bound to the secret hash it is cached under; an entry that
+//! does not verify is ignored, and the durable store answers.
+//!
 //! **No clock.** Times in the store contract come from the caller. Cache
 //! entries live a fixed 60 s (not "until idle expiry", which would need the
 //! clock): serving an expired session is harmless, because entries hold
@@ -73,6 +78,7 @@ mod ended;
 mod failures;
 mod fanout;
 mod health;
+mod mac;
 mod sessions;
 
 use std::sync::Arc;
@@ -117,7 +123,12 @@ impl<S: Store + ?Sized> RedisCached<S> {
     /// under `prefix` (e.g. `latchkey:`; one per deployment sharing a
     /// Redis).
     ///
-    /// Fails only on a malformed URL. The connection is made on first use
+    /// Reads (or, on first start, makes) the key that authenticates cache
+    /// entries from `inner`: it is a server secret of the durable store,
+    /// never written to Redis.
+    ///
+    /// Fails on a malformed URL, or when `inner` cannot give the key. The
+    /// connection is made on first use
     /// and remade after failures, so a Redis that is down at start, or goes
     /// away later, only slows requests down to the durable store's pace.
     /// Call [`Store::watch_revocations`] once to receive fan-out wake-ups.
@@ -127,9 +138,10 @@ impl<S: Store + ?Sized> RedisCached<S> {
             prefix,
             cache::CACHE_TTL + cache::LEASE_TTL,
         )?);
+        let key = mac::CacheKey::from_store(inner.as_ref()).await?;
         let this = Self {
             inner,
-            cache: SessionCache::new(redis.clone()),
+            cache: SessionCache::new(redis.clone(), key),
             redis,
             ended: EndedSids::default(),
             closing: watch::channel(false).0,
@@ -297,6 +309,10 @@ impl<S: Store + ?Sized> Keys for RedisCached<S> {
 
     async fn delete_expired_keys(&self, now: Timestamp) -> Result<u64> {
         self.inner.delete_expired_keys(now).await
+    }
+
+    async fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool> {
+        self.inner.seal_key(kid, sealed_private).await
     }
 }
 

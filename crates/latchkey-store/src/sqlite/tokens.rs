@@ -36,8 +36,10 @@ fn family_from_row(row: &SqliteRow) -> Result<Family> {
 }
 
 const FAMILY_OF_TOKEN: &str = "SELECT f.id, f.user_id, f.created_at, f.expires_at, f.revoked_at, \
-     t.spent_at, t.successor_hash FROM refresh_tokens t \
-     JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?";
+     t.spent_at, t.successor_hash, n.spent_at AS successor_spent_at \
+     FROM refresh_tokens t \
+     JOIN refresh_families f ON f.id = t.family_id \
+     LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash WHERE t.hash = ?";
 
 #[async_trait]
 impl RefreshTokens for SqliteStore {
@@ -93,6 +95,7 @@ impl RefreshTokens for SqliteStore {
         let stored_successor: Option<Vec<u8>> = row.try_get("successor_hash").map_err(corrupt)?;
         let state = TokenState {
             spent_at,
+            successor_spent: opt_ts(&row, "successor_spent_at")?.is_some(),
             family_expires_at: family.expires_at,
             family_revoked: family.revoked_at.is_some(),
         };
@@ -322,6 +325,19 @@ impl Keys for SqliteStore {
         .await
         .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)
+    }
+
+    async fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE signing_keys SET private = ?, sealed = 1 WHERE kid = ? AND sealed = 0",
+        )
+        .bind(sealed_private)
+        .bind(kid)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        Ok(n > 0)
     }
 
     async fn delete_expired_keys(&self, now: Timestamp) -> Result<u64> {
