@@ -22,6 +22,8 @@ mod operations;
 mod proxies;
 mod raw_http;
 mod refresh;
+mod regression_forms;
+mod regression_openapi;
 mod revocation;
 mod sessions;
 mod throttling;
