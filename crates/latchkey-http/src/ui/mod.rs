@@ -6,7 +6,9 @@
 //! (no script at all, styles only from our own origin, forms only to our
 //! own origin, no framing), `no-store`, and escapes every value it shows.
 //! A form handler can get the session only through [`UiForm`], which
-//! checks the form's CSRF token and the request's origin first.
+//! checks the form's CSRF token and the request's origin first. Every
+//! answer is a page or a redirect: errors, an unreadable form or query
+//! included, are HTML pages ([`forms::error_page`]).
 
 pub mod forms;
 pub mod pages;
