@@ -75,7 +75,7 @@ access=$(curl -sS --fail -H 'content-type: application/json' -d "$login" "$base/
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 [ -n "$cookie" ] && [ -n "$csrf" ] && [ -n "$access" ] || { echo "could not log in" >&2; exit 1; }
 
-export PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 run() {
     local name=$1
     shift
