@@ -60,6 +60,18 @@ pub struct LoginForm {
     pub(super) remember: Option<String>,
 }
 
+/// `GET /login`'s query: `out` after signing out.
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    pub(super) out: Option<String>,
+}
+
+/// `GET /account`'s query: which notice to show.
+#[derive(Deserialize, Default)]
+pub struct AccountQuery {
+    pub(super) notice: Option<String>,
+}
+
 /// `Form<T>` whose rejection is an error page.
 pub struct PageForm<T>(pub T);
 

@@ -19,10 +19,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::{Password, SessionHandle};
 use latchkey_store::Keep;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-pub use forms::{CsrfField, CsrfOnly, LoginForm, PageForm, PasswordForm, error_page};
+pub use forms::{
+    AccountQuery, CsrfField, CsrfOnly, LoginForm, LoginQuery, PageForm, PasswordForm, error_page,
+};
 
 use crate::auth::{SessionAuth, load_session, refuse_cross_site};
 use crate::client::Client;
@@ -102,16 +103,6 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for UiForm<T>
             .map_err(|e| ui_rejection(state, e))?;
         Ok(Self { auth, form })
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct LoginQuery {
-    out: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct AccountQuery {
-    notice: Option<String>,
 }
 
 /// The sign-in page.
