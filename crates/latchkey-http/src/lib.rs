@@ -16,6 +16,7 @@ pub mod keyring;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod passwords;
 pub mod random;
 pub mod routes;
@@ -81,7 +82,9 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 static OPENAPI: LazyLock<serde_json::Value> = LazyLock::new(|| {
     let (_, api) = api_router().split_for_parts();
-    serde_json::to_value(api).unwrap_or_default()
+    let mut doc = serde_json::to_value(api).unwrap_or_default();
+    openapi::finish(&mut doc);
+    doc
 });
 
 /// The OpenAPI 3.1 document of every route.

@@ -19,14 +19,18 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     /// 1–64 of `A-Z a-z 0-9 . _ - @ +`; case-insensitive.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._@+-]+$")]
     pub username: String,
-    /// 8–256 characters, never truncated, not the username.
+    /// 8–256 characters, never truncated, no NUL, not the username.
+    #[schema(min_length = 8, max_length = 256, pattern = "^[^\\x00]*$")]
     pub password: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// 8–256 characters, never truncated, no NUL, not the username.
+    #[schema(min_length = 8, max_length = 256, pattern = "^[^\\x00]*$")]
     pub new_password: String,
 }
 
@@ -37,7 +41,8 @@ pub struct ChangePasswordRequest {
         (status = 201, body = UserView),
         (status = 403, body = Problem, description = "registration_disabled"),
         (status = 409, body = Problem, description = "username_taken"),
-        (status = 422, body = Problem, description = "invalid_username, invalid_password"),
+        (status = 422, body = Problem, description = "invalid_username, invalid_password (e.g. equal to the username), invalid_request"),
+        (status = 429, body = Problem, description = "rate_limited"),
     ))]
 pub async fn register(
     State(state): State<AppState>,

@@ -45,7 +45,7 @@ pub struct CookieRefreshResponse {
 }
 
 /// Log in; the tokens go into `HttpOnly` cookies, never into the body.
-#[utoipa::path(post, path = "/v1/cookie/login", tag = "hybrid",
+#[utoipa::path(post, path = "/v1/cookie/login", tag = "hybrid", operation_id = "cookie_login",
     request_body = CookieLoginRequest,
     responses(
         (status = 200, body = CookieLoginResponse, description = "Sets __Host-lk_at and __Secure-lk_rt"),
@@ -73,12 +73,13 @@ pub async fn login(
 }
 
 /// Rotate the refresh cookie and replace both cookies.
-#[utoipa::path(post, path = "/v1/cookie/refresh", tag = "hybrid",
+#[utoipa::path(post, path = "/v1/cookie/refresh", tag = "hybrid", operation_id = "cookie_refresh",
     params(("X-CSRF-Token" = String, Header, description = "From the login response")),
     responses(
         (status = 200, body = CookieRefreshResponse, description = "Both cookies replaced"),
         (status = 401, body = Problem, description = "invalid_grant; cookies cleared"),
         (status = 403, body = Problem, description = "csrf_failed"),
+        (status = 429, body = Problem, description = "rate_limited"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -122,7 +123,7 @@ pub async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 
 /// Log out: the family (and with it every token of this login) is revoked
 /// and both cookies cleared.
-#[utoipa::path(post, path = "/v1/cookie/logout", tag = "hybrid",
+#[utoipa::path(post, path = "/v1/cookie/logout", tag = "hybrid", operation_id = "cookie_logout",
     params(("X-CSRF-Token" = String, Header, description = "From the login response")),
     responses(
         (status = 204, description = "Revoked; cookies cleared"),

@@ -1,5 +1,6 @@
 //! Cookie sessions: `/v1/session/*` and `/v1/sessions`.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
@@ -66,7 +67,7 @@ pub struct SessionList {
 }
 
 /// Log in and start a cookie session.
-#[utoipa::path(post, path = "/v1/session/login", tag = "sessions",
+#[utoipa::path(post, path = "/v1/session/login", tag = "sessions", operation_id = "session_login",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse, description = "Logged in; sets the session cookie"),
@@ -152,7 +153,7 @@ pub async fn current(auth: SessionAuth) -> impl IntoResponse {
 }
 
 /// Log out: the session is deleted and the cookie cleared.
-#[utoipa::path(post, path = "/v1/session/logout", tag = "sessions",
+#[utoipa::path(post, path = "/v1/session/logout", tag = "sessions", operation_id = "session_logout",
     params(("X-CSRF-Token" = String, Header, description = "From the login response")),
     responses(
         (status = 204, description = "Logged out; cookie cleared"),
@@ -211,8 +212,10 @@ pub async fn list(State(state): State<AppState>, auth: SessionAuth) -> Result<Re
 pub async fn end_one(
     State(state): State<AppState>,
     auth: SessionAuth,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    // A handle that does not even decode names no session either.
+    let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let handle = SessionHandle::parse(&id).map_err(|_| ApiError::NotFound)?;
     let ended = state
         .store

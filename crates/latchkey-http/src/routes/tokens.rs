@@ -64,9 +64,15 @@ impl<S: Send + Sync> FromRequest<S> for TokenParam {
             axum::Form::<TokenParam>::from_request(req, state)
                 .await
                 .map(|f| f.0)
-                .map_err(|_| ApiError::Invalid {
-                    code: "invalid_request",
-                    detail: "The form needs a `token` field.".into(),
+                .map_err(|e| {
+                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::Invalid {
+                            code: "invalid_request",
+                            detail: "The form needs a `token` field.".into(),
+                        }
+                    }
                 })
         } else {
             AppJson::<TokenParam>::from_request(req, state)
@@ -99,7 +105,7 @@ pub struct Introspection {
 }
 
 /// Log in for a bearer access token and a refresh token.
-#[utoipa::path(post, path = "/v1/token/login", tag = "tokens",
+#[utoipa::path(post, path = "/v1/token/login", tag = "tokens", operation_id = "token_login",
     request_body = TokenLoginRequest,
     responses(
         (status = 200, body = TokenPair),
@@ -161,11 +167,12 @@ fn token_response(pair: TokenPair) -> Response {
 }
 
 /// Exchange a refresh token for a new pair (rotation).
-#[utoipa::path(post, path = "/v1/token/refresh", tag = "tokens",
+#[utoipa::path(post, path = "/v1/token/refresh", tag = "tokens", operation_id = "token_refresh",
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenPair, description = "New pair; the presented refresh token is spent"),
         (status = 401, body = Problem, description = "invalid_grant: unknown, expired, revoked, or reused (the family is then revoked)"),
+        (status = 429, body = Problem, description = "rate_limited"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -211,9 +218,13 @@ pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<Token
 
 /// Revoke a refresh token (its whole family) or an access token (RFC 7009).
 #[utoipa::path(post, path = "/v1/token/revoke", tag = "tokens",
-    request_body(content = TokenParam, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (TokenParam = "application/x-www-form-urlencoded"),
+        (TokenParam = "application/json"),
+    )),
     responses(
         (status = 200, description = "Revoked, or was not a live token (RFC 7009 §2.2)"),
+        (status = 429, body = Problem, description = "rate_limited"),
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -248,10 +259,14 @@ pub async fn revoke(
 
 /// Is this access token active? For configured resource servers (RFC 7662).
 #[utoipa::path(post, path = "/v1/token/introspect", tag = "tokens",
-    request_body(content = TokenParam, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (TokenParam = "application/x-www-form-urlencoded"),
+        (TokenParam = "application/json"),
+    )),
     responses(
         (status = 200, body = Introspection),
         (status = 401, body = Problem, description = "invalid_client"),
+        (status = 429, body = Problem, description = "rate_limited"),
     ),
     security(("basic" = [])))]
 pub async fn introspect(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {

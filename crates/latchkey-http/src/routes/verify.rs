@@ -23,11 +23,12 @@ use crate::state::AppState;
 /// Check a request on behalf of a reverse proxy.
 #[utoipa::path(get, path = "/v1/verify", tag = "forward-auth",
     params(
-        ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method"),
-        ("X-Original-Method" = Option<String>, Header, description = "Same, as nginx is usually configured to send it"),
+        ("X-Forwarded-Method" = Option<String>, Header, pattern = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description = "The original request's method"),
+        ("X-Original-Method" = Option<String>, Header, pattern = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description = "Same, as nginx is usually configured to send it"),
     ),
     responses(
         (status = 200, description = "Authenticated: copy `X-Latchkey-User` and `Authorization` upstream"),
+        (status = 400, body = Problem, description = "invalid_request: a method header that is not a method"),
         (status = 401, body = Problem, description = "No valid credential"),
         (status = 403, body = Problem, description = "csrf_failed for an unsafe original method"),
     ))]

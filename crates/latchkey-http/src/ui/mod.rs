@@ -6,17 +6,24 @@
 //! (no script at all, styles only from our own origin, forms only to our
 //! own origin, no framing), `no-store`, and escapes every value it shows.
 //! A form handler can get the session only through [`UiForm`], which
-//! checks the form's CSRF token and the request's origin first.
+//! checks the form's CSRF token and the request's origin first. Every
+//! answer is a page or a redirect: errors, an unreadable form or query
+//! included, are HTML pages ([`forms::error_page`]).
 
+pub mod forms;
 pub mod pages;
 
-use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::{Password, SessionHandle};
 use latchkey_store::Keep;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+pub use forms::{
+    AccountQuery, CsrfField, CsrfOnly, LoginForm, LoginQuery, PageForm, PasswordForm, error_page,
+};
 
 use crate::auth::{SessionAuth, load_session, refuse_cross_site};
 use crate::client::Client;
@@ -58,19 +65,14 @@ fn see_other_cleared(state: &AppState, location: &'static str) -> Response {
 }
 
 /// How a UI request that cannot go on is answered: to the login page when
-/// there is no session, a refusal page for forgery, problem JSON otherwise.
+/// there is no session, a refusal page for forgery, an error page otherwise.
 fn ui_rejection(state: &AppState, e: ApiError) -> Response {
     match e {
         ApiError::Unauthenticated { clear: Some(_) } => see_other_cleared(state, "/login"),
         ApiError::Unauthenticated { clear: None } => see_other("/login"),
         ApiError::CsrfFailed => page(StatusCode::FORBIDDEN, pages::forbidden()),
-        other => other.into_response(),
+        other => error_page(other),
     }
-}
-
-/// A form that carries the anti-forgery token.
-pub trait CsrfField {
-    fn csrf(&self) -> &str;
 }
 
 /// A form posted by a signed-in user, with its CSRF token and origin
@@ -88,9 +90,7 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for UiForm<T>
             .await
             .map_err(|e| ui_rejection(state, e))?;
         refuse_cross_site(req.headers(), state).map_err(|e| ui_rejection(state, e))?;
-        let Form(form) = Form::<T>::from_request(req, state)
-            .await
-            .map_err(|_| ui_rejection(state, ApiError::CsrfFailed))?;
+        let PageForm(form) = PageForm::<T>::from_request(req, state).await?;
         if !state
             .csrf
             .verify(loaded.auth.session.handle.as_str(), form.csrf())
@@ -105,56 +105,17 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for UiForm<T>
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf_token: String,
-}
-
-impl CsrfField for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    csrf_token: String,
-    current_password: String,
-    new_password: String,
-}
-
-impl CsrfField for PasswordForm {
-    fn csrf(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    username: String,
-    password: String,
-    remember: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    out: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct AccountQuery {
-    notice: Option<String>,
-}
-
 /// The sign-in page.
-#[utoipa::path(get, path = "/login", tag = "ui",
+#[utoipa::path(get, path = "/login", tag = "ui", operation_id = "ui_login_page",
     responses((status = 200, content_type = "text/html", body = String),
               (status = 303, description = "Already signed in: to /account")))]
 pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LoginQuery>,
+    q: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
+    // The query only picks a notice: one that cannot be read is ignored.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     if load_session(&headers, &state).await.is_ok() {
         return see_other("/account");
     }
@@ -167,17 +128,18 @@ pub async fn login_page(
 }
 
 /// Sign in with the form.
-#[utoipa::path(post, path = "/login", tag = "ui",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+#[utoipa::path(post, path = "/login", tag = "ui", operation_id = "ui_login",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Signed in: to /account, with the session cookie"),
               (status = 401, content_type = "text/html", body = String, description = "The form again, with one generic message"),
               (status = 403, content_type = "text/html", body = String, description = "Cross-site login"),
-              (status = 429, content_type = "text/html", body = String)))]
+              (status = 429, content_type = "text/html", body = String, description = "The form again: too many attempts"),
+              (status = 503, content_type = "text/html", body = String, description = "The form again: busy")))]
 pub async fn login_submit(
     State(state): State<AppState>,
     client: Client,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     if let Err(e) = refuse_cross_site(&headers, &state) {
         return ui_rejection(&state, e);
@@ -203,7 +165,7 @@ pub async fn login_submit(
         Err(ApiError::Overloaded) => {
             return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return error_page(e),
     };
     let remember = form.remember.is_some();
     match start_session(&state, &client, &headers, user.id, remember).await {
@@ -212,7 +174,7 @@ pub async fn login_submit(
             res.headers_mut().append(header::SET_COOKIE, cookie);
             res
         }
-        Err(e) => e.into_response(),
+        Err(e) => error_page(e),
     }
 }
 
@@ -223,8 +185,9 @@ pub async fn login_submit(
 pub async fn account_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<AccountQuery>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let auth = match load_session(&headers, &state).await {
         Ok(loaded) => match loaded.touch(&state).await {
             Ok(auth) => auth,
@@ -254,7 +217,7 @@ async fn render_account(
         .await
     {
         Ok(s) => s,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return error_page(ApiError::from(e)),
     };
     // This device first, then newest first (a stable sort keeps that order).
     sessions.sort_by_key(|s| s.handle != auth.session.handle);
@@ -279,15 +242,17 @@ async fn render_account(
 /// End one of your sessions.
 #[utoipa::path(post, path = "/account/sessions/{id}/end", tag = "ui",
     params(("id" = String, Path, description = "Session handle")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /account, or /login if it was this one")))]
+    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /account, or /login if it was this one; /login when not signed in"),
+              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
+              (status = 404, content_type = "text/html", body = String, description = "No such session of yours")))]
 pub async fn end_session(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     ui: UiForm<CsrfOnly>,
 ) -> Response {
-    let Ok(handle) = SessionHandle::parse(&id) else {
-        return ApiError::NotFound.into_response();
+    let Some(handle) = id.ok().and_then(|Path(id)| SessionHandle::parse(&id).ok()) else {
+        return error_page(ApiError::NotFound);
     };
     let owner = Some(ui.auth.session.user_id);
     match state
@@ -295,7 +260,7 @@ pub async fn end_session(
         .delete_session(&handle, owner, state.revoke_at())
         .await
     {
-        Ok(ended) if ended.is_empty() => ApiError::NotFound.into_response(),
+        Ok(ended) if ended.is_empty() => error_page(ApiError::NotFound),
         Ok(ended) => {
             state.ended(&ended);
             if handle == ui.auth.session.handle {
@@ -304,14 +269,15 @@ pub async fn end_session(
                 see_other("/account?notice=ended")
             }
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(ApiError::from(e)),
     }
 }
 
 /// Sign out everywhere (this device included).
 #[utoipa::path(post, path = "/account/logout-everywhere", tag = "ui",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /login, cookie cleared")))]
+    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /login, cookie cleared"),
+              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
 pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
     let user = ui.auth.session.user_id;
     match state
@@ -323,14 +289,15 @@ pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnl
             state.ended(&ended);
             see_other_cleared(&state, "/login?out=1")
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(ApiError::from(e)),
     }
 }
 
 /// Sign out here.
-#[utoipa::path(post, path = "/logout", tag = "ui",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /login, cookie cleared")))]
+#[utoipa::path(post, path = "/logout", tag = "ui", operation_id = "ui_logout",
+    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /login, cookie cleared"),
+              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
 pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
     match state
         .store
@@ -341,16 +308,18 @@ pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Resp
             state.ended(&ended);
             see_other_cleared(&state, "/login?out=1")
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(ApiError::from(e)),
     }
 }
 
 /// Change your password; every other session ends.
-#[utoipa::path(post, path = "/account/password", tag = "ui",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "Changed: to /account"),
+#[utoipa::path(post, path = "/account/password", tag = "ui", operation_id = "ui_change_password",
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Changed: to /account; /login when not signed in"),
               (status = 401, content_type = "text/html", body = String, description = "Wrong current password"),
-              (status = 422, content_type = "text/html", body = String, description = "New password breaks the policy")))]
+              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
+              (status = 422, content_type = "text/html", body = String, description = "New password breaks the policy, or the form is incomplete"),
+              (status = 429, content_type = "text/html", body = String, description = "Too many attempts")))]
 pub async fn change_password(
     State(state): State<AppState>,
     client: Client,
@@ -379,7 +348,7 @@ pub async fn change_password(
             )
             .await;
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return error_page(e),
     };
     let new = match Password::new_for(form.new_password, &user.username) {
         Ok(p) => p,
@@ -407,7 +376,7 @@ pub async fn change_password(
     .await;
     match result {
         Ok(()) => see_other("/account?notice=password"),
-        Err(e) => e.into_response(),
+        Err(e) => error_page(e),
     }
 }
 

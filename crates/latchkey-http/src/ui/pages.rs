@@ -169,6 +169,22 @@ pub fn forbidden() -> Markup {
     )
 }
 
+/// An error page: what went wrong, and the way back.
+pub fn error(title: &str, detail: &str) -> Markup {
+    layout(
+        title,
+        true,
+        html! {},
+        html! {
+            div.card {
+                h1 { (title) }
+                p.lead { (detail) }
+                a href="/account" { "Back" }
+            }
+        },
+    )
+}
+
 /// A readable name for a user agent: browser and system, or the raw
 /// product token for non-browsers.
 pub fn device(ua: Option<&str>) -> String {

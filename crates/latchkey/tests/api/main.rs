@@ -24,6 +24,8 @@ mod raw_http;
 mod refresh;
 mod regression_audiences;
 mod regression_bff;
+mod regression_forms;
+mod regression_openapi;
 mod regression_store;
 mod regression_tokens;
 mod revocation;
