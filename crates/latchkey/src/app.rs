@@ -36,6 +36,7 @@ pub struct Application {
     store: Arc<dyn Store>,
     policy: KeyPolicy,
     cursor: i64,
+    server: crate::server::ServerSettings,
 }
 
 /// Opens the store named by `url` (SQLite or PostgreSQL).
@@ -159,6 +160,7 @@ impl Application {
             store,
             policy,
             cursor,
+            server: connection_settings(config),
         })
     }
 
@@ -179,13 +181,24 @@ impl Application {
             tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
         ];
         let router = latchkey_http::router(self.state.clone());
-        crate::server::serve(self.listener, router, shutdown).await;
+        crate::server::serve(self.listener, router, &self.server, shutdown).await;
         for t in &tasks {
             t.abort();
         }
         self.store.close().await;
         Ok(())
     }
+}
+
+/// `server.*` with the connection cap kept within the descriptors left
+/// after raising the soft `RLIMIT_NOFILE` to the hard limit (logged).
+fn connection_settings(config: &Config) -> crate::server::ServerSettings {
+    let nofile = crate::fdlimit::raise_nofile();
+    crate::fdlimit::log(&nofile);
+    let soft = nofile.ok().and_then(|n| n.soft);
+    let mut server = config.server.clone();
+    server.max_connections = crate::fdlimit::connection_cap(server.max_connections, soft);
+    server
 }
 
 async fn sweep_forever(state: AppState) {

@@ -15,8 +15,11 @@ use std::time::Duration;
 use latchkey_core::SessionPolicy;
 use latchkey_core::throttle::LoginLimits;
 use latchkey_http::{BffApi, IntrospectionClient, SameSite, Settings, TokenSettings};
+use latchkey_store::circuit::CircuitSettings;
 use latchkey_tokens::Algorithm;
 use serde_json::Value;
+
+use crate::server::ServerSettings;
 
 /// Validated configuration.
 #[derive(Clone, Debug)]
@@ -36,6 +39,10 @@ pub struct Config {
     /// Seals private signing keys in the store (`LATCHKEY_MASTER_KEY`).
     pub master_key: Option<MasterKey>,
     pub http: Settings,
+    /// Connection handling: deadlines and the connection cap.
+    pub server: ServerSettings,
+    /// The store's probe timeout and circuit breaker.
+    pub circuit: CircuitSettings,
 }
 
 /// 32 bytes that seal signing keys at rest. `Debug` is redacted.
@@ -95,6 +102,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("tokens.refresh_grace", Kind::Duration),
     ("introspection.clients", Kind::Clients),
     ("cors.allowed_origins", Kind::Origins),
+    ("server.header_read_timeout", Kind::Duration),
+    ("server.body_read_timeout", Kind::Duration),
+    ("server.max_connections", Kind::Count),
+    ("store.probe_timeout", Kind::Duration),
+    ("store.retry_interval", Kind::Duration),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -263,7 +275,11 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         cors_allowed_origins: v.origins("cors.allowed_origins").unwrap_or_default(),
         bff_apis: bff_apis(bff, v.errors),
         introspection_clients: v.clients("introspection.clients").unwrap_or_default(),
+        body_read_timeout: v
+            .duration("server.body_read_timeout")
+            .unwrap_or(defaults.body_read_timeout),
     };
+    let (server, circuit) = connection_settings(&mut v);
     let log = v.string("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
@@ -282,6 +298,8 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             algorithm,
             master_key,
             http,
+            server,
+            circuit,
         })
     } else {
         errors.sort();
@@ -377,6 +395,30 @@ fn bff_apis(
         out.push(api);
     }
     out
+}
+
+/// `server.*` (deadlines, the connection cap) and `store.*` (the probe
+/// timeout and circuit breaker).
+fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, CircuitSettings) {
+    let server = ServerSettings::default();
+    let circuit = CircuitSettings::default();
+    let server = ServerSettings {
+        header_read_timeout: v
+            .duration("server.header_read_timeout")
+            .unwrap_or(server.header_read_timeout),
+        max_connections: v
+            .count("server.max_connections")
+            .map_or(server.max_connections, |n| n as usize),
+    };
+    let circuit = CircuitSettings {
+        probe_timeout: v
+            .duration("store.probe_timeout")
+            .unwrap_or(circuit.probe_timeout),
+        retry_interval: v
+            .duration("store.retry_interval")
+            .unwrap_or(circuit.retry_interval),
+    };
+    (server, circuit)
 }
 
 fn default_listen() -> SocketAddr {

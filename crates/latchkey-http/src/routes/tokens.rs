@@ -63,9 +63,14 @@ impl<S: Send + Sync> FromRequest<S> for TokenParam {
             axum::Form::<TokenParam>::from_request(req, state)
                 .await
                 .map(|f| f.0)
-                .map_err(|_| ApiError::Invalid {
-                    code: "invalid_request",
-                    detail: "The form needs a `token` field.".into(),
+                .map_err(|e| {
+                    if crate::deadline::is_body_timeout(&e) {
+                        return ApiError::RequestTimeout;
+                    }
+                    ApiError::Invalid {
+                        code: "invalid_request",
+                        detail: "The form needs a `token` field.".into(),
+                    }
                 })
         } else {
             AppJson::<TokenParam>::from_request(req, state)

@@ -88,9 +88,14 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for UiForm<T>
             .await
             .map_err(|e| ui_rejection(state, e))?;
         refuse_cross_site(req.headers(), state).map_err(|e| ui_rejection(state, e))?;
-        let Form(form) = Form::<T>::from_request(req, state)
-            .await
-            .map_err(|_| ui_rejection(state, ApiError::CsrfFailed))?;
+        let Form(form) = Form::<T>::from_request(req, state).await.map_err(|e| {
+            let why = if crate::deadline::is_body_timeout(&e) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::CsrfFailed
+            };
+            ui_rejection(state, why)
+        })?;
         if !state
             .csrf
             .verify(loaded.auth.session.handle.as_str(), form.csrf())
