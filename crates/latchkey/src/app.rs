@@ -14,6 +14,7 @@ use latchkey_core::refresh::RefreshKey;
 use latchkey_http::keyring::{self, KeyPolicy};
 use latchkey_http::{AppState, PasswordService, TokenService};
 use latchkey_store::Store;
+use latchkey_store::circuit::Circuit;
 use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
@@ -98,6 +99,8 @@ impl Application {
     /// As [`build`](Self::build), with a chosen clock (tests move it).
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&config.database_url).await?;
+        // Requests fail fast while the durable store is known to be down.
+        let store: Arc<dyn Store> = Arc::new(Circuit::new(store, config.circuit));
         let store = match &config.redis_url {
             Some(url) => with_redis(store, url).await?,
             None => store,

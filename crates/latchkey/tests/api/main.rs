@@ -23,6 +23,7 @@ mod proxies;
 mod raw_http;
 mod refresh;
 mod regression_connections;
+mod regression_readiness;
 mod revocation;
 mod sessions;
 mod throttling;
