@@ -805,6 +805,27 @@ mod tests {
     }
 
     #[test]
+    fn connection_deadlines_the_cap_and_the_store_probe_are_configurable() {
+        let c = load(None, HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.circuit.probe_timeout, Duration::from_millis(500));
+        let f = file(
+            "[server]\nheader_read_timeout = \"2s\"\nbody_read_timeout = \"3s\"\n\
+             max_connections = 50\n[store]\nprobe_timeout = \"200ms\"\nretry_interval = \"5s\"\n",
+        );
+        let c = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(c.http.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.server.max_connections, 50);
+        assert_eq!(c.circuit.probe_timeout, Duration::from_millis(200));
+        assert_eq!(c.circuit.retry_interval, Duration::from_secs(5));
+        let e = env(&[("LATCHKEY_SERVER__MAX_CONNECTIONS", "0")]);
+        assert!(load(None, e, &Overrides::default()).is_err());
+    }
+
+    #[test]
     fn issuer_sets_the_public_origin() {
         let e = env(&[("LATCHKEY_ISSUER", "https://auth.example.com/base")]);
         let c = load(None, e, &Overrides::default()).unwrap();
