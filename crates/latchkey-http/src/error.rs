@@ -44,6 +44,8 @@ pub enum ApiError {
     },
     UnsupportedMediaType,
     PayloadTooLarge,
+    /// The request body did not arrive within `server.body_read_timeout`.
+    RequestTimeout,
     HeadersTooLarge,
     RateLimited {
         retry_after: Duration,
@@ -90,6 +92,7 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -116,6 +119,7 @@ impl ApiError {
             Self::Invalid { code, .. } | Self::BadRequest { code, .. } => code,
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::HeadersTooLarge => "headers_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
@@ -151,6 +155,7 @@ impl ApiError {
             Self::Invalid { detail, .. } | Self::BadRequest { detail, .. } => detail.clone(),
             Self::UnsupportedMediaType => "The body must be application/json.".into(),
             Self::PayloadTooLarge => "The request body is too large.".into(),
+            Self::RequestTimeout => "The request body did not arrive in time.".into(),
             Self::HeadersTooLarge => "The request headers are too large.".into(),
             Self::RateLimited { .. } => "Too many attempts; try again later.".into(),
             Self::Overloaded => "The server is busy; try again shortly.".into(),
@@ -235,6 +240,9 @@ impl IntoResponse for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after.as_secs().max(1)),
                 );
+            }
+            Self::RequestTimeout => {
+                h.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             Self::Overloaded | Self::StoreUnavailable(_) | Self::RevocationStateUnknown => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -37,6 +37,9 @@ fn map_rejection(rejection: &JsonRejection) -> ApiError {
             code: "invalid_request",
             detail: safe_data_error(&e.body_text()),
         },
+        JsonRejection::BytesRejection(b) if crate::deadline::is_body_timeout(b) => {
+            ApiError::RequestTimeout
+        }
         JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge
         }

@@ -10,6 +10,7 @@ pub mod bearer;
 pub mod bff;
 pub mod client;
 pub mod cookies;
+pub mod deadline;
 pub mod error;
 pub mod json;
 pub mod keyring;
@@ -128,6 +129,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn(auth::refuse_trace))
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline::body_deadline,
+        ))
         .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(

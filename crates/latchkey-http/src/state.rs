@@ -46,6 +46,10 @@ pub struct Settings {
     pub introspection_clients: Vec<IntrospectionClient>,
     /// Upstream APIs behind `/bff/{name}/…`.
     pub bff_apis: Vec<BffApi>,
+    /// How long a request body may take to arrive on latchkey's own
+    /// routes (from the end of the head); then `408` and the connection
+    /// closes. The BFF applies its per-API limits instead.
+    pub body_read_timeout: Duration,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -104,6 +108,7 @@ impl Default for Settings {
             cors_allowed_origins: Vec::new(),
             introspection_clients: Vec::new(),
             bff_apis: Vec::new(),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! **Invariant:** session secrets are stored only as their SHA-256 hash;
 //! passwords only as argon2id hashes.
 
+pub mod circuit;
 pub mod conformance;
 pub mod postgres;
 pub mod redis;

@@ -14,6 +14,7 @@ use latchkey_core::refresh::RefreshKey;
 use latchkey_http::keyring::{self, KeyPolicy};
 use latchkey_http::{AppState, PasswordService, TokenService};
 use latchkey_store::Store;
+use latchkey_store::circuit::Circuit;
 use tokio::net::TcpListener;
 
 use crate::clock::SystemClock;
@@ -36,6 +37,7 @@ pub struct Application {
     store: Arc<dyn Store>,
     policy: KeyPolicy,
     cursor: i64,
+    server: crate::server::ServerSettings,
 }
 
 /// Opens the store named by `url` (SQLite or PostgreSQL).
@@ -147,6 +149,8 @@ impl Application {
     /// As [`build`](Self::build), with a chosen clock (tests move it).
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&config.database_url).await?;
+        // Requests fail fast while the durable store is known to be down.
+        let store: Arc<dyn Store> = Arc::new(Circuit::new(store, config.circuit));
         let store = match &config.redis_url {
             Some(url) => with_redis(store, url).await?,
             None => store,
@@ -218,6 +222,7 @@ impl Application {
             store,
             policy,
             cursor,
+            server: connection_settings(config),
         })
     }
 
@@ -238,13 +243,24 @@ impl Application {
             tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
         ];
         let router = latchkey_http::router(self.state.clone());
-        crate::server::serve(self.listener, router, shutdown).await;
+        crate::server::serve(self.listener, router, &self.server, shutdown).await;
         for t in &tasks {
             t.abort();
         }
         self.store.close().await;
         Ok(())
     }
+}
+
+/// `server.*` with the connection cap kept within the descriptors left
+/// after raising the soft `RLIMIT_NOFILE` to the hard limit (logged).
+fn connection_settings(config: &Config) -> crate::server::ServerSettings {
+    let nofile = crate::fdlimit::raise_nofile();
+    crate::fdlimit::log(&nofile);
+    let soft = nofile.ok().and_then(|n| n.soft);
+    let mut server = config.server.clone();
+    server.max_connections = crate::fdlimit::connection_cap(server.max_connections, soft);
+    server
 }
 
 async fn sweep_forever(state: AppState) {

@@ -15,9 +15,12 @@ use std::time::Duration;
 use latchkey_core::SessionPolicy;
 use latchkey_core::throttle::LoginLimits;
 use latchkey_http::{BffApi, IntrospectionClient, SameSite, Settings, TokenSettings};
+use latchkey_store::circuit::CircuitSettings;
 use latchkey_tokens::Algorithm;
 use serde_json::Value;
 use zeroize::Zeroizing;
+
+use crate::server::ServerSettings;
 
 /// Validated configuration.
 #[derive(Clone, Debug)]
@@ -37,6 +40,10 @@ pub struct Config {
     /// Seals private signing keys in the store (`LATCHKEY_MASTER_KEY`).
     pub master_key: Option<MasterKey>,
     pub http: Settings,
+    /// Connection handling: deadlines and the connection cap.
+    pub server: ServerSettings,
+    /// The store's probe timeout and circuit breaker.
+    pub circuit: CircuitSettings,
 }
 
 impl Config {
@@ -121,6 +128,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("forward_auth.audience", Kind::Str),
     ("introspection.clients", Kind::Clients),
     ("cors.allowed_origins", Kind::Origins),
+    ("server.header_read_timeout", Kind::Duration),
+    ("server.body_read_timeout", Kind::Duration),
+    ("server.max_connections", Kind::Count),
+    ("store.probe_timeout", Kind::Duration),
+    ("store.retry_interval", Kind::Duration),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -292,7 +304,11 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         cors_allowed_origins: v.origins("cors.allowed_origins").unwrap_or_default(),
         bff_apis: bff_apis(bff, v.errors),
         introspection_clients: v.clients("introspection.clients").unwrap_or_default(),
+        body_read_timeout: v
+            .duration("server.body_read_timeout")
+            .unwrap_or(defaults.body_read_timeout),
     };
+    let (server, circuit) = connection_settings(&mut v);
     let log = v.string("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
@@ -312,6 +328,8 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             algorithm,
             master_key,
             http,
+            server,
+            circuit,
         })
     } else {
         errors.sort();
@@ -433,6 +451,30 @@ fn audience_conflicts(http: &Settings, errors: &mut Vec<String>) {
             None => taken.push((&api.audience, key)),
         }
     }
+}
+
+/// `server.*` (deadlines, the connection cap) and `store.*` (the probe
+/// timeout and circuit breaker).
+fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, CircuitSettings) {
+    let server = ServerSettings::default();
+    let circuit = CircuitSettings::default();
+    let server = ServerSettings {
+        header_read_timeout: v
+            .duration("server.header_read_timeout")
+            .unwrap_or(server.header_read_timeout),
+        max_connections: v
+            .count("server.max_connections")
+            .map_or(server.max_connections, |n| n as usize),
+    };
+    let circuit = CircuitSettings {
+        probe_timeout: v
+            .duration("store.probe_timeout")
+            .unwrap_or(circuit.probe_timeout),
+        retry_interval: v
+            .duration("store.retry_interval")
+            .unwrap_or(circuit.retry_interval),
+    };
+    (server, circuit)
 }
 
 fn default_listen() -> SocketAddr {
@@ -820,6 +862,27 @@ mod tests {
         ] {
             assert!(all.contains(needle), "{needle} missing in {all}");
         }
+    }
+
+    #[test]
+    fn connection_deadlines_the_cap_and_the_store_probe_are_configurable() {
+        let c = load(None, HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.circuit.probe_timeout, Duration::from_millis(500));
+        let f = file(
+            "[server]\nheader_read_timeout = \"2s\"\nbody_read_timeout = \"3s\"\n\
+             max_connections = 50\n[store]\nprobe_timeout = \"200ms\"\nretry_interval = \"5s\"\n",
+        );
+        let c = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(c.http.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.server.max_connections, 50);
+        assert_eq!(c.circuit.probe_timeout, Duration::from_millis(200));
+        assert_eq!(c.circuit.retry_interval, Duration::from_secs(5));
+        let e = env(&[("LATCHKEY_SERVER__MAX_CONNECTIONS", "0")]);
+        assert!(load(None, e, &Overrides::default()).is_err());
     }
 
     #[test]

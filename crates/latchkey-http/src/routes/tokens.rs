@@ -65,6 +65,9 @@ impl<S: Send + Sync> FromRequest<S> for TokenParam {
                 .await
                 .map(|f| f.0)
                 .map_err(|e| {
+                    if crate::deadline::is_body_timeout(&e) {
+                        return ApiError::RequestTimeout;
+                    }
                     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                         ApiError::PayloadTooLarge
                     } else {

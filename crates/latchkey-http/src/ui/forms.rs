@@ -92,6 +92,9 @@ where
 
 /// Our error for a form that cannot be read (never echoing its values).
 fn form_error(rejection: &FormRejection) -> ApiError {
+    if crate::deadline::is_body_timeout(rejection) {
+        return ApiError::RequestTimeout;
+    }
     match rejection {
         FormRejection::InvalidFormContentType(_) => ApiError::UnsupportedMediaType,
         FormRejection::FailedToDeserializeForm(_)
