@@ -22,6 +22,7 @@ mod operations;
 mod proxies;
 mod raw_http;
 mod refresh;
+mod regression_limits;
 mod revocation;
 mod sessions;
 mod throttling;
