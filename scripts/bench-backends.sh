@@ -32,7 +32,10 @@ pg_url="$PG?options=-c%20search_path%3D$schema"
 
 start_node() { # port database [redis]
     # One issuer for every node: it is the `iss` of every token.
-    local env=(LATCHKEY_LOG=warn LATCHKEY_ISSUER=http://latchkey.bench)
+    # The load comes from one address: lift the per-address limits.
+    local env=(LATCHKEY_LOG=warn LATCHKEY_ISSUER=http://latchkey.bench
+        LATCHKEY_RATE_LIMITS__REGISTER__PER_ADDRESS=1000000
+        LATCHKEY_RATE_LIMITS__TOKEN_REFRESH__PER_ADDRESS=1000000000)
     [ -n "${3:-}" ] && env+=("LATCHKEY_REDIS_URL=$3")
     env "${env[@]}" $BIN serve --listen "127.0.0.1:$1" --database "$2" > "$dir/node-$1.log" 2>&1 &
     pids+=($!)

@@ -14,6 +14,7 @@ pub mod deadline;
 pub mod error;
 pub mod json;
 pub mod keyring;
+pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
@@ -35,9 +36,11 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use client::IpRange;
 pub use error::ApiError;
+pub use limits::{AddressLimits, RouteLimit};
 pub use passwords::PasswordService;
-pub use state::{AppState, BffApi, IntrospectionClient, SameSite, Settings};
+pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, Settings};
 pub use tokens::{TokenService, TokenSettings};
 
 #[derive(utoipa::OpenApi)]
@@ -117,6 +120,11 @@ pub fn router(state: AppState) -> Router {
     // (The 405 fallback is set before the CORS layer so that a preflight
     // for a route without OPTIONS still reaches CORS.)
     routes
+        // Per-address limits, by matched route (see `limits`).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_address,
+        ))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(cors)
         .layer(axum::middleware::from_fn_with_state(
@@ -139,6 +147,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::observe,
         ))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for a listener of its own (`metrics.listen`), so
+/// that operators can keep it off the public one.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(routes::ops::private_metrics))
+        .fallback(|| async { ApiError::NotFound })
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(state)
 }

@@ -1,5 +1,12 @@
 //! Prometheus metrics, held in the application state (no global registry).
+//!
+//! **Invariant:** every label value comes from a fixed set that no client
+//! can extend: the method is one latchkey routes or `other`, the route is
+//! the matched route template (or `unmatched`), the status a number, the
+//! outcome and limit names are constants. So the registry, and a scrape,
+//! stay the same size whatever clients send.
 
+use axum::http::Method;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -14,9 +21,28 @@ pub struct OutcomeLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub method: String,
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: &'static str,
+}
+
+/// The method as a label: one latchkey routes, or `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 pub struct Metrics {
@@ -24,6 +50,8 @@ pub struct Metrics {
     pub logins: Family<OutcomeLabels, Counter>,
     pub requests: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub active_sessions: Gauge<i64, std::sync::atomic::AtomicI64>,
+    pub rate_limited: Family<LimitLabels, Counter>,
+    pub password_hashes_running: Gauge<i64, std::sync::atomic::AtomicI64>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -53,16 +81,36 @@ impl Metrics {
             "Sessions neither idle-expired nor past their absolute limit",
             active_sessions.clone(),
         );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused by a per-address limit, by limit",
+            rate_limited.clone(),
+        );
+        let password_hashes_running = Gauge::default();
+        registry.register(
+            "password_hashes_running",
+            "argon2id hashes running now (at most one per core)",
+            password_hashes_running.clone(),
+        );
         Self {
             registry,
             logins,
             requests,
             active_sessions,
+            rate_limited,
+            password_hashes_running,
         }
     }
 
     pub fn login(&self, outcome: &'static str) {
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels { limit })
+            .inc();
     }
 
     /// The Prometheus text exposition.

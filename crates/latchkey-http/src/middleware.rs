@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
 
 use crate::error::ApiError;
-use crate::metrics::RouteLabels;
+use crate::metrics::{RouteLabels, method_label};
 use crate::random::random;
 use crate::state::AppState;
 
@@ -31,7 +31,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID, v);
     }
-    let method = req.method().to_string();
+    // A bounded label, in the metrics and the log alike: a client-chosen
+    // method never becomes a label value.
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()

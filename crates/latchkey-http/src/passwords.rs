@@ -21,9 +21,11 @@ use crate::random::random;
 pub struct PasswordService(Arc<Inner>);
 
 struct Inner {
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     queued: AtomicUsize,
     max_queued: usize,
+    /// Hashes running now (never above the number of permits).
+    running: AtomicUsize,
     dummy: PasswordHash,
 }
 
@@ -35,11 +37,17 @@ impl PasswordService {
         let pw = Password::presented(hex(&random::<16>()?));
         let dummy = PasswordHash::compute(&pw, random()?);
         Ok(Self(Arc::new(Inner {
-            permits: Semaphore::new(concurrency),
+            permits: Arc::new(Semaphore::new(concurrency)),
             queued: AtomicUsize::new(0),
             max_queued: concurrency + max_waiting,
+            running: AtomicUsize::new(0),
             dummy,
         })))
+    }
+
+    /// Hashes running at this moment (a gauge in `/metrics`).
+    pub fn running(&self) -> usize {
+        self.0.running.load(Ordering::SeqCst)
     }
 
     /// Verifies `password` against `hash`, or against the dummy hash when
@@ -62,6 +70,12 @@ impl PasswordService {
             .await
     }
 
+    /// Runs `work` on the blocking pool under the bound. The queue place
+    /// and the permit move into the blocking task, so they are given back
+    /// when the hash *ends*, not when the caller stops waiting: a client
+    /// that disconnects mid-hash cannot make room for another hash while
+    /// its own still runs. A caller dropped while queued (before it got a
+    /// permit) never starts one.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -71,23 +85,48 @@ impl PasswordService {
             inner.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(ApiError::Overloaded);
         }
-        let _slot = QueueSlot(&inner.queued);
-        let _permit = inner
+        let slot = QueueSlot(self.0.clone());
+        let permit = inner
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::Internal("password semaphore closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let out = {
+                let _running = Running::start(&slot.0.running);
+                work()
+            };
+            drop(permit);
+            drop(slot);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
     }
 }
 
-/// Gives back a queue place however the request ends (even if the client
-/// goes away while waiting).
-struct QueueSlot<'a>(&'a AtomicUsize);
+/// A queue place, given back however the work ends: when the caller goes
+/// away while waiting, or when its hash has finished.
+struct QueueSlot(Arc<Inner>);
 
-impl Drop for QueueSlot<'_> {
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts one running hash for as long as it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
@@ -156,5 +195,105 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    /// A closure that counts itself live, remembers the most ever live at
+    /// once, and blocks until the gate opens.
+    #[derive(Clone, Default)]
+    struct Probe {
+        live: Arc<AtomicUsize>,
+        peak: Arc<AtomicUsize>,
+        started: Arc<AtomicUsize>,
+        gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    }
+
+    impl Probe {
+        fn work(&self) -> impl FnOnce() + Send + 'static {
+            let p = self.clone();
+            move || {
+                p.started.fetch_add(1, Ordering::SeqCst);
+                let now = p.live.fetch_add(1, Ordering::SeqCst) + 1;
+                p.peak.fetch_max(now, Ordering::SeqCst);
+                let (lock, cv) = &*p.gate;
+                let mut open = lock.lock().unwrap();
+                while !*open {
+                    open = cv.wait(open).unwrap();
+                }
+                p.live.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+
+        fn open(&self) {
+            let (lock, cv) = &*self.gate;
+            *lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+            cv.notify_all();
+        }
+    }
+
+    /// Opens the gate however the test ends, so that a failing assertion
+    /// does not leave blocking threads (and the runtime's shutdown) waiting.
+    struct OpenOnDrop(Probe);
+
+    impl Drop for OpenOnDrop {
+        fn drop(&mut self) {
+            self.0.open();
+        }
+    }
+
+    /// Polls `cond` (real time, bounded) while the runtime works.
+    async fn until(cond: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("condition not reached");
+    }
+
+    #[tokio::test]
+    async fn i9_02_dropped_requests_never_exceed_the_hashing_bound() {
+        let svc = PasswordService::new(2, 8).unwrap();
+        let probe = Probe::default();
+        let _open = OpenOnDrop(probe.clone());
+        let spawn = |n: usize| -> Vec<_> {
+            (0..n)
+                .map(|_| {
+                    let (svc, work) = (svc.clone(), probe.work());
+                    tokio::spawn(async move { svc.run(work).await })
+                })
+                .collect()
+        };
+        // Two hashes running; their clients go away.
+        let first = spawn(2);
+        until(|| probe.live.load(Ordering::SeqCst) == 2).await;
+        for t in &first {
+            t.abort();
+        }
+        for t in first {
+            assert!(t.await.unwrap_err().is_cancelled());
+        }
+        // Four more arrive: they must wait for the abandoned hashes, which
+        // still hold their slots (2 running + 4 queued).
+        let second = spawn(4);
+        let queued = || svc.0.queued.load(Ordering::SeqCst);
+        until(|| queued() == 6 || probe.live.load(Ordering::SeqCst) > 2).await;
+        assert!(
+            probe.peak.load(Ordering::SeqCst) <= 2,
+            "more hashes ran than permits"
+        );
+        // One queued request goes away before it starts: it never runs.
+        second[0].abort();
+        until(|| queued() == 5).await;
+        probe.open();
+        for t in second.into_iter().skip(1) {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(probe.started.load(Ordering::SeqCst), 2 + 3);
+        assert!(probe.peak.load(Ordering::SeqCst) <= 2);
+        assert_eq!(queued(), 0);
+        assert_eq!(svc.running(), 0);
     }
 }

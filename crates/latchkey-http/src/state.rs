@@ -1,6 +1,5 @@
 //! Shared state handed to every handler.
 
-use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -10,6 +9,8 @@ use latchkey_core::throttle::LoginLimits;
 use latchkey_core::{Clock, Session, SessionPolicy, UserId, Username};
 use latchkey_store::{Ended, RevokeAt, Store};
 
+use crate::client::IpRange;
+use crate::limits::AddressLimits;
 use crate::metrics::Metrics;
 use crate::passwords::PasswordService;
 use crate::tokens::{TokenService, TokenSettings};
@@ -35,9 +36,17 @@ pub struct Settings {
     /// The server's public origin (`scheme://host[:port]`), accepted as an
     /// `Origin` besides the request's own host.
     pub public_origin: Option<String>,
-    /// Peers whose `X-Forwarded-For` is believed (the load balancer).
-    /// Empty: the TCP peer is the client.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` is believed (the load balancer):
+    /// addresses or CIDR ranges. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<IpRange>,
+    /// Per-address limits on registration, refresh, revoke, introspection
+    /// and the cookie refresh.
+    pub address_limits: AddressLimits,
+    /// Whether `/metrics` is served on the public listener (off when the
+    /// binary serves it on a listener of its own).
+    pub metrics_public: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<MetricsToken>,
     pub tokens: TokenSettings,
     /// Origins (`scheme://host[:port]`) allowed to call latchkey from the
     /// browser with credentials (CORS); exact matches only.
@@ -68,6 +77,28 @@ pub struct BffApi {
     pub forward_cookies: bool,
     /// Pass the upstream's `Set-Cookie` to the browser (default: no).
     pub pass_set_cookie: bool,
+}
+
+/// The bearer token a Prometheus scraper presents. `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(pub String);
+
+impl From<&str> for MetricsToken {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl From<String> for MetricsToken {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(..)")
+    }
 }
 
 /// A client of the introspection endpoint (HTTP Basic credentials).
@@ -104,6 +135,9 @@ impl Default for Settings {
             allow_registration: true,
             public_origin: None,
             trusted_proxies: Vec::new(),
+            address_limits: AddressLimits::default(),
+            metrics_public: true,
+            metrics_token: None,
             tokens: TokenSettings::default(),
             cors_allowed_origins: Vec::new(),
             introspection_clients: Vec::new(),

@@ -33,6 +33,8 @@ pub const KEY_RELOAD: Duration = Duration::from_secs(30);
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
+    /// `metrics.listen`: `/metrics` alone, off the public listener.
+    metrics: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     store: Arc<dyn Store>,
     policy: KeyPolicy,
@@ -200,14 +202,9 @@ impl Application {
                  use this only for plain-HTTP deployments that cannot use TLS"
             );
         }
-        let state = AppState::new(
-            store.clone(),
-            clock,
-            config.http.clone(),
-            csrf,
-            passwords,
-            tokens,
-        );
+        let mut settings = config.http.clone();
+        settings.metrics_public = config.metrics_listen.is_none();
+        let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);
         // The denylist is complete before the first request is answered.
         let (revocations, cursor) = store.revocations_since(0, now).await?;
         state.deny(&revocations);
@@ -215,9 +212,20 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
+        let metrics = match config.metrics_listen {
+            Some(at) => {
+                let l = TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (metrics.listen)"))?;
+                let a = l.local_addr()?;
+                Some((l, a))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             address,
+            metrics,
             state,
             store,
             policy,
@@ -231,17 +239,31 @@ impl Application {
         self.address
     }
 
+    /// Where `/metrics` is served when `metrics.listen` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, a)| *a)
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     /// Serves until `shutdown` completes, then drains and closes the store.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(sweep_forever(self.state.clone())),
             tokio::spawn(poll_revocations(self.state.clone(), self.cursor)),
             tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
         ];
+        if let Some((listener, _)) = self.metrics {
+            // The same accept loop and deadlines as the public listener;
+            // it stops when the tasks are aborted below.
+            let app = latchkey_http::metrics_router(self.state.clone());
+            let settings = self.server.clone();
+            tasks.push(tokio::spawn(async move {
+                crate::server::serve(listener, app, &settings, std::future::pending()).await;
+            }));
+        }
         let router = latchkey_http::router(self.state.clone());
         crate::server::serve(self.listener, router, &self.server, shutdown).await;
         for t in &tasks {
@@ -273,7 +295,14 @@ async fn sweep_forever(state: AppState) {
             Ok(n) => tracing::info!(sessions = n, "swept expired sessions"),
             Err(e) => tracing::warn!(error = %e, "session sweep failed"),
         }
-        let cutoff = now.saturating_sub(state.settings.login_limits.window);
+        // Failure windows and per-address request windows share the
+        // store's counters: keep every one until its own window has ended.
+        let longest = state
+            .settings
+            .login_limits
+            .window
+            .max(state.settings.address_limits.longest_window());
+        let cutoff = now.saturating_sub(longest);
         let store = state.store();
         let swept = [
             ("login failures", store.sweep_failures(cutoff).await),

@@ -8,13 +8,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use latchkey_core::SessionPolicy;
 use latchkey_core::throttle::LoginLimits;
-use latchkey_http::{BffApi, IntrospectionClient, SameSite, Settings, TokenSettings};
+use latchkey_http::{
+    AddressLimits, BffApi, IntrospectionClient, IpRange, MetricsToken, RouteLimit, SameSite,
+    Settings, TokenSettings,
+};
 use latchkey_store::circuit::CircuitSettings;
 use latchkey_tokens::Algorithm;
 use serde_json::Value;
@@ -33,6 +36,8 @@ pub struct Config {
     pub issuer: String,
     /// Whether `issuer` was configured (rather than derived from `listen`).
     pub issuer_configured: bool,
+    /// Serve `/metrics` on this address alone (and not on `listen`).
+    pub metrics_listen: Option<SocketAddr>,
     /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
     pub log: String,
     /// Signing algorithm for new keys.
@@ -133,6 +138,18 @@ const KEYS: &[(&str, Kind)] = &[
     ("server.max_connections", Kind::Count),
     ("store.probe_timeout", Kind::Duration),
     ("store.retry_interval", Kind::Duration),
+    ("metrics.listen", Kind::Addr),
+    ("metrics.token", Kind::Str),
+    ("rate_limits.register.per_address", Kind::Count),
+    ("rate_limits.register.window", Kind::Duration),
+    ("rate_limits.token_refresh.per_address", Kind::Count),
+    ("rate_limits.token_refresh.window", Kind::Duration),
+    ("rate_limits.token_revoke.per_address", Kind::Count),
+    ("rate_limits.token_revoke.window", Kind::Duration),
+    ("rate_limits.token_introspect.per_address", Kind::Count),
+    ("rate_limits.token_introspect.window", Kind::Duration),
+    ("rate_limits.cookie_refresh.per_address", Kind::Count),
+    ("rate_limits.cookie_refresh.window", Kind::Duration),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -283,6 +300,9 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             .unwrap_or(defaults.allow_registration),
         public_origin: Some(origin_of(&issuer)),
         trusted_proxies: v.ips("trusted_proxies").unwrap_or_default(),
+        address_limits: address_limits(&mut v),
+        metrics_public: true,
+        metrics_token: v.metrics_token("metrics.token"),
         tokens: TokenSettings {
             issuer: issuer.clone(),
             audience: v
@@ -309,6 +329,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             .unwrap_or(defaults.body_read_timeout),
     };
     let (server, circuit) = connection_settings(&mut v);
+    let metrics_listen = v.addr("metrics.listen");
     let log = v.string("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
@@ -324,6 +345,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
             redis_url,
             issuer,
             issuer_configured,
+            metrics_listen,
             log,
             algorithm,
             master_key,
@@ -477,6 +499,27 @@ fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, CircuitSettings) 
     (server, circuit)
 }
 
+/// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
+fn address_limits(v: &mut Values<'_>) -> AddressLimits {
+    let mut limits = AddressLimits::default();
+    let slots: [(&str, &mut RouteLimit); 5] = [
+        ("register", &mut limits.register),
+        ("token_refresh", &mut limits.token_refresh),
+        ("token_revoke", &mut limits.token_revoke),
+        ("token_introspect", &mut limits.token_introspect),
+        ("cookie_refresh", &mut limits.cookie_refresh),
+    ];
+    for (name, slot) in slots {
+        if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {
+            slot.per_address = n;
+        }
+        if let Some(w) = v.duration(&format!("rate_limits.{name}.window")) {
+            slot.window = w;
+        }
+    }
+    limits
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
@@ -576,16 +619,29 @@ impl Values<'_> {
         })
     }
 
-    fn ips(&mut self, key: &str) -> Option<Vec<IpAddr>> {
+    /// Addresses or CIDR ranges (`10.0.0.0/8`), held canonically.
+    fn ips(&mut self, key: &str) -> Option<Vec<IpRange>> {
         self.parsed(key, |_, v| {
-            let items = list(v, "IP addresses")?;
+            let items = list(v, "IP addresses or CIDR ranges")?;
             items
                 .iter()
                 .map(|s| {
-                    s.parse::<IpAddr>()
-                        .map_err(|_| format!("`{s}` is not an IP address"))
+                    s.parse::<IpRange>()
+                        .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
                 })
                 .collect()
+        })
+    }
+
+    /// A scrape token: 16 or more visible ASCII characters.
+    fn metrics_token(&mut self, key: &str) -> Option<MetricsToken> {
+        self.parsed(key, |_, v| {
+            let s = text(v)?;
+            if s.len() >= 16 && s.bytes().all(|b| b.is_ascii_graphic()) {
+                Ok(MetricsToken(s))
+            } else {
+                Err("expected at least 16 visible ASCII characters".into())
+            }
         })
     }
 
@@ -882,6 +938,44 @@ mod tests {
         assert_eq!(c.circuit.probe_timeout, Duration::from_millis(200));
         assert_eq!(c.circuit.retry_interval, Duration::from_secs(5));
         let e = env(&[("LATCHKEY_SERVER__MAX_CONNECTIONS", "0")]);
+        assert!(load(None, e, &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn i9_03_rate_limits_and_metrics_keys() {
+        let f = file(
+            "[rate_limits.register]\nper_address = 2\nwindow = \"10m\"\n\
+             [rate_limits.token_introspect]\nper_address = 5000\n\
+             [metrics]\nlisten = \"127.0.0.1:9464\"\ntoken = \"0123456789abcdef0\"\n",
+        );
+        let c = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap();
+        let l = c.http.address_limits;
+        assert_eq!(l.register.per_address, 2);
+        assert_eq!(l.register.window, Duration::from_secs(600));
+        assert_eq!(l.token_introspect.per_address, 5000);
+        assert_eq!(l.token_refresh, AddressLimits::default().token_refresh);
+        assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+        assert!(c.http.metrics_token.is_some());
+        let e = env(&[
+            ("LATCHKEY_RATE_LIMITS__COOKIE_REFRESH__PER_ADDRESS", "0"),
+            ("LATCHKEY_METRICS__TOKEN", "short"),
+        ]);
+        let errs = load(None, e, &Overrides::default()).unwrap_err().0;
+        assert_eq!(errs.len(), 2, "{errs:?}");
+    }
+
+    #[test]
+    fn i9_11_trusted_proxies_take_cidr_ranges() {
+        let e = env(&[(
+            "LATCHKEY_TRUSTED_PROXIES",
+            "10.0.0.0/8, ::ffff:127.0.0.1, fd00::/8",
+        )]);
+        let c = load(None, e, &Overrides::default()).unwrap();
+        let t = &c.http.trusted_proxies;
+        assert!(t[0].contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(t[1].contains("127.0.0.1".parse().unwrap()));
+        assert!(t[2].contains("fd12::1".parse().unwrap()));
+        let e = env(&[("LATCHKEY_TRUSTED_PROXIES", "10.0.0.0/40")]);
         assert!(load(None, e, &Overrides::default()).is_err());
     }
 

@@ -1,9 +1,10 @@
 //! Operations: health, readiness, metrics, the OpenAPI document.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use subtle::ConstantTimeEq as _;
 
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
@@ -32,10 +33,30 @@ pub async fn readyz(State(state): State<AppState>) -> Result<AppJson<Status>, Ap
     Ok(AppJson(Status { status: "ready" }))
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition. Absent (`404`) when `metrics.listen`
+/// serves it elsewhere; behind a bearer token when `metrics.token` is set.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+    responses(
+        (status = 200, content_type = "application/openmetrics-text", body = String),
+        (status = 401, body = Problem, description = "unauthenticated: `metrics.token` is set and was not presented"),
+        (status = 404, body = Problem, description = "not_found: served on `metrics.listen` instead"),
+    ))]
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.settings.metrics_public {
+        return ApiError::NotFound.into_response();
+    }
+    private_metrics(State(state), headers).await
+}
+
+/// `/metrics` on the operators' own listener (the token still applies).
+pub async fn private_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = check_token(&state, &headers) {
+        return e.into_response();
+    }
+    state
+        .metrics
+        .password_hashes_running
+        .set(i64::try_from(state.passwords.running()).unwrap_or(i64::MAX));
     match state.store.count_active_sessions(state.clock.now()).await {
         Ok(n) => {
             state
@@ -52,6 +73,24 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     res
+}
+
+/// `Authorization: Bearer <metrics.token>`, compared in constant time.
+fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.settings.metrics_token else {
+        return Ok(());
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let same: bool = presented.as_bytes().ct_eq(expected.0.as_bytes()).into();
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthenticated { clear: None })
+    }
 }
 
 /// This document.

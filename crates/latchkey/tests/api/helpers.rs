@@ -49,6 +49,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The configuration it was built with.
     pub config: Config,
+    /// The `metrics.listen` listener's address, when configured.
+    pub metrics_address: Option<SocketAddr>,
     dir: Arc<TempDir>,
     tweak: Tweak,
     shutdown: Option<oneshot::Sender<()>>,
@@ -97,6 +99,7 @@ impl TestApp {
             .await
             .expect("build the application");
         let address = app.address();
+        let metrics_address = app.metrics_address();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
@@ -121,6 +124,7 @@ impl TestApp {
             cookie_name,
             state,
             config,
+            metrics_address,
             dir,
             tweak,
             shutdown: Some(tx),

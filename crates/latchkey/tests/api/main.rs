@@ -26,6 +26,7 @@ mod regression_audiences;
 mod regression_bff;
 mod regression_connections;
 mod regression_forms;
+mod regression_limits;
 mod regression_openapi;
 mod regression_readiness;
 mod regression_store;

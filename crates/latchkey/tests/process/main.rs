@@ -5,5 +5,6 @@
 mod cli;
 mod cluster;
 mod durability;
+mod memory;
 mod server;
 mod tokens;

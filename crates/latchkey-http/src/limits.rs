@@ -1,0 +1,131 @@
+//! Per-address limits on the endpoints that have no other throttle:
+//! registration (an argon2 hash per call), the refresh, revoke and
+//! introspection endpoints, and the hybrid's cookie refresh.
+//!
+//! One route layer serves them all: it finds the matched route in
+//! [`AddressLimits`], counts the request against the client's address in
+//! the store (the same fixed-window counters as login throttling, so
+//! counts survive restarts and are shared between nodes), and answers
+//! `429` with `Retry-After` once the window's allowance is spent. Every
+//! request counts, good or bad, and it is counted before the handler runs.
+
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use latchkey_core::throttle::{self, Decision};
+
+use crate::client::client_ip;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Requests allowed per client address (IPv6 by /64) within `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteLimit {
+    pub per_address: u32,
+    pub window: Duration,
+}
+
+impl RouteLimit {
+    const fn new(per_address: u32, window_secs: u64) -> Self {
+        Self {
+            per_address,
+            window: Duration::from_secs(window_secs),
+        }
+    }
+}
+
+/// The limited endpoints and their limits (`rate_limits.*` in the
+/// configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressLimits {
+    /// `POST /v1/register`: 10 an hour.
+    pub register: RouteLimit,
+    /// `POST /v1/token/refresh`: 60 a minute.
+    pub token_refresh: RouteLimit,
+    /// `POST /v1/token/revoke`: 60 a minute.
+    pub token_revoke: RouteLimit,
+    /// `POST /v1/token/introspect`: 1200 a minute (resource servers call
+    /// it per request).
+    pub token_introspect: RouteLimit,
+    /// `POST /v1/cookie/refresh`: 60 a minute.
+    pub cookie_refresh: RouteLimit,
+}
+
+impl Default for AddressLimits {
+    fn default() -> Self {
+        Self {
+            register: RouteLimit::new(10, 3600),
+            token_refresh: RouteLimit::new(60, 60),
+            token_revoke: RouteLimit::new(60, 60),
+            token_introspect: RouteLimit::new(1200, 60),
+            cookie_refresh: RouteLimit::new(60, 60),
+        }
+    }
+}
+
+impl AddressLimits {
+    /// The counter name and limit of a matched route, if it is limited.
+    pub fn for_route(&self, route: &str) -> Option<(&'static str, RouteLimit)> {
+        match route {
+            "/v1/register" => Some(("register", self.register)),
+            "/v1/token/refresh" => Some(("token_refresh", self.token_refresh)),
+            "/v1/token/revoke" => Some(("token_revoke", self.token_revoke)),
+            "/v1/token/introspect" => Some(("token_introspect", self.token_introspect)),
+            "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
+            _ => None,
+        }
+    }
+
+    /// The longest window: counters younger than this must not be swept.
+    pub fn longest_window(&self) -> Duration {
+        [
+            self.register,
+            self.token_refresh,
+            self.token_revoke,
+            self.token_introspect,
+            self.cookie_refresh,
+        ]
+        .iter()
+        .map(|l| l.window)
+        .max()
+        .unwrap_or_default()
+    }
+}
+
+/// The route layer: counts the request against its address and refuses it
+/// over the limit. Requests without a known address are not limited.
+pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limited = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| state.settings.address_limits.for_route(p.as_str()));
+    let Some((name, limit)) = limited else {
+        return next.run(req).await;
+    };
+    let ip = client_ip(
+        req.extensions(),
+        req.headers(),
+        &state.settings.trusted_proxies,
+    );
+    if let Some(ip) = ip {
+        let key = format!("rl:{name}:{}", throttle::address_key(ip));
+        if let Err(e) = admit(&state, &key, limit).await {
+            if matches!(e, ApiError::RateLimited { .. }) {
+                state.metrics.rate_limited(name);
+            }
+            return e.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn admit(state: &AppState, key: &str, limit: RouteLimit) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let window = state.store.record_failure(key, limit.window, now).await?;
+    match throttle::admit(window, limit.per_address, limit.window, now) {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => Err(ApiError::RateLimited { retry_after }),
+    }
+}
