@@ -16,8 +16,11 @@
 pub mod conformance;
 pub mod postgres;
 pub mod redis;
+mod sql;
 pub mod sqlite;
 pub mod tokens;
+
+pub use sql::SqlStore;
 
 use std::time::Duration;
 
