@@ -18,7 +18,9 @@ use latchkey_core::revocation::{Revocation, Target};
 
 use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError, User};
 
+mod errors;
 mod regressions;
+pub use errors::*;
 pub use regressions::*;
 
 /// A fresh store, and whatever must live as long as it (a temp dir, a
@@ -81,7 +83,10 @@ macro_rules! conformance_suite {
             ping_answers,
             i9_04_refresh_grace_cannot_walk_the_chain,
             i9_13_the_first_issuer_is_recorded_and_kept,
-            i9_15_an_unsealed_key_is_sealed_once
+            i9_15_an_unsealed_key_is_sealed_once,
+            errors_a_family_for_an_unknown_user_is_a_conflict,
+            errors_a_taken_key_id_is_a_conflict,
+            errors_a_closed_store_is_unavailable
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use latchkey_core::refresh::{RefreshHash, RefreshSecret};
 use latchkey_core::revocation::{Revocation, Target};
 use latchkey_core::{PasswordHash, Timestamp, UserId, Username};
-use latchkey_store::conformance::Fixture;
+use latchkey_store::conformance::{self, Fixture};
 use latchkey_store::postgres::PgStore;
 use latchkey_store::{Family, KeyRecord, RefreshOutcome, RevokeAt, User};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
@@ -137,6 +137,17 @@ async fn fresh() -> Option<Fixture> {
 }
 
 latchkey_store::conformance_suite!(fresh());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_an_unreadable_row_is_corrupt() {
+    let Some(schema) = schema().await else { return };
+    let store = PgStore::open(&schema.url()).await.expect("open postgres");
+    let spoil = async {
+        let mut raw = PgConnection::connect(&schema.url()).await.unwrap();
+        raw.execute(conformance::SPOIL_USER_IDS).await.unwrap();
+    };
+    conformance::errors_an_unreadable_row_is_corrupt(&store, spoil).await;
+}
 
 /// Two stores on one schema: two nodes of a cluster.
 async fn two_nodes() -> Option<(Schema, PgStore, PgStore)> {
