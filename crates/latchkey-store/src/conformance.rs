@@ -754,8 +754,9 @@ pub async fn revocation_log_is_incremental_and_pruned(store: &dyn Store) {
     assert_eq!(left, vec![r("c", 300)]);
 }
 
-pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store) {
-    let key = |kid: &str, at_ms: i64| KeyRecord {
+/// An unsealed EdDSA key `kid`, created at `at_ms`.
+fn key(kid: &str, at_ms: i64) -> KeyRecord {
+    KeyRecord {
         kid: kid.into(),
         alg: "EdDSA".into(),
         private: vec![1, 2, 3],
@@ -763,7 +764,10 @@ pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store)
         created_at: t(at_ms),
         retired_at: None,
         not_after: None,
-    };
+    }
+}
+
+pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store) {
     assert!(store.add_first_key(&key("k1", 0)).await.unwrap());
     assert!(!store.add_first_key(&key("k2", 0)).await.unwrap());
     store

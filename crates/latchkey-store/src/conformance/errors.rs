@@ -6,20 +6,8 @@
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::{PasswordHash, UserId, Username};
 
-use super::{seed, t, user};
-use crate::{Family, KeyRecord, Store, StoreError};
-
-fn key(kid: &str, at_ms: i64) -> KeyRecord {
-    KeyRecord {
-        kid: kid.into(),
-        alg: "EdDSA".into(),
-        private: vec![1, 2, 3],
-        sealed: false,
-        created_at: t(at_ms),
-        retired_at: None,
-        not_after: None,
-    }
-}
+use super::{key, seed, t, user};
+use crate::{Family, Store, StoreError};
 
 /// A family referring to a user that does not exist is refused as a
 /// conflict (the caller's reference is dangling), not as an outage.
