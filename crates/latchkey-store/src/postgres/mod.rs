@@ -38,8 +38,15 @@ const MAX_CONNECTIONS: u32 = 16;
 const TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_TIMEOUT: &str = "5s";
 
+/// The channel name, as a literal for `concat!`.
+macro_rules! revocation_channel {
+    () => {
+        "latchkey_revocations"
+    };
+}
+
 /// The LISTEN/NOTIFY channel on which committed revocations are announced.
-pub const REVOCATION_CHANNEL: &str = "latchkey_revocations";
+pub const REVOCATION_CHANNEL: &str = revocation_channel!();
 
 /// The PostgreSQL store.
 pub type PgStore = SqlStore<Postgres>;
@@ -82,7 +89,8 @@ impl Dialect for Postgres {
     const LOCK_REVOCATIONS: Option<&'static str> =
         Some("LOCK TABLE revocations IN SHARE ROW EXCLUSIVE MODE");
     // Delivered to every listening node when (and only if) this commits.
-    const ANNOUNCE_REVOCATIONS: Option<&'static str> = Some("NOTIFY latchkey_revocations");
+    const ANNOUNCE_REVOCATIONS: Option<&'static str> =
+        Some(concat!("NOTIFY ", revocation_channel!()));
     // Rotations take turns (the lock conflicts with itself and with every
     // write), so a second rotation's UPDATE sees and retires the key the
     // first one stored, as on SQLite.

@@ -53,9 +53,10 @@ pub trait Dialect: Exec + Database<Connection: Migrate> {
     /// no current key exists, doing nothing when one does, even against a
     /// concurrent insert.
     const ADD_FIRST_KEY: &'static str;
-    /// Run first in a transaction that writes revocations.
+    /// Run just before a transaction's revocation inserts (after its
+    /// other statements, so after any row locks it takes).
     const LOCK_REVOCATIONS: Option<&'static str>;
-    /// Run last in a transaction that wrote revocations.
+    /// Run just after a transaction's revocation inserts.
     const ANNOUNCE_REVOCATIONS: Option<&'static str>;
     /// Run first in a key rotation.
     const LOCK_KEYS: Option<&'static str>;
