@@ -4,7 +4,8 @@
 //! [`Secrets`], [`LoginFailures`], [`RefreshTokens`], [`Revocations`],
 //! [`Keys`]), gathered by [`Store`]. Backends implement them beside this
 //! module ([`sqlite`] for one node, [`postgres`] for several); every backend
-//! must pass the same [`conformance`] suite. [`redis::RedisCached`] wraps
+//! must pass the same conformance suite (`conformance`, compiled only with
+//! the `conformance` feature, which the tests enable). [`redis::RedisCached`] wraps
 //! a durable store with Redis (session cache, shared login counters,
 //! revocation fan-out) and passes the same suite. Rules (what is expired, what a failure
 //! window is) live in `latchkey-core`; a backend stores, finds and applies
@@ -13,12 +14,19 @@
 //! **Invariant:** session secrets are stored only as their SHA-256 hash;
 //! passwords only as argon2id hashes.
 
+#[macro_use]
+mod delegate;
+
 pub mod circuit;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod postgres;
 pub mod redis;
+mod sql;
 pub mod sqlite;
 pub mod tokens;
+
+pub use sql::SqlStore;
 
 use std::time::Duration;
 

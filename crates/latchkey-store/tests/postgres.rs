@@ -19,7 +19,7 @@ use std::time::Duration;
 use latchkey_core::refresh::{RefreshHash, RefreshSecret};
 use latchkey_core::revocation::{Revocation, Target};
 use latchkey_core::{PasswordHash, Timestamp, UserId, Username};
-use latchkey_store::conformance::Fixture;
+use latchkey_store::conformance::{self, Fixture};
 use latchkey_store::postgres::PgStore;
 use latchkey_store::{Family, KeyRecord, RefreshOutcome, RevokeAt, User};
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
@@ -137,6 +137,17 @@ async fn fresh() -> Option<Fixture> {
 }
 
 latchkey_store::conformance_suite!(fresh());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_an_unreadable_row_is_corrupt() {
+    let Some(schema) = schema().await else { return };
+    let store = PgStore::open(&schema.url()).await.expect("open postgres");
+    let spoil = async {
+        let mut raw = PgConnection::connect(&schema.url()).await.unwrap();
+        raw.execute(conformance::SPOIL_USER_IDS).await.unwrap();
+    };
+    conformance::errors_an_unreadable_row_is_corrupt(&store, spoil).await;
+}
 
 /// Two stores on one schema: two nodes of a cluster.
 async fn two_nodes() -> Option<(Schema, PgStore, PgStore)> {
@@ -283,4 +294,43 @@ async fn revocations_from_two_nodes_all_reach_a_polling_node() {
         w.await.unwrap();
     }
     assert_eq!(seen.len(), 200);
+}
+
+/// A revocation committed on one node wakes another node's watcher through
+/// NOTIFY (the store itself has no poll: without NOTIFY nothing wakes it).
+/// The channel is database-wide, so other tests on the same database may
+/// wake the watcher too; this can pass for that reason, never fail for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_node_notifies_another() {
+    use latchkey_store::{RefreshTokens as _, Revocations as _, Store as _};
+    let Some((_schema, a, b)) = two_nodes().await else {
+        return;
+    };
+    let (wake, mut woken) = tokio::sync::mpsc::channel(16);
+    b.watch_revocations(wake).await;
+    let bound = Duration::from_secs(10);
+    // The wake-up that follows LISTEN: b now hears notifications.
+    tokio::time::timeout(bound, woken.recv())
+        .await
+        .expect("listening")
+        .unwrap();
+    let entry = Revocation {
+        target: Target::Jti("j1".into()),
+        at: t(0),
+        expires_at: t(60_000),
+    };
+    a.add_revocations(&[entry]).await.unwrap();
+    tokio::time::timeout(bound, woken.recv())
+        .await
+        .expect("notified of add_revocations")
+        .unwrap();
+    // Inside a transaction that ends something, too.
+    alice_with_family(&a).await;
+    while woken.try_recv().is_ok() {}
+    a.revoke_family("fam-1", at(1)).await.unwrap();
+    tokio::time::timeout(bound, woken.recv())
+        .await
+        .expect("notified of revoke_family")
+        .unwrap();
+    b.close().await;
 }

@@ -71,6 +71,9 @@
 //! Redis is used as a single server (scripts touch only their `KEYS`, but
 //! multi-key calls assume one node); a key prefix separates deployments.
 
+#[macro_use]
+mod wrap;
+
 mod cache;
 mod codec;
 mod conn;
@@ -81,6 +84,7 @@ mod health;
 mod mac;
 mod sessions;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,6 +122,11 @@ impl<S: ?Sized> std::fmt::Debug for RedisCached<S> {
 }
 
 impl<S: Store + ?Sized> RedisCached<S> {
+    /// What a passed-through call goes through: nothing (see `wrap!`).
+    async fn passed<T>(&self, op: impl Future<Output = T>) -> T {
+        op.await
+    }
+
     /// Puts Redis at `redis_url` (`redis://[user:password@]host[:port][/db]`,
     /// `rediss://` is not enabled) in front of `inner`, with every key
     /// under `prefix` (e.g. `latchkey:`; one per deployment sharing a
@@ -189,77 +198,65 @@ impl<S: Store + ?Sized> RedisCached<S> {
     }
 }
 
-#[async_trait]
-impl<S: Store + ?Sized> Users for RedisCached<S> {
-    async fn create_user(&self, user: &User) -> Result<()> {
-        self.inner.create_user(user).await
-    }
-
-    async fn user_by_name(&self, username: &Username) -> Result<Option<User>> {
-        self.inner.user_by_name(username).await
-    }
-
-    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        self.inner.user_by_id(id).await
-    }
-
-    async fn replace_password(
-        &self,
-        id: UserId,
-        hash: &PasswordHash,
-        keep: Keep<'_>,
-        at: RevokeAt,
-    ) -> Result<Ended> {
-        let result = self.inner.replace_password(id, hash, keep, at).await;
-        self.cache.forget_user(id).await;
-        self.ended(&result);
-        result
-    }
-
-    async fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()> {
-        self.inner.rehash_password(id, hash).await
-    }
-}
-
-#[async_trait]
-impl<S: Store + ?Sized> Secrets for RedisCached<S> {
-    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
-        self.inner.secret_or_insert(name, candidate).await
-    }
-}
-
-#[async_trait]
-impl<S: Store + ?Sized> RefreshTokens for RedisCached<S> {
-    async fn create_family(&self, family: &Family, first: &RefreshHash) -> Result<()> {
-        self.inner.create_family(family, first).await
-    }
-
-    async fn refresh(
-        &self,
-        presented: &RefreshHash,
-        successor: &RefreshHash,
-        at: RevokeAt,
-        grace: Duration,
-    ) -> Result<RefreshOutcome> {
-        let outcome = self.inner.refresh(presented, successor, at, grace).await;
-        if let Ok(RefreshOutcome::Reused { revocations, .. }) = &outcome {
-            self.revoked(revocations);
+wrap! {
+    impl Users {
+        pass {
+            fn create_user(&self, user: &User) -> Result<()>;
+            fn user_by_name(&self, username: &Username) -> Result<Option<User>>;
+            fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
+            fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()>;
         }
-        outcome
-    }
 
-    async fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>> {
-        self.inner.family_of(token).await
+        async fn replace_password(
+            &self,
+            id: UserId,
+            hash: &PasswordHash,
+            keep: Keep<'_>,
+            at: RevokeAt,
+        ) -> Result<Ended> {
+            let result = self.inner.replace_password(id, hash, keep, at).await;
+            self.cache.forget_user(id).await;
+            self.ended(&result);
+            result
+        }
     }
+}
 
-    async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended> {
-        let result = self.inner.revoke_family(id, at).await;
-        self.ended(&result);
-        result
+wrap! {
+    impl Secrets {
+        pass {
+            fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
+        }
     }
+}
 
-    async fn sweep_families(&self, now: Timestamp) -> Result<u64> {
-        self.inner.sweep_families(now).await
+wrap! {
+    impl RefreshTokens {
+        pass {
+            fn create_family(&self, family: &Family, first: &RefreshHash) -> Result<()>;
+            fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>>;
+            fn sweep_families(&self, now: Timestamp) -> Result<u64>;
+        }
+
+        async fn refresh(
+            &self,
+            presented: &RefreshHash,
+            successor: &RefreshHash,
+            at: RevokeAt,
+            grace: Duration,
+        ) -> Result<RefreshOutcome> {
+            let outcome = self.inner.refresh(presented, successor, at, grace).await;
+            if let Ok(RefreshOutcome::Reused { revocations, .. }) = &outcome {
+                self.revoked(revocations);
+            }
+            outcome
+        }
+
+        async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended> {
+            let result = self.inner.revoke_family(id, at).await;
+            self.ended(&result);
+            result
+        }
     }
 }
 
@@ -288,31 +285,20 @@ impl<S: Store + ?Sized> Revocations for RedisCached<S> {
     }
 }
 
-#[async_trait]
-impl<S: Store + ?Sized> Keys for RedisCached<S> {
-    async fn keys(&self) -> Result<Vec<KeyRecord>> {
-        self.inner.keys().await
-    }
-
-    async fn add_first_key(&self, key: &KeyRecord) -> Result<bool> {
-        self.inner.add_first_key(key).await
-    }
-
-    async fn rotate_key(
-        &self,
-        key: &KeyRecord,
-        now: Timestamp,
-        retired_not_after: Timestamp,
-    ) -> Result<()> {
-        self.inner.rotate_key(key, now, retired_not_after).await
-    }
-
-    async fn delete_expired_keys(&self, now: Timestamp) -> Result<u64> {
-        self.inner.delete_expired_keys(now).await
-    }
-
-    async fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool> {
-        self.inner.seal_key(kid, sealed_private).await
+wrap! {
+    impl Keys {
+        pass {
+            fn keys(&self) -> Result<Vec<KeyRecord>>;
+            fn add_first_key(&self, key: &KeyRecord) -> Result<bool>;
+            fn rotate_key(
+                &self,
+                key: &KeyRecord,
+                now: Timestamp,
+                retired_not_after: Timestamp,
+            ) -> Result<()>;
+            fn delete_expired_keys(&self, now: Timestamp) -> Result<u64>;
+            fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool>;
+        }
     }
 }
 

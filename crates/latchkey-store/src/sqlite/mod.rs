@@ -2,39 +2,62 @@
 //! so that an acknowledged write survives a crash of the process or the
 //! machine. Migrations are compiled into the binary and applied at open.
 //!
-//! Queries are checked at run time (`sqlx::query`, not `query!`), so the
-//! build needs no database; the conformance suite checks every query.
+//! The queries are the SQL layer's (`sql/`); this is SQLite's dialect.
+//! SQLite serialises writers with one file lock, so the only concurrency
+//! rule stated here is that refresh rotation takes that lock first
+//! (`BEGIN IMMEDIATE`).
 
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use latchkey_core::revocation::{Revocation, Target};
-use latchkey_core::throttle::FailureWindow;
-use latchkey_core::{
-    PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
-};
+use sqlx::Sqlite;
+use sqlx::error::DatabaseError;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Row as _, migrate::Migrator};
 
-mod tokens;
-
-use crate::{
-    Ended, Keep, LoginFailures, Result, RevokeAt, Secrets, Sessions, Store, StoreError, User,
-    Users, millis_to_duration,
-};
+use crate::sql::{Dialect, SqlStore, family_of_token, list_sessions, signing_keys};
+use crate::{Result, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// The SQLite store.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl Dialect for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    // IMMEDIATE takes the write lock first, so two refreshes of one token
+    // serialise here instead of both reading "unspent".
+    const BEGIN_ROTATION: &'static str = "BEGIN IMMEDIATE";
+    const TOKEN_FOR_ROTATION: &'static str = family_of_token!();
+    // BINARY, SQLite's default, is byte order.
+    const LIST_SESSIONS: &'static str = list_sessions!("");
+    const SIGNING_KEYS: &'static str = signing_keys!("");
+    // One writer at a time: the NOT EXISTS sees any committed current key.
+    const ADD_FIRST_KEY: &'static str = "INSERT INTO signing_keys \
+         (kid, alg, private, sealed, created_at) SELECT $1, $2, $3, $4, $5 \
+         WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)";
+    const LOCK_REVOCATIONS: Option<&'static str> = None;
+    const ANNOUNCE_REVOCATIONS: Option<&'static str> = None;
+    const LOCK_KEYS: Option<&'static str> = None;
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    /// SQLite's messages name constraints and columns, never values.
+    fn describe(e: &dyn DatabaseError) -> String {
+        format!(
+            "sqlite error {}: {}",
+            e.code().unwrap_or_default(),
+            e.message()
+        )
+    }
 }
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the database at `url`
     /// (`sqlite://path` or `sqlite::memory:`) and applies migrations.
     pub async fn open(url: &str) -> Result<Self> {
@@ -47,491 +70,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(unavailable)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
-    }
-
-    /// Runs a statement whose one parameter is a time (`?1`); returns how
-    /// many rows it touched. For the sweeps.
-    pub(super) async fn affected_at(&self, sql: &'static str, t: Timestamp) -> Result<u64> {
-        Ok(sqlx::query(sql)
-            .bind(t.unix_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .rows_affected())
-    }
-
-    /// Closes the pool, checkpointing the WAL.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-pub(super) fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-pub(super) fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
-    row.try_get::<i64, _>(col)
-        .map(Timestamp::from_unix_millis)
-        .map_err(corrupt)
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<User> {
-    let id: String = row.try_get("id").map_err(corrupt)?;
-    let name: String = row.try_get("username").map_err(corrupt)?;
-    Ok(User {
-        id: UserId::parse(&id).map_err(corrupt)?,
-        username: Username::parse(&name).map_err(corrupt)?,
-        password_hash: PasswordHash::from_stored(row.try_get("password_hash").map_err(corrupt)?),
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-fn session_from_row(row: &SqliteRow) -> Result<Session> {
-    let handle: String = row.try_get("handle").map_err(corrupt)?;
-    let user_id: String = row.try_get("user_id").map_err(corrupt)?;
-    Ok(Session {
-        handle: SessionHandle::parse(&handle).map_err(corrupt)?,
-        user_id: UserId::parse(&user_id).map_err(corrupt)?,
-        created_at: ts(row, "created_at")?,
-        last_seen_at: ts(row, "last_seen_at")?,
-        idle_expires_at: ts(row, "idle_expires_at")?,
-        absolute_expires_at: ts(row, "absolute_expires_at")?,
-        persistent: row.try_get::<i64, _>("persistent").map_err(corrupt)? != 0,
-        user_agent: row.try_get("user_agent").map_err(corrupt)?,
-        ip: row.try_get("ip").map_err(corrupt)?,
-    })
-}
-
-/// The session columns, as a literal so that queries stay `&'static str`.
-macro_rules! session_columns {
-    () => {
-        "s.handle, s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
-         s.absolute_expires_at, s.persistent, s.user_agent, s.ip"
-    };
-}
-
-#[async_trait]
-impl Users for SqliteStore {
-    async fn create_user(&self, user: &User) -> Result<()> {
-        let res = sqlx::query(
-            "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(user.id.to_string())
-        .bind(user.username.as_str())
-        .bind(user.password_hash.as_str())
-        .bind(user.created_at.unix_millis())
-        .execute(&self.pool)
-        .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::Conflict("username taken"))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    async fn user_by_name(&self, username: &Username) -> Result<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE username = ?")
-            .bind(username.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
-    }
-
-    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
-    }
-
-    async fn replace_password(
-        &self,
-        id: UserId,
-        hash: &PasswordHash,
-        keep: Keep<'_>,
-        at: RevokeAt,
-    ) -> Result<Ended> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(hash.as_str())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        let ended = end_in(&mut tx, id, keep, at, false).await?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(ended)
-    }
-
-    async fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(hash.as_str())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Sessions for SqliteStore {
-    async fn create_session(&self, secret: &SessionSecretHash, s: &Session) -> Result<()> {
-        let res = sqlx::query(
-            "INSERT INTO sessions (secret_hash, handle, user_id, created_at, last_seen_at, \
-             idle_expires_at, absolute_expires_at, persistent, user_agent, ip) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(secret.as_bytes().as_slice())
-        .bind(s.handle.as_str())
-        .bind(s.user_id.to_string())
-        .bind(s.created_at.unix_millis())
-        .bind(s.last_seen_at.unix_millis())
-        .bind(s.idle_expires_at.unix_millis())
-        .bind(s.absolute_expires_at.unix_millis())
-        .bind(i64::from(s.persistent))
-        .bind(s.user_agent.as_deref())
-        .bind(s.ip.as_deref())
-        .execute(&self.pool)
-        .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::Conflict("session exists"))
-            }
-            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-                Err(StoreError::Conflict("no such user"))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    async fn session_by_secret(
-        &self,
-        secret: &SessionSecretHash,
-    ) -> Result<Option<(Session, Username)>> {
-        let Some(row) = sqlx::query(concat!(
-            "SELECT ",
-            session_columns!(),
-            ", u.username FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.secret_hash = ?"
-        ))
-        .bind(secret.as_bytes().as_slice())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?
-        else {
-            return Ok(None);
-        };
-        let name: String = row.try_get("username").map_err(corrupt)?;
-        Ok(Some((
-            session_from_row(&row)?,
-            Username::parse(&name).map_err(corrupt)?,
-        )))
-    }
-
-    async fn touch_session(
-        &self,
-        secret: &SessionSecretHash,
-        last_seen_at: Timestamp,
-        idle_expires_at: Timestamp,
-    ) -> Result<()> {
-        // Never moves last-seen backwards (two nodes touching at once).
-        sqlx::query(
-            "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? \
-             WHERE secret_hash = ? AND last_seen_at < ?",
-        )
-        .bind(last_seen_at.unix_millis())
-        .bind(idle_expires_at.unix_millis())
-        .bind(secret.as_bytes().as_slice())
-        .bind(last_seen_at.unix_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn delete_session_by_secret(
-        &self,
-        secret: &SessionSecretHash,
-        at: RevokeAt,
-    ) -> Result<Ended> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        let handles: Vec<String> =
-            sqlx::query_scalar("DELETE FROM sessions WHERE secret_hash = ? RETURNING handle")
-                .bind(secret.as_bytes().as_slice())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        let ended = record_ended(&mut tx, handles, Vec::new(), at, None).await?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(ended)
-    }
-
-    async fn delete_session(
-        &self,
-        handle: &SessionHandle,
-        owner: Option<UserId>,
-        at: RevokeAt,
-    ) -> Result<Ended> {
-        let owner = owner.map(|u| u.to_string());
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        let handles: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM sessions WHERE handle = ? AND (? IS NULL OR user_id = ?) RETURNING handle",
-        )
-        .bind(handle.as_str())
-        .bind(owner.as_deref())
-        .bind(owner.as_deref())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        let ended = record_ended(&mut tx, handles, Vec::new(), at, None).await?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(ended)
-    }
-
-    async fn end_user_sessions(
-        &self,
-        user: UserId,
-        keep: Keep<'_>,
-        at: RevokeAt,
-        not_before: bool,
-    ) -> Result<Ended> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        let ended = end_in(&mut tx, user, keep, at, not_before).await?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(ended)
-    }
-
-    async fn list_sessions(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Session>> {
-        let uid = user.map(|u| u.to_string());
-        sqlx::query(concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM sessions s WHERE (? IS NULL OR s.user_id = ?) \
-             AND s.idle_expires_at > ? AND s.absolute_expires_at > ? \
-             ORDER BY s.created_at DESC, s.handle"
-        ))
-        .bind(uid.as_deref())
-        .bind(uid.as_deref())
-        .bind(now.unix_millis())
-        .bind(now.unix_millis())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?
-        .iter()
-        .map(session_from_row)
-        .collect()
-    }
-
-    async fn count_active_sessions(&self, now: Timestamp) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sessions WHERE idle_expires_at > ? AND absolute_expires_at > ?",
-        )
-        .bind(now.unix_millis())
-        .bind(now.unix_millis())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        u64::try_from(n).map_err(corrupt)
-    }
-
-    async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64> {
-        self.affected_at(
-            "DELETE FROM sessions WHERE idle_expires_at <= ?1 OR absolute_expires_at <= ?1",
-            now,
-        )
-        .await
-    }
-}
-
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
-
-/// Ends the user's sessions and refresh families (but `keep`) inside `tx`
-/// and records their revocations.
-async fn end_in(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    keep: Keep<'_>,
-    at: RevokeAt,
-    not_before: bool,
-) -> Result<Ended> {
-    let uid = user.to_string();
-    let handles: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM sessions WHERE user_id = ? AND handle IS NOT ? RETURNING handle",
-    )
-    .bind(&uid)
-    .bind(keep.session.map(SessionHandle::as_str))
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(unavailable)?;
-    let families: Vec<String> = sqlx::query_scalar(
-        "UPDATE refresh_families SET revoked_at = ? \
-         WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? AND expires_at > ? \
-         RETURNING id",
-    )
-    .bind(at.now.unix_millis())
-    .bind(&uid)
-    .bind(keep.family)
-    .bind(at.now.unix_millis())
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(unavailable)?;
-    let user_entry = not_before.then(|| at.entry(Target::User(uid)));
-    record_ended(tx, handles, families, at, user_entry).await
-}
-
-/// Writes a `sid` revocation for each ended session and family (plus
-/// `extra`) and returns what ended.
-async fn record_ended(
-    tx: &mut Tx<'_>,
-    handles: Vec<String>,
-    families: Vec<String>,
-    at: RevokeAt,
-    extra: Option<Revocation>,
-) -> Result<Ended> {
-    let sessions = handles
-        .iter()
-        .map(|h| SessionHandle::parse(h).map_err(corrupt))
-        .collect::<Result<Vec<_>>>()?;
-    let revocations: Vec<Revocation> = handles
-        .iter()
-        .chain(&families)
-        .map(|sid| at.entry(Target::Sid(sid.clone())))
-        .chain(extra)
-        .collect();
-    tokens::insert_revocations(tx, &revocations).await?;
-    Ok(Ended {
-        sessions,
-        families,
-        revocations,
-    })
-}
-
-#[async_trait]
-impl Secrets for SqliteStore {
-    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
-        sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
-            .bind(name)
-            .bind(candidate)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)
-    }
-}
-
-fn window_from_row(row: &SqliteRow) -> Result<FailureWindow> {
-    let n: i64 = row.try_get("count").map_err(corrupt)?;
-    Ok(FailureWindow {
-        count: u32::try_from(n).unwrap_or(u32::MAX),
-        started_at: ts(row, "started_at")?,
-    })
-}
-
-#[async_trait]
-impl LoginFailures for SqliteStore {
-    async fn failures(&self, key: &str) -> Result<Option<FailureWindow>> {
-        sqlx::query("SELECT count, started_at FROM login_failures WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .as_ref()
-            .map(window_from_row)
-            .transpose()
-    }
-
-    async fn record_failure(
-        &self,
-        key: &str,
-        window: Duration,
-        now: Timestamp,
-    ) -> Result<FailureWindow> {
-        // One statement, so concurrent failures are all counted. In SET,
-        // every column reference is the old value.
-        let row = sqlx::query(
-            "INSERT INTO login_failures (key, count, started_at) VALUES (?1, 1, ?2) \
-             ON CONFLICT(key) DO UPDATE SET \
-               count = CASE WHEN started_at + ?3 > ?2 THEN count + 1 ELSE 1 END, \
-               started_at = CASE WHEN started_at + ?3 > ?2 THEN started_at ELSE ?2 END \
-             RETURNING count, started_at",
-        )
-        .bind(key)
-        .bind(now.unix_millis())
-        .bind(millis_to_duration(window))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        window_from_row(&row)
-    }
-
-    async fn clear_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE key = ?")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn forgive_failure(&self, key: &str) -> Result<()> {
-        sqlx::query("UPDATE login_failures SET count = count - 1 WHERE key = ? AND count > 0")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64> {
-        self.affected_at("DELETE FROM login_failures WHERE started_at < ?1", cutoff)
-            .await
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        Self::close(self).await;
-    }
-
-    fn backend(&self) -> &'static str {
-        "sqlite"
+            .acquire_timeout(Duration::from_secs(5));
+        Self::connect(pool, options, &MIGRATOR).await
     }
 }

@@ -1,0 +1,175 @@
+//! Conformance cases: refresh families and rotation, the revocation log,
+//! signing keys.
+
+use super::*;
+
+pub async fn refresh_rotates_once_and_grace_returns_the_same_successor(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    let next = succ(1);
+    let rotated = store
+        .refresh(&first, &next, at(1_000), GRACE)
+        .await
+        .unwrap();
+    let RefreshOutcome::Rotated { family, issued_at } = rotated else {
+        panic!("expected rotation, got {rotated:?}");
+    };
+    assert_eq!((family.id.as_str(), issued_at), ("fam-1", t(1_000)));
+    // The same spent token within the grace window: the same successor,
+    // with the original issue time.
+    let again = store
+        .refresh(&first, &next, at(10_999), GRACE)
+        .await
+        .unwrap();
+    assert!(matches!(again, RefreshOutcome::Grace { issued_at, .. } if issued_at == t(1_000)));
+    // The successor rotates in turn.
+    assert!(matches!(
+        store
+            .refresh(&next, &succ(2), at(2_000), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated { .. }
+    ));
+    assert_eq!(
+        store
+            .refresh(&succ(99), &succ(98), at(0), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Unknown
+    );
+}
+
+pub async fn refresh_reuse_after_grace_revokes_the_family(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    store.refresh(&first, &succ(1), at(0), GRACE).await.unwrap();
+    let reused = store
+        .refresh(&first, &succ(1), at(10_000), GRACE)
+        .await
+        .unwrap();
+    assert!(
+        matches!(reused, RefreshOutcome::Reused { ref family, ref revocations } if family.id == "fam-1" && revocations.len() == 1)
+    );
+    // The whole family is dead, including the live successor.
+    assert_eq!(
+        store
+            .refresh(&succ(1), &succ(2), at(10_001), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Revoked
+    );
+    let fam = store.family_of(&succ(1)).await.unwrap().unwrap();
+    assert_eq!(fam.revoked_at, Some(t(10_000)));
+}
+
+pub async fn concurrent_refreshes_rotate_exactly_once(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    let next = succ(1);
+    let all = futures_join_all((0..20).map(|_| store.refresh(&first, &next, at(5), GRACE))).await;
+    let mut rotated = 0;
+    for r in all {
+        match r.unwrap() {
+            RefreshOutcome::Rotated { .. } => rotated += 1,
+            RefreshOutcome::Grace { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(rotated, 1);
+}
+
+pub async fn refresh_family_lifetime_is_absolute(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let first = family(store, &alice, "fam-1", 0).await;
+    let end = 30 * 24 * 3_600_000;
+    store
+        .refresh(&first, &succ(1), at(end - 1), GRACE)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .refresh(&succ(1), &succ(2), at(end), GRACE)
+            .await
+            .unwrap(),
+        RefreshOutcome::Expired
+    );
+}
+
+pub async fn families_revoke_and_sweep(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let a = family(store, &alice, "fam-a", 0).await;
+    let b = family(store, &alice, "fam-b", 1).await;
+    assert_eq!(store.family_of(&a).await.unwrap().unwrap().id, "fam-a");
+    assert!(store.family_of(&succ(7)).await.unwrap().is_none());
+    let ended = store.revoke_family("fam-a", at(2)).await.unwrap();
+    assert_eq!(ended.families, vec!["fam-a".to_owned()]);
+    assert_eq!(
+        ended.revocations,
+        vec![at(2).entry(Target::Sid("fam-a".into()))]
+    );
+    assert!(
+        store
+            .revoke_family("fam-a", at(3))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.refresh(&a, &succ(1), at(4), GRACE).await.unwrap(),
+        RefreshOutcome::Revoked
+    );
+    let ended = store
+        .end_user_sessions(alice.id, Keep::default(), at(5), false)
+        .await
+        .unwrap();
+    assert_eq!(ended.families, vec!["fam-b".to_owned()]);
+    let end = 30 * 24 * 3_600_000;
+    assert_eq!(store.sweep_families(t(end)).await.unwrap(), 1);
+    assert_eq!(store.sweep_families(t(end + 1)).await.unwrap(), 1);
+    assert!(store.family_of(&b).await.unwrap().is_none());
+}
+
+pub async fn revocation_log_is_incremental_and_pruned(store: &dyn Store) {
+    let r = |v: &str, exp: i64| Revocation {
+        target: Target::Jti(v.into()),
+        at: t(0),
+        expires_at: t(exp),
+    };
+    store
+        .add_revocations(&[r("a", 100), r("b", 200)])
+        .await
+        .unwrap();
+    let (first, cursor) = store.revocations_since(0, t(0)).await.unwrap();
+    assert_eq!(first, vec![r("a", 100), r("b", 200)]);
+    store.add_revocations(&[r("c", 300)]).await.unwrap();
+    let (next, cursor2) = store.revocations_since(cursor, t(0)).await.unwrap();
+    assert_eq!(next, vec![r("c", 300)]);
+    assert!(cursor2 > cursor);
+    let (none, same) = store.revocations_since(cursor2, t(0)).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(same, cursor2);
+    // Expired entries are neither loaded nor kept.
+    let (live, _) = store.revocations_since(0, t(100)).await.unwrap();
+    assert_eq!(live, vec![r("b", 200), r("c", 300)]);
+    assert_eq!(store.prune_revocations(t(200)).await.unwrap(), 2);
+    let (left, _) = store.revocations_since(0, t(0)).await.unwrap();
+    assert_eq!(left, vec![r("c", 300)]);
+}
+
+pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store) {
+    assert!(store.add_first_key(&key("k1", 0)).await.unwrap());
+    assert!(!store.add_first_key(&key("k2", 0)).await.unwrap());
+    store
+        .rotate_key(&key("k3", 10), t(10), t(1_000))
+        .await
+        .unwrap();
+    let keys = store.keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], key("k3", 10));
+    assert_eq!(keys[1].kid, "k1");
+    assert_eq!(keys[1].retired_at, Some(t(10)));
+    assert_eq!(keys[1].not_after, Some(t(1_000)));
+    assert_eq!(store.delete_expired_keys(t(999)).await.unwrap(), 0);
+    assert_eq!(store.delete_expired_keys(t(1_000)).await.unwrap(), 1);
+    assert_eq!(store.keys().await.unwrap(), vec![key("k3", 10)]);
+}
