@@ -87,6 +87,7 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
                 url = %format!("http://{}", app.address()),
                 database = %latchkey::app::redact_url(&config.database_url),
                 redis = config.redis_url.as_deref().map(latchkey::app::redact_url).unwrap_or_default(),
+                metrics = app.metrics_address().map(|a| a.to_string()).unwrap_or_default(),
                 "latchkey listening"
             );
             app.run_until(shutdown_signal()).await
