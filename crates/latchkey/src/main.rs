@@ -9,12 +9,14 @@ use clap::error::ErrorKind;
 use latchkey::cli::{self, Cli, Command, KeysCommand, SessionsCommand, UserCommand};
 use latchkey::{Application, Overrides, config};
 
-/// mimalloc gives freed memory back: argon2id takes a 19 MiB block per
+/// jemalloc gives freed memory back: argon2id takes a 19 MiB block per
 /// hash, and glibc's allocator kept such blocks in each thread's arena, so
-/// RSS grew to hundreds of MiB after a few hundred logins and stayed there
-/// (docs/BENCHMARKS.md has the figures).
+/// RSS grew to hundreds of MiB after a few hundred logins and stayed there.
+/// jemalloc serves blocks that large from a dedicated arena that returns
+/// them to the system at once (mimalloc, also measured, kept ~60 MiB more;
+/// docs/BENCHMARKS.md has the figures).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -85,6 +87,7 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
                 url = %format!("http://{}", app.address()),
                 database = %latchkey::app::redact_url(&config.database_url),
                 redis = config.redis_url.as_deref().map(latchkey::app::redact_url).unwrap_or_default(),
+                metrics = app.metrics_address().map(|a| a.to_string()).unwrap_or_default(),
                 "latchkey listening"
             );
             app.run_until(shutdown_signal()).await
