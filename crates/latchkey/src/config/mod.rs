@@ -1,0 +1,265 @@
+//! Configuration: defaults, then the TOML file, then `LATCHKEY_*`
+//! variables, then command-line flags. The merged document is checked as a
+//! whole and *every* problem is reported at once (unknown keys, wrong
+//! types, bad values), so an operator fixes a file in one round.
+//!
+//! Two types, as the style guide asks: the merged raw document (a JSON
+//! value, whatever its source) and the typed [`Config`] it validates into.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use latchkey_core::SessionPolicy;
+use latchkey_core::throttle::LoginLimits;
+use latchkey_http::{
+    AddressLimits, BffApi, IntrospectionClient, IpRange, MetricsToken, RouteLimit, SameSite,
+    Settings, TokenSettings,
+};
+use latchkey_store::circuit::CircuitSettings;
+use latchkey_tokens::Algorithm;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::server::ServerSettings;
+
+mod keys;
+mod sections;
+mod values;
+
+use keys::{KEYS, Kind};
+use sections::{BffTables, audience_conflicts, connection_settings, http_settings};
+use values::Values;
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Optional Redis for the shared hot path (session cache, login
+    /// counters, revocation fan-out).
+    pub redis_url: Option<String>,
+    pub issuer: String,
+    /// Whether `issuer` was configured (rather than derived from `listen`).
+    pub issuer_configured: bool,
+    /// Serve `/metrics` on this address alone (and not on `listen`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
+    pub log: String,
+    /// Signing algorithm for new keys.
+    pub algorithm: Algorithm,
+    /// Seals private signing keys in the store (`LATCHKEY_MASTER_KEY`).
+    pub master_key: Option<MasterKey>,
+    pub http: Settings,
+    /// Connection handling: deadlines and the connection cap.
+    pub server: ServerSettings,
+    /// The store's probe timeout and circuit breaker.
+    pub circuit: CircuitSettings,
+}
+
+impl Config {
+    /// Takes `issuer` (the one recorded in the store) as this node's, with
+    /// the public origin that follows from it.
+    pub fn adopt_issuer(&mut self, issuer: String) {
+        if self.http.public_origin.is_some() {
+            self.http.public_origin = Some(origin_of(&issuer));
+        }
+        self.http.tokens.issuer.clone_from(&issuer);
+        self.issuer = issuer;
+    }
+}
+
+/// 32 bytes that seal signing keys at rest. `Debug` is redacted; not
+/// `Copy`, and zeroed when dropped.
+#[derive(Clone)]
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The key, for the key ring (which zeroes its copy too).
+    pub fn zeroizing(&self) -> Zeroizing<[u8; 32]> {
+        self.0.clone()
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+/// Every problem found, one per line.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problems):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Loads and validates. `env` is the process environment (passed in so
+/// that tests need not touch the real one); only `LATCHKEY_*` is read.
+pub fn load(
+    file: Option<&Path>,
+    env: HashMap<String, String>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigErrors> {
+    let raw = merge(file, env, overrides).map_err(|e| ConfigErrors(vec![e]))?;
+    validate(&raw)
+}
+
+fn merge(
+    file: Option<&Path>,
+    env: HashMap<String, String>,
+    overrides: &Overrides,
+) -> Result<Value, String> {
+    let mut builder = config::Config::builder();
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(format!("config file {} does not exist", path.display()));
+        }
+        builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+    }
+    let env: config::Map<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("LATCHKEY_"))
+        .collect();
+    builder = builder.add_source(
+        config::Environment::with_prefix("LATCHKEY")
+            .prefix_separator("_")
+            .separator("__")
+            .source(Some(env)),
+    );
+    let set = |b: config::ConfigBuilder<_>, key: &str, v: &Option<String>| match v {
+        Some(v) => b.set_override(key, v.clone()),
+        None => Ok(b),
+    };
+    builder = set(builder, "listen", &overrides.listen).map_err(|e| e.to_string())?;
+    builder = set(builder, "database_url", &overrides.database_url).map_err(|e| e.to_string())?;
+    let built = builder.build().map_err(|e| e.to_string())?;
+    built.try_deserialize::<Value>().map_err(|e| e.to_string())
+}
+
+/// Flattens tables into dotted keys.
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_owned(), other.clone())),
+    }
+}
+
+fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
+    let (known, bff, mut errors) = partition(raw);
+    let mut v = Values {
+        known,
+        errors: &mut errors,
+    };
+    let listen = v.addr("listen").unwrap_or_else(default_listen);
+    let database_url = v
+        .string("database_url")
+        .unwrap_or_else(|| "sqlite://latchkey.db".into());
+    let redis_url = v.string("redis_url");
+    let configured_issuer = v.string("issuer");
+    let issuer_configured = configured_issuer.is_some();
+    let issuer = configured_issuer.unwrap_or_else(|| format!("http://{listen}"));
+    let http = http_settings(&mut v, &issuer, bff);
+    let (server, circuit) = connection_settings(&mut v);
+    let metrics_listen = v.addr("metrics.listen");
+    let log = v.string("log").unwrap_or_else(|| "info".into());
+    let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
+    let master_key = v.master_key("master_key");
+    audience_conflicts(&http, v.errors);
+    if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
+        v.errors
+            .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Config {
+        listen,
+        database_url,
+        redis_url,
+        issuer,
+        issuer_configured,
+        metrics_listen,
+        log,
+        algorithm,
+        master_key,
+        http,
+        server,
+        circuit,
+    })
+}
+
+/// The flattened document split into known keys, `[bff.apis.NAME]` tables
+/// and the problems found so far (unknown keys).
+fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, Vec<String>) {
+    let mut flat = Vec::new();
+    flatten("", raw, &mut flat);
+    let mut errors = Vec::new();
+    let mut known = HashMap::new();
+    let mut bff = BffTables::default();
+    for (key, value) in flat {
+        if let Some(rest) = key.strip_prefix("bff.apis.") {
+            match rest.rsplit_once('.') {
+                Some((name, field)) => bff
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push((field.to_owned(), value)),
+                None => errors.push(format!("`{key}`: expected a [bff.apis.NAME] table")),
+            }
+            continue;
+        }
+        match KEYS.iter().find(|(k, _)| *k == key) {
+            Some((k, kind)) => {
+                known.insert(*k, (*kind, value));
+            }
+            None => errors.push(format!("unknown key `{key}`")),
+        }
+    }
+    (known, bff, errors)
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// `scheme://authority` of a URL already checked to be http(s).
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    format!("{scheme}://{authority}")
+}
+
+#[cfg(test)]
+mod tests;
