@@ -18,7 +18,7 @@ use crate::auth::{SessionAuth, is_unsafe, require_csrf};
 use crate::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::{BearerError, TokenService};
+use latchkey_auth::{BearerError, TokenService};
 
 /// A request authenticated by a valid, unrevoked access token.
 #[derive(Debug)]

@@ -13,17 +13,14 @@ pub mod cookies;
 pub mod deadline;
 pub mod error;
 pub mod json;
-pub mod keyring;
 pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
-pub mod passwords;
 pub mod random;
 pub mod routes;
 pub mod state;
-pub mod tokens;
 pub mod ui;
 
 use std::sync::LazyLock;
@@ -38,10 +35,9 @@ use utoipa_axum::routes;
 
 pub use client::IpRange;
 pub use error::ApiError;
+pub use latchkey_auth::{PasswordService, TokenService, TokenSettings};
 pub use limits::{AddressLimits, RouteLimit};
-pub use passwords::PasswordService;
 pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, Settings};
-pub use tokens::{TokenService, TokenSettings};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(info(

@@ -12,8 +12,7 @@ use latchkey_store::{Ended, RevokeAt, Store};
 use crate::client::IpRange;
 use crate::limits::AddressLimits;
 use crate::metrics::Metrics;
-use crate::passwords::PasswordService;
-use crate::tokens::{TokenService, TokenSettings};
+use latchkey_auth::{Authenticator, PasswordService, TokenService, TokenSettings};
 
 /// `SameSite` for latchkey's cookies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,6 +156,8 @@ pub struct Inner {
     pub settings: Settings,
     pub csrf: CsrfKey,
     pub passwords: PasswordService,
+    /// The login use case (throttle, password check).
+    pub auth: Authenticator,
     pub metrics: Metrics,
     pub tokens: TokenService,
     /// The BFF's pooled upstream client.
@@ -195,12 +196,19 @@ impl AppState {
     ) -> Self {
         let tokens =
             tokens.with_upstream_audiences(settings.bff_apis.iter().map(|a| a.audience.clone()));
+        let auth = Authenticator {
+            store: store.clone(),
+            clock: clock.clone(),
+            passwords: passwords.clone(),
+            limits: settings.login_limits,
+        };
         Self(Arc::new(Inner {
             store,
             clock,
             settings,
             csrf,
             passwords,
+            auth,
             tokens,
             proxy: crate::bff::Proxy::default(),
             usernames: moka::sync::Cache::new(100_000),

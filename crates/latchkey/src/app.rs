@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use latchkey_auth::keyring::{self, KeyPolicy};
 use latchkey_core::Clock;
 use latchkey_core::csrf::CsrfKey;
 use latchkey_core::refresh::RefreshKey;
-use latchkey_http::keyring::{self, KeyPolicy};
 use latchkey_http::{AppState, PasswordService, TokenService};
 use latchkey_store::Store;
 use latchkey_store::circuit::Circuit;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use latchkey_auth::keyring;
 use latchkey_core::{Clock as _, Password, PasswordHash, SessionHandle, UserId, Username};
-use latchkey_http::keyring;
 use latchkey_store::{Keep, RevokeAt, Store, StoreError, User};
 
 use crate::clock::SystemClock;
