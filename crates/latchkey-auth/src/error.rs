@@ -9,6 +9,9 @@ pub enum AuthError {
     /// Wrong password or unknown user: one answer for both.
     #[error("the username or password is wrong")]
     InvalidCredentials,
+    /// A refresh token that is unknown, spent, expired or revoked.
+    #[error("the refresh token is invalid, expired, spent or revoked")]
+    InvalidGrant,
     /// Too many attempts for this account or address.
     #[error("too many attempts; retry after {retry_after:?}")]
     RateLimited { retry_after: Duration },

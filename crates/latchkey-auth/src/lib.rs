@@ -7,14 +7,19 @@
 
 pub mod access;
 pub mod error;
+pub mod issue;
 pub mod keyring;
 pub mod login;
 pub mod passwords;
+pub mod principal;
+pub mod service;
 
 pub use access::{BearerError, TokenService, TokenSettings};
 pub use error::AuthError;
-pub use login::Authenticator;
+pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
 pub use passwords::PasswordService;
+pub use principal::{Authentication, Challenge, Method, Principal};
+pub use service::{AuthPolicy, AuthService};
 
 /// `N` bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {

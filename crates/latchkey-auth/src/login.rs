@@ -9,25 +9,32 @@
 //! which accounts exist.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use latchkey_core::throttle::{self, Decision, LoginLimits};
-use latchkey_core::{Clock, Password, Username};
-use latchkey_store::{Store, User};
+use latchkey_core::throttle::{self, Decision};
+use latchkey_core::{Password, Username};
+use latchkey_store::User;
 
 use crate::error::AuthError;
-use crate::passwords::PasswordService;
+use crate::principal::{Authentication, Method, Principal};
+use crate::service::AuthService;
 
-/// Checks logins: the store, the clock, the hasher and the throttle's limits.
-#[derive(Clone)]
-pub struct Authenticator {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: PasswordService,
-    pub limits: LoginLimits,
-}
+impl AuthService {
+    /// One password step: a principal (`amr` = `pwd`), or, once an account
+    /// can require a second factor, a challenge that names it.
+    pub async fn authenticate(
+        &self,
+        address: Option<IpAddr>,
+        username: &str,
+        password: String,
+    ) -> Result<Authentication, AuthError> {
+        let user = self.check_password(address, username, password).await?;
+        Ok(Authentication::Principal(Principal {
+            user,
+            amr: vec![Method::Password],
+            auth_time: self.clock.now(),
+        }))
+    }
 
-impl Authenticator {
     /// Verifies `username`/`password` from `address`. Every attempt is
     /// counted against the account and the address *before* the password
     /// is checked (so concurrent guesses cannot overrun the limit); a
@@ -76,7 +83,7 @@ impl Authenticator {
     /// Counts this attempt for each key, atomically in the store, and
     /// refuses it if that takes a key over its limit.
     async fn count_attempt(&self, keys: &Keys) -> Result<(), AuthError> {
-        let limits = self.limits;
+        let limits = self.policy.login_limits;
         let now = self.clock.now();
         let checks = [
             (keys.account.as_ref(), limits.per_account),

@@ -112,9 +112,7 @@ pub enum Credential {
 
 /// What the hybrid's CSRF token is bound to: the refresh family (the
 /// `sid` of its access tokens), in a namespace of its own.
-pub fn hybrid_binding(family: &str) -> String {
-    format!("family:{family}")
-}
+pub use latchkey_auth::hybrid_binding;
 
 impl Credential {
     pub fn user_id(&self) -> UserId {

@@ -197,6 +197,7 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
+            AuthError::InvalidGrant => Self::InvalidGrant,
             AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
             AuthError::Overloaded => Self::Overloaded,
             AuthError::Invalid { code, detail } => Self::Invalid { code, detail },

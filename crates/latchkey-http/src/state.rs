@@ -12,7 +12,7 @@ use latchkey_store::{Ended, RevokeAt, Store};
 use crate::client::IpRange;
 use crate::limits::AddressLimits;
 use crate::metrics::Metrics;
-use latchkey_auth::{Authenticator, PasswordService, TokenService, TokenSettings};
+use latchkey_auth::{AuthPolicy, AuthService, PasswordService, TokenService, TokenSettings};
 
 /// `SameSite` for latchkey's cookies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,10 +156,10 @@ pub struct Inner {
     pub settings: Settings,
     pub csrf: CsrfKey,
     pub passwords: PasswordService,
-    /// The login use case (throttle, password check).
-    pub auth: Authenticator,
+    /// The use cases (logging in, issuing credentials).
+    pub auth: AuthService,
     pub metrics: Metrics,
-    pub tokens: TokenService,
+    pub tokens: Arc<TokenService>,
     /// The BFF's pooled upstream client.
     pub proxy: crate::bff::Proxy,
     /// Recently read sessions by secret hash, and their handles, so a busy
@@ -196,11 +196,18 @@ impl AppState {
     ) -> Self {
         let tokens =
             tokens.with_upstream_audiences(settings.bff_apis.iter().map(|a| a.audience.clone()));
-        let auth = Authenticator {
+        let tokens = Arc::new(tokens);
+        let auth = AuthService {
             store: store.clone(),
             clock: clock.clone(),
             passwords: passwords.clone(),
-            limits: settings.login_limits,
+            tokens: tokens.clone(),
+            csrf: csrf.clone(),
+            policy: AuthPolicy {
+                login_limits: settings.login_limits,
+                sessions: settings.sessions,
+                revocation_ttl: settings.revocation_ttl(),
+            },
         };
         Self(Arc::new(Inner {
             store,

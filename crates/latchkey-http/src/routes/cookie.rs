@@ -8,7 +8,6 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use latchkey_core::refresh::RefreshSecret;
 use serde::{Deserialize, Serialize};
 
-use super::tokens::{TokenPair, rotate, start_family};
 use super::{NO_STORE, UserView};
 use crate::auth::{refuse_cross_site, require_csrf};
 use crate::bearer::hybrid_binding;
@@ -16,7 +15,7 @@ use crate::client::Client;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::authenticate;
+use crate::login::{TokenPair, rotate, sign_in};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -60,13 +59,14 @@ pub async fn login(
     AppJson(body): AppJson<CookieLoginRequest>,
 ) -> Result<Response, ApiError> {
     refuse_cross_site(&headers, &state)?;
-    let user = authenticate(&state, &client, &body.username, body.password).await?;
-    let (family, pair) = start_family(&state, user.id).await?;
-    let csrf_token = state.csrf.token(&hybrid_binding(&family));
+    let principal = sign_in(&state, &client, &body.username, body.password).await?;
+    let login = state.auth.issue_hybrid(&principal).await?;
+    let pair = TokenPair::new(&state, &login.pair);
     let cookies = token_cookies(&state, &pair, body.remember);
+    let user = &principal.user;
     let body = CookieLoginResponse {
         user: UserView::new(user.id, &user.username),
-        csrf_token,
+        csrf_token: login.csrf_token,
         expires_in: pair.expires_in,
     };
     Ok((AppendHeaders(cookies), NO_STORE, AppJson(body)).into_response())

@@ -4,7 +4,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use latchkey_core::{SessionHandle, SessionSecret};
+use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +14,7 @@ use crate::client::Client;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::authenticate;
-use crate::random::random;
+use crate::login::{issue_session, sign_in};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -82,9 +81,10 @@ pub async fn login(
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     refuse_cross_site(&headers, &state)?;
-    let user = authenticate(&state, &client, &body.username, body.password).await?;
+    let principal = sign_in(&state, &client, &body.username, body.password).await?;
     let (cookie, session) =
-        start_session(&state, &client, &headers, user.id, body.remember).await?;
+        issue_session(&state, &client, &headers, &principal, body.remember).await?;
+    let user = &principal.user;
     let body = LoginResponse {
         user: UserView::new(user.id, &user.username),
         csrf_token: state.csrf.token(session.handle.as_str()),
@@ -95,39 +95,6 @@ pub async fn login(
         AppJson(body),
     )
         .into_response())
-}
-
-/// Starts a new session for `user` (never reusing a presented one: the
-/// browser's previous session, if any, ends) and returns its cookie.
-pub async fn start_session(
-    state: &AppState,
-    client: &Client,
-    headers: &HeaderMap,
-    user: latchkey_core::UserId,
-    remember: bool,
-) -> Result<(axum::http::HeaderValue, latchkey_core::Session), ApiError> {
-    let name = cookies::session_cookie_name(&state.settings);
-    if let Some(old) = cookies::read(headers, name)?.and_then(|v| SessionSecret::parse(&v).ok()) {
-        let ended = state
-            .store
-            .delete_session_by_secret(&old.hash(), state.revoke_at())
-            .await?;
-        state.ended(&ended);
-    }
-    let secret = SessionSecret::from_random(random()?);
-    let now = state.clock.now();
-    let session = state.settings.sessions.start(
-        SessionHandle::from_random(random()?),
-        user,
-        now,
-        remember,
-        client.user_agent.as_deref(),
-        client.ip.map(|ip| ip.to_string()),
-    );
-    state.store.create_session(&secret.hash(), &session).await?;
-    let max_age = state.settings.sessions.cookie_max_age(&session, now);
-    let cookie = cookies::set(&state.settings, name, secret.encode(), "/", max_age);
-    Ok((cookie, session))
 }
 
 /// The current session and its user.

@@ -29,8 +29,7 @@ use crate::auth::{SessionAuth, load_session, refuse_cross_site};
 use crate::client::Client;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::login::authenticate;
-use crate::routes::sessions::start_session;
+use crate::login::{authenticate, issue_session, sign_in};
 use crate::state::AppState;
 use pages::{Account, LoginMessage, SessionRow};
 
@@ -145,8 +144,8 @@ pub async fn login_submit(
         return ui_rejection(&state, e);
     }
     let failed = |status, message| page(status, pages::login(&message, &form.username));
-    let user = match authenticate(&state, &client, &form.username, form.password.clone()).await {
-        Ok(user) => user,
+    let principal = match sign_in(&state, &client, &form.username, form.password.clone()).await {
+        Ok(principal) => principal,
         Err(ApiError::InvalidCredentials) => {
             return failed(StatusCode::UNAUTHORIZED, LoginMessage::Failed);
         }
@@ -168,7 +167,7 @@ pub async fn login_submit(
         Err(e) => return error_page(e),
     };
     let remember = form.remember.is_some();
-    match start_session(&state, &client, &headers, user.id, remember).await {
+    match issue_session(&state, &client, &headers, &principal, remember).await {
         Ok((cookie, _)) => {
             let mut res = see_other("/account");
             res.headers_mut().append(header::SET_COOKIE, cookie);
