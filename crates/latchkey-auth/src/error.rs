@@ -9,6 +9,9 @@ pub enum AuthError {
     /// Wrong password or unknown user: one answer for both.
     #[error("the username or password is wrong")]
     InvalidCredentials,
+    /// The account behind a credential is gone.
+    #[error("no such account")]
+    UnknownUser,
     /// A refresh token that is unknown, spent, expired or revoked.
     #[error("the refresh token is invalid, expired, spent or revoked")]
     InvalidGrant,

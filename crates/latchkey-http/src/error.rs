@@ -198,6 +198,7 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
             AuthError::InvalidGrant => Self::InvalidGrant,
+            AuthError::UnknownUser => Self::Unauthenticated { clear: None },
             AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
             AuthError::Overloaded => Self::Overloaded,
             AuthError::Invalid { code, detail } => Self::Invalid { code, detail },

@@ -3,10 +3,11 @@
 //! the credential a handler answers with (`issue_*`).
 
 use axum::http::{HeaderMap, HeaderValue};
-use latchkey_auth::{AuthError, Authentication, BearerPair, Device, Principal, Refreshed};
+use latchkey_auth::{
+    AuthError, Authentication, BearerPair, Device, PasswordChange, Principal, Refreshed,
+};
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::{Session, SessionSecret};
-use latchkey_store::User;
 use serde::Serialize;
 
 use crate::client::Client;
@@ -33,19 +34,21 @@ pub async fn sign_in(
     }
 }
 
-/// Re-checks a password (the password change).
-pub async fn authenticate(
+/// The password change (see
+/// [`latchkey_auth::AuthService::change_password`]); what it ended
+/// reaches this node's denylist at once.
+pub async fn apply_password_change(
     state: &AppState,
-    client: &Client,
-    username: &str,
-    password: String,
-) -> Result<User, ApiError> {
-    let outcome = state
-        .auth
-        .check_password(client.ip, username, password)
-        .await;
-    count(state, &outcome);
-    Ok(outcome?)
+    change: PasswordChange<'_>,
+) -> Result<(), AuthError> {
+    let outcome = state.auth.change_password(change).await;
+    match &outcome {
+        // The current password was right; only the new one was refused.
+        Err(AuthError::Invalid { .. }) => state.metrics.login("success"),
+        other => count(state, other),
+    }
+    state.ended(&outcome?);
+    Ok(())
 }
 
 fn count<T>(state: &AppState, outcome: &Result<T, AuthError>) {

@@ -17,7 +17,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_core::{Password, SessionHandle};
+use latchkey_auth::{AuthError, PasswordChange};
+use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 use serde::de::DeserializeOwned;
 
@@ -29,7 +30,7 @@ use crate::auth::{SessionAuth, load_session, refuse_cross_site};
 use crate::client::Client;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::login::{authenticate, issue_session, sign_in};
+use crate::login::{apply_password_change, issue_session, sign_in};
 use crate::state::AppState;
 use pages::{Account, LoginMessage, SessionRow};
 
@@ -326,57 +327,31 @@ pub async fn change_password(
 ) -> Response {
     let auth = &ui.auth;
     let form = ui.form;
-    let again =
-        |error: &'static str, status| render_account(&state, auth, None, Some(error), status);
-    let user = match authenticate(
-        &state,
-        &client,
-        auth.username.as_str(),
-        form.current_password,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(ApiError::InvalidCredentials) => {
-            return again("The current password is wrong.", StatusCode::UNAUTHORIZED).await;
-        }
-        Err(ApiError::RateLimited { .. }) => {
-            return again(
-                "Too many attempts. Try again later.",
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await;
-        }
-        Err(e) => return error_page(e),
-    };
-    let new = match Password::new_for(form.new_password, &user.username) {
-        Ok(p) => p,
-        Err(_) => {
-            return again(
-                "The new password must be 8 to 256 characters and not your username.",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let result = async {
-        let hash = state.passwords.hash(new).await?;
-        let keep = Keep {
+    let change = PasswordChange {
+        user: auth.session.user_id,
+        address: client.ip,
+        current: form.current_password,
+        new: form.new_password,
+        keep: Keep {
             session: Some(&auth.session.handle),
             family: None,
-        };
-        let ended = state
-            .store
-            .replace_password(user.id, &hash, keep, state.revoke_at())
-            .await?;
-        state.ended(&ended);
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => see_other("/account?notice=password"),
-        Err(e) => error_page(e),
-    }
+        },
+    };
+    let (error, status) = match apply_password_change(&state, change).await {
+        Ok(()) => return see_other("/account?notice=password"),
+        Err(AuthError::InvalidCredentials) => (
+            "The current password is wrong.".to_owned(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(AuthError::RateLimited { .. }) => (
+            "Too many attempts. Try again later.".to_owned(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        // The policy's own words.
+        Err(AuthError::Invalid { detail, .. }) => (detail, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => return error_page(e.into()),
+    };
+    render_account(&state, auth, None, Some(&error), status).await
 }
 
 /// The stylesheet (compiled in).
