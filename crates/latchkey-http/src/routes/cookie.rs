@@ -9,7 +9,7 @@ use latchkey_core::refresh::RefreshSecret;
 use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
-use crate::auth::{refuse_cross_site, require_csrf};
+use crate::auth::{SameSiteLogin, require_csrf};
 use crate::bearer::hybrid_binding;
 use crate::client::Client;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
@@ -54,11 +54,10 @@ pub struct CookieRefreshResponse {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    _: SameSiteLogin,
     client: Client,
-    headers: HeaderMap,
     AppJson(body): AppJson<CookieLoginRequest>,
 ) -> Result<Response, ApiError> {
-    refuse_cross_site(&headers, &state)?;
     let principal = sign_in(&state, &client, &body.username, body.password).await?;
     let login = state.auth.issue_hybrid(&principal).await?;
     let pair = TokenPair::new(&state, &login.pair);

@@ -9,7 +9,7 @@ use latchkey_store::Keep;
 use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
-use crate::auth::{SessionAuth, refuse_cross_site};
+use crate::auth::{SameSiteLogin, SessionAuth};
 use crate::client::Client;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
@@ -76,11 +76,11 @@ pub struct SessionList {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    _: SameSiteLogin,
     client: Client,
     headers: HeaderMap,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    refuse_cross_site(&headers, &state)?;
     let principal = sign_in(&state, &client, &body.username, body.password).await?;
     let (cookie, session) =
         issue_session(&state, &client, &headers, &principal, body.remember).await?;

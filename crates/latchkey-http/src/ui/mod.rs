@@ -14,7 +14,8 @@ pub mod forms;
 pub mod pages;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_auth::{AuthError, PasswordChange};
@@ -26,7 +27,7 @@ pub use forms::{
     AccountQuery, CsrfField, CsrfOnly, LoginForm, LoginQuery, PageForm, PasswordForm, error_page,
 };
 
-use crate::auth::{SessionAuth, load_session, refuse_cross_site};
+use crate::auth::{SameSiteLogin, SessionAuth, load_session, refuse_cross_site};
 use crate::client::Client;
 use crate::cookies;
 use crate::error::ApiError;
@@ -72,6 +73,21 @@ fn ui_rejection(state: &AppState, e: ApiError) -> Response {
         ApiError::Unauthenticated { clear: None } => see_other("/login"),
         ApiError::CsrfFailed => page(StatusCode::FORBIDDEN, pages::forbidden()),
         other => error_page(other),
+    }
+}
+
+/// [`SameSiteLogin`] for a page: a cross-site sign-in form gets the
+/// refusal page.
+pub struct SameSitePage;
+
+impl FromRequestParts<AppState> for SameSitePage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        SameSiteLogin::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ui_rejection(state, e))?;
+        Ok(Self)
     }
 }
 
@@ -137,13 +153,11 @@ pub async fn login_page(
               (status = 503, content_type = "text/html", body = String, description = "The form again: busy")))]
 pub async fn login_submit(
     State(state): State<AppState>,
+    _: SameSitePage,
     client: Client,
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    if let Err(e) = refuse_cross_site(&headers, &state) {
-        return ui_rejection(&state, e);
-    }
     let failed = |status, message| page(status, pages::login(&message, &form.username));
     let principal = match sign_in(&state, &client, &form.username, form.password.clone()).await {
         Ok(principal) => principal,
