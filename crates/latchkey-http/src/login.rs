@@ -10,7 +10,7 @@ use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::{Session, SessionSecret};
 use serde::Serialize;
 
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// [`latchkey_auth::AuthService::authenticate`]).
 pub async fn sign_in(
     state: &AppState,
-    client: &Client,
+    client: &Caller,
     username: &str,
     password: String,
 ) -> Result<Principal, ApiError> {
@@ -64,7 +64,7 @@ fn count<T>(state: &AppState, outcome: &Result<T, AuthError>) {
 /// it sent one) and its cookie.
 pub async fn issue_session(
     state: &AppState,
-    client: &Client,
+    client: &Caller,
     headers: &HeaderMap,
     principal: &Principal,
     remember: bool,

@@ -9,7 +9,7 @@ use latchkey_core::throttle::LoginLimits;
 use latchkey_core::{Clock, Session, SessionPolicy, UserId, Username};
 use latchkey_store::{Ended, RevokeAt, Store};
 
-use crate::client::IpRange;
+use crate::caller::IpRange;
 use crate::limits::AddressLimits;
 use crate::metrics::Metrics;
 use latchkey_auth::{AuthPolicy, AuthService, PasswordService, TokenService, TokenSettings};

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{NO_STORE, UserView};
 use crate::bearer::Credential;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
 use crate::login::apply_password_change;
@@ -96,7 +96,7 @@ pub async fn register(
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
-    client: Client,
+    client: Caller,
     credential: Credential,
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> Result<Response, ApiError> {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{NO_STORE, UserView};
 use crate::auth::{SameSiteLogin, require_csrf};
 use crate::bearer::hybrid_binding;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
@@ -55,7 +55,7 @@ pub struct CookieRefreshResponse {
 pub async fn login(
     State(state): State<AppState>,
     _: SameSiteLogin,
-    client: Client,
+    client: Caller,
     AppJson(body): AppJson<CookieLoginRequest>,
 ) -> Result<Response, ApiError> {
     let principal = sign_in(&state, &client, &body.username, body.password).await?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
 use crate::auth::{SameSiteLogin, SessionAuth};
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
@@ -77,7 +77,7 @@ pub struct SessionList {
 pub async fn login(
     State(state): State<AppState>,
     _: SameSiteLogin,
-    client: Client,
+    client: Caller,
     headers: HeaderMap,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, ApiError> {

@@ -28,7 +28,7 @@ pub use forms::{
 };
 
 use crate::auth::{SameSiteLogin, SessionAuth, load_session, refuse_cross_site};
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::cookies;
 use crate::error::ApiError;
 use crate::login::{apply_password_change, issue_session, sign_in};
@@ -154,7 +154,7 @@ pub async fn login_page(
 pub async fn login_submit(
     State(state): State<AppState>,
     _: SameSitePage,
-    client: Client,
+    client: Caller,
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
@@ -336,7 +336,7 @@ pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Resp
               (status = 429, content_type = "text/html", body = String, description = "Too many attempts")))]
 pub async fn change_password(
     State(state): State<AppState>,
-    client: Client,
+    client: Caller,
     ui: UiForm<PasswordForm>,
 ) -> Response {
     let auth = &ui.auth;

@@ -1,4 +1,4 @@
-//! Bearer tokens: `/v1/token/*` and `/.well-known/jwks.json`.
+//! The bearer-token endpoints: `/v1/token/*` and `/.well-known/jwks.json`.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
 use super::NO_STORE;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
 use crate::login::{TokenPair, rotate, sign_in};
@@ -102,7 +102,7 @@ pub struct Introspection {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    client: Client,
+    client: Caller,
     AppJson(body): AppJson<TokenLoginRequest>,
 ) -> Result<Response, ApiError> {
     let principal = sign_in(&state, &client, &body.username, body.password).await?;
