@@ -173,9 +173,9 @@ pub struct Inner {
     usernames: moka::sync::Cache<UserId, Username>,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
-    /// Until when the denylist counts as up to date (monotonic clock): the
-    /// revocation poll pushes it forward each time it reaches the store.
-    denylist_fresh_until: std::sync::Mutex<std::time::Instant>,
+    /// Until when the denylist counts as up to date (`Clock::monotonic`):
+    /// the revocation poll pushes it forward each time it reaches the store.
+    denylist_fresh_until: std::sync::Mutex<Duration>,
 }
 
 /// How long a session read from the store may be served from memory.
@@ -209,6 +209,7 @@ impl AppState {
                 revocation_ttl: settings.revocation_ttl(),
             },
         };
+        let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         Self(Arc::new(Inner {
             store,
             clock,
@@ -229,7 +230,7 @@ impl AppState {
                 .build(),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
-            denylist_fresh_until: std::sync::Mutex::new(std::time::Instant::now() + DENYLIST_TRUST),
+            denylist_fresh_until: std::sync::Mutex::new(fresh_until),
         }))
     }
 
@@ -315,7 +316,7 @@ impl AppState {
             .denylist_fresh_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *until = std::time::Instant::now() + DENYLIST_TRUST;
+        *until = self.0.clock.monotonic() + DENYLIST_TRUST;
     }
 
     /// Whether this node can vouch that its denylist is current: if the
@@ -327,7 +328,7 @@ impl AppState {
             .denylist_fresh_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::time::Instant::now() <= until
+        self.0.clock.monotonic() <= until
     }
 
     /// Read access to the denylist.

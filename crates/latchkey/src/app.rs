@@ -52,10 +52,15 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 /// Puts Redis in front of the durable store: session cache, shared login
 /// counters and revocation fan-out. PostgreSQL stays the record; if Redis
 /// goes away, requests fall back to it.
-pub async fn with_redis(store: Arc<dyn Store>, url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let cached = latchkey_store::redis::RedisCached::connect(store, url, "latchkey:".to_owned())
-        .await
-        .with_context(|| format!("cannot use Redis at {}", redact_url(url)))?;
+pub async fn with_redis(
+    store: Arc<dyn Store>,
+    url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let cached =
+        latchkey_store::redis::RedisCached::connect(store, url, "latchkey:".to_owned(), clock)
+            .await
+            .with_context(|| format!("cannot use Redis at {}", redact_url(url)))?;
     Ok(Arc::new(cached))
 }
 
@@ -154,7 +159,7 @@ impl Application {
         // Requests fail fast while the durable store is known to be down.
         let store: Arc<dyn Store> = Arc::new(Circuit::new(store, config.circuit));
         let store = match &config.redis_url {
-            Some(url) => with_redis(store, url).await?,
+            Some(url) => with_redis(store, url, clock.clone()).await?,
             None => store,
         };
         let mut config = config.clone();
