@@ -14,6 +14,7 @@ pub mod password_change;
 pub mod passwords;
 pub mod principal;
 pub mod service;
+pub mod sessions;
 
 pub use access::{BearerError, TokenService, TokenSettings};
 pub use error::AuthError;
@@ -22,6 +23,7 @@ pub use password_change::{PasswordChange, policy_error};
 pub use passwords::PasswordService;
 pub use principal::{Authentication, Challenge, Method, Principal};
 pub use service::{AuthPolicy, AuthService};
+pub use sessions::EndSessions;
 
 /// `N` bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {

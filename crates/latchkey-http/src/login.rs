@@ -4,10 +4,12 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use latchkey_auth::{
-    AuthError, Authentication, BearerPair, Device, PasswordChange, Principal, Refreshed,
+    AuthError, Authentication, BearerPair, Device, EndSessions, PasswordChange, Principal,
+    Refreshed,
 };
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::{Session, SessionSecret};
+use latchkey_store::Ended;
 use serde::Serialize;
 
 use crate::caller::Caller;
@@ -32,6 +34,14 @@ pub async fn sign_in(
             "a login challenge without a flow to answer it".into(),
         )),
     }
+}
+
+/// Ends `which` (see [`latchkey_auth::AuthService::end_sessions`]) and
+/// applies what ended to this node's denylist at once.
+pub async fn end_sessions(state: &AppState, which: EndSessions<'_>) -> Result<Ended, ApiError> {
+    let ended = state.auth.end_sessions(which).await?;
+    state.ended(&ended);
+    Ok(ended)
 }
 
 /// The password change (see

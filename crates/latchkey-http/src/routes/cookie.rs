@@ -15,8 +15,9 @@ use crate::caller::Caller;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::{TokenPair, rotate, sign_in};
+use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
+use latchkey_auth::EndSessions;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CookieLoginRequest {
@@ -139,11 +140,7 @@ pub async fn logout(
         Err(_) => access_cookie_family(&state, &headers)?,
     };
     require_csrf(&headers, &state, &hybrid_binding(&family))?;
-    let ended = state
-        .store
-        .revoke_family(&family, state.revoke_at())
-        .await?;
-    state.ended(&ended);
+    end_sessions(&state, EndSessions::Family(&family)).await?;
     let res = (StatusCode::NO_CONTENT, NO_STORE).into_response();
     Ok(with_cleared_cookies(&state, res))
 }

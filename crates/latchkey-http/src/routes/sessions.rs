@@ -4,8 +4,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
+use latchkey_auth::EndSessions;
 use latchkey_core::SessionHandle;
-use latchkey_store::Keep;
 use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
@@ -14,7 +14,7 @@ use crate::caller::Caller;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::{issue_session, sign_in};
+use crate::login::{end_sessions, issue_session, sign_in};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -131,11 +131,7 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: SessionAuth,
 ) -> Result<Response, ApiError> {
-    let ended = state
-        .store
-        .delete_session_by_secret(&auth.secret_hash, state.revoke_at())
-        .await?;
-    state.ended(&ended);
+    end_sessions(&state, EndSessions::Presented(&auth.secret_hash)).await?;
     Ok(cleared(&state))
 }
 
@@ -184,14 +180,14 @@ pub async fn end_one(
     // A handle that does not even decode names no session either.
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let handle = SessionHandle::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let ended = state
-        .store
-        .delete_session(&handle, Some(auth.session.user_id), state.revoke_at())
-        .await?;
-    if ended.is_empty() {
+    let owner = Some(auth.session.user_id);
+    let which = EndSessions::One {
+        handle: &handle,
+        owner,
+    };
+    if end_sessions(&state, which).await?.is_empty() {
         return Err(ApiError::NotFound);
     }
-    state.ended(&ended);
     if handle == auth.session.handle {
         return Ok(cleared(&state));
     }
@@ -210,16 +206,7 @@ pub async fn end_all(
     State(state): State<AppState>,
     auth: SessionAuth,
 ) -> Result<Response, ApiError> {
-    let ended = state
-        .store
-        .end_user_sessions(
-            auth.session.user_id,
-            Keep::default(),
-            state.revoke_at(),
-            true,
-        )
-        .await?;
-    state.ended(&ended);
+    end_sessions(&state, EndSessions::Everywhere(auth.session.user_id)).await?;
     Ok(cleared(&state))
 }
 

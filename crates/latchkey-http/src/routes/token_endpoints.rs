@@ -15,8 +15,9 @@ use super::NO_STORE;
 use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::{TokenPair, rotate, sign_in};
+use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
+use latchkey_auth::EndSessions;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenLoginRequest {
@@ -154,11 +155,7 @@ pub async fn revoke(
     let token = param.token.trim();
     if let Ok(refresh) = RefreshSecret::parse(token) {
         if let Some(family) = state.store.family_of(&refresh.hash()).await? {
-            let ended = state
-                .store
-                .revoke_family(&family.id, state.revoke_at())
-                .await?;
-            state.ended(&ended);
+            end_sessions(&state, EndSessions::Family(&family.id)).await?;
         }
     } else if let Some(claims) = state.tokens.verify_for_revocation(token, state.clock.now()) {
         let at = state.revoke_at();

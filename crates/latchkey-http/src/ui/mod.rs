@@ -18,7 +18,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::{AuthError, PasswordChange};
+use latchkey_auth::{AuthError, EndSessions, PasswordChange};
 use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 use serde::de::DeserializeOwned;
@@ -31,7 +31,7 @@ use crate::auth::{SameSiteLogin, SessionAuth, load_session, refuse_cross_site};
 use crate::caller::Caller;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::login::{apply_password_change, issue_session, sign_in};
+use crate::login::{apply_password_change, end_sessions, issue_session, sign_in};
 use crate::state::AppState;
 use pages::{Account, LoginMessage, SessionRow};
 
@@ -269,21 +269,20 @@ pub async fn end_session(
         return error_page(ApiError::NotFound);
     };
     let owner = Some(ui.auth.session.user_id);
-    match state
-        .store
-        .delete_session(&handle, owner, state.revoke_at())
-        .await
-    {
+    let which = EndSessions::One {
+        handle: &handle,
+        owner,
+    };
+    match end_sessions(&state, which).await {
         Ok(ended) if ended.is_empty() => error_page(ApiError::NotFound),
-        Ok(ended) => {
-            state.ended(&ended);
+        Ok(_) => {
             if handle == ui.auth.session.handle {
                 see_other_cleared(&state, "/login?out=1")
             } else {
                 see_other("/account?notice=ended")
             }
         }
-        Err(e) => error_page(ApiError::from(e)),
+        Err(e) => error_page(e),
     }
 }
 
@@ -294,16 +293,9 @@ pub async fn end_session(
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
 pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
     let user = ui.auth.session.user_id;
-    match state
-        .store
-        .end_user_sessions(user, Keep::default(), state.revoke_at(), true)
-        .await
-    {
-        Ok(ended) => {
-            state.ended(&ended);
-            see_other_cleared(&state, "/login?out=1")
-        }
-        Err(e) => error_page(ApiError::from(e)),
+    match end_sessions(&state, EndSessions::Everywhere(user)).await {
+        Ok(_) => see_other_cleared(&state, "/login?out=1"),
+        Err(e) => error_page(e),
     }
 }
 
@@ -313,16 +305,9 @@ pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnl
     responses((status = 303, description = "To /login, cookie cleared"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
 pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
-    match state
-        .store
-        .delete_session_by_secret(&ui.auth.secret_hash, state.revoke_at())
-        .await
-    {
-        Ok(ended) => {
-            state.ended(&ended);
-            see_other_cleared(&state, "/login?out=1")
-        }
-        Err(e) => error_page(ApiError::from(e)),
+    match end_sessions(&state, EndSessions::Presented(&ui.auth.secret_hash)).await {
+        Ok(_) => see_other_cleared(&state, "/login?out=1"),
+        Err(e) => error_page(e),
     }
 }
 
