@@ -148,6 +148,23 @@ pub fn key_policy(config: &Config) -> KeyPolicy {
     }
 }
 
+/// Settings that work but that an operator should know are risky.
+fn warn_about_insecure_choices(config: &Config, store: &dyn Store) {
+    if store.backend().starts_with("postgres") && !config.issuer_configured {
+        tracing::warn!(
+            issuer = %config.http.tokens.issuer,
+            "no issuer configured: this node uses the one recorded in the store (the first \
+             node's, possibly its listen address); set `issuer` to the public URL on every node"
+        );
+    }
+    if !config.http.cookie_secure {
+        tracing::warn!(
+            "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \
+             use this only for plain-HTTP deployments that cannot use TLS"
+        );
+    }
+}
+
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
@@ -175,38 +192,12 @@ impl Application {
             );
         }
         let now = clock.now();
-        let sealed = keyring::seal_unsealed(store.as_ref(), &policy).await?;
-        if !sealed.is_empty() {
-            tracing::warn!(
-                kids = ?sealed,
-                "sealed signing keys that were stored unencrypted before the master key was set"
-            );
-        }
-        if let Some(kid) = keyring::ensure_current(store.as_ref(), &policy, now).await? {
-            tracing::info!(
-                kid,
-                algorithm = policy.algorithm.as_str(),
-                "created signing key"
-            );
-        }
-        let keys = keyring::load(store.as_ref(), &policy, now).await?;
+        let keys = keyring::start(store.as_ref(), &policy, now).await?;
         let tokens = TokenService::new(keys, config.http.tokens.clone(), refresh_key);
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let passwords = PasswordService::new(cores, 32 * cores)
             .map_err(|e| anyhow::anyhow!("password service: {e:?}"))?;
-        if store.backend().starts_with("postgres") && !config.issuer_configured {
-            tracing::warn!(
-                issuer = %config.http.tokens.issuer,
-                "no issuer configured: this node uses the one recorded in the store (the first \
-                 node's, possibly its listen address); set `issuer` to the public URL on every node"
-            );
-        }
-        if !config.http.cookie_secure {
-            tracing::warn!(
-                "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \
-                 use this only for plain-HTTP deployments that cannot use TLS"
-            );
-        }
+        warn_about_insecure_choices(config, store.as_ref());
         let mut settings = config.http.clone();
         settings.metrics_public = config.metrics_listen.is_none();
         let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);
