@@ -56,17 +56,34 @@ impl Timestamp {
 /// The source of "now". Production reads the system clock; tests move a
 /// manual clock so that expiry is checked at exact edges without sleeping.
 pub trait Clock: Send + Sync + 'static {
+    /// Wall-clock time: what expiries and records are measured in.
     fn now(&self) -> Timestamp;
+    /// Monotonic time since this clock's own origin: never goes back and
+    /// never jumps with the wall clock. For operational deadlines (how long
+    /// a view stays trusted, circuit back-off), never for records.
+    fn monotonic(&self) -> Duration;
 }
 
 /// A clock that only moves when told to: for tests, and for anything that
 /// must replay time. Reading it never touches the system clock.
 #[derive(Debug)]
-pub struct ManualClock(std::sync::atomic::AtomicI64);
+pub struct ManualClock(std::sync::atomic::AtomicI64, std::sync::atomic::AtomicU64);
 
 impl ManualClock {
+    /// Wall time `start`, monotonic time zero.
     pub fn new(start: Timestamp) -> Self {
-        Self(std::sync::atomic::AtomicI64::new(start.0))
+        Self(
+            std::sync::atomic::AtomicI64::new(start.0),
+            std::sync::atomic::AtomicU64::new(0),
+        )
+    }
+
+    /// Moves monotonic time only (wall time moves with [`advance`](Self::advance)
+    /// and [`set`](Self::set)): operational deadlines are driven apart
+    /// from expiries, as a real wall clock can jump without the monotonic one.
+    pub fn advance_monotonic(&self, d: Duration) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.1.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn advance(&self, d: Duration) {
@@ -83,6 +100,10 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
     }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_millis(self.1.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +114,16 @@ mod tests {
     fn rfc3339_is_utc_with_millis() {
         let t = Timestamp::from_unix_millis(1_795_000_000_123);
         assert_eq!(t.to_rfc3339(), "2026-11-18T11:06:40.123Z");
+    }
+
+    #[test]
+    fn manual_monotonic_time_moves_only_when_told() {
+        let c = ManualClock::new(Timestamp::from_unix_millis(5_000));
+        c.advance(Duration::from_secs(60));
+        assert_eq!(c.monotonic(), Duration::ZERO);
+        c.advance_monotonic(Duration::from_secs(6));
+        assert_eq!(c.monotonic(), Duration::from_secs(6));
+        assert_eq!(c.now(), Timestamp::from_unix_millis(65_000));
     }
 
     #[test]

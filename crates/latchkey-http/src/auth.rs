@@ -159,6 +159,21 @@ pub fn require_csrf(headers: &HeaderMap, state: &AppState, binding: &str) -> Res
     }
 }
 
+/// Proof that a login request is not cross-site (see
+/// [`refuse_cross_site`]): every login endpoint takes it as an argument,
+/// so none can forget the check, and it runs before the body is read.
+#[derive(Debug, Clone, Copy)]
+pub struct SameSiteLogin;
+
+impl FromRequestParts<AppState> for SameSiteLogin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        refuse_cross_site(&parts.headers, state)?;
+        Ok(Self)
+    }
+}
+
 /// Refuses a request that a browser marks as cross-site: `Sec-Fetch-Site`
 /// other than `same-origin`/`none`, or (when the browser sends no
 /// `Sec-Fetch-Site`) an `Origin` that is neither the configured public

@@ -18,7 +18,7 @@ use crate::auth::{SessionAuth, is_unsafe, require_csrf};
 use crate::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::{BearerError, TokenService};
+use latchkey_auth::{BearerError, TokenService};
 
 /// A request authenticated by a valid, unrevoked access token.
 #[derive(Debug)]
@@ -112,9 +112,7 @@ pub enum Credential {
 
 /// What the hybrid's CSRF token is bound to: the refresh family (the
 /// `sid` of its access tokens), in a namespace of its own.
-pub fn hybrid_binding(family: &str) -> String {
-    format!("family:{family}")
-}
+pub use latchkey_auth::hybrid_binding;
 
 impl Credential {
     pub fn user_id(&self) -> UserId {

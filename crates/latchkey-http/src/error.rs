@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use latchkey_auth::AuthError;
 use latchkey_store::StoreError;
 use serde::Serialize;
 
@@ -187,6 +188,22 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(m) => Self::StoreUnavailable(m),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The one mapping from the use cases' errors to HTTP.
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials => Self::InvalidCredentials,
+            AuthError::InvalidGrant => Self::InvalidGrant,
+            AuthError::UnknownUser => Self::Unauthenticated { clear: None },
+            AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            AuthError::Overloaded => Self::Overloaded,
+            AuthError::Invalid { code, detail } => Self::Invalid { code, detail },
+            AuthError::Store(e) => e.into(),
+            AuthError::Internal(cause) => Self::Internal(cause),
         }
     }
 }

@@ -8,22 +8,19 @@
 pub mod auth;
 pub mod bearer;
 pub mod bff;
-pub mod client;
+pub mod caller;
 pub mod cookies;
 pub mod deadline;
 pub mod error;
 pub mod json;
-pub mod keyring;
 pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
-pub mod passwords;
 pub mod random;
 pub mod routes;
 pub mod state;
-pub mod tokens;
 pub mod ui;
 
 use std::sync::LazyLock;
@@ -36,12 +33,11 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use client::IpRange;
+pub use caller::IpRange;
 pub use error::ApiError;
+pub use latchkey_auth::{PasswordService, TokenService, TokenSettings};
 pub use limits::{AddressLimits, RouteLimit};
-pub use passwords::PasswordService;
 pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, Settings};
-pub use tokens::{TokenService, TokenSettings};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
@@ -51,7 +47,7 @@ pub use tokens::{TokenService, TokenSettings};
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, cookie, me, ops, sessions, tokens, verify};
+    use routes::{accounts, cookie, me, ops, sessions, token_endpoints, verify};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -60,11 +56,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::list, sessions::end_all))
         .routes(routes!(sessions::end_one))
-        .routes(routes!(tokens::login))
-        .routes(routes!(tokens::refresh))
-        .routes(routes!(tokens::revoke))
-        .routes(routes!(tokens::introspect))
-        .routes(routes!(tokens::jwks))
+        .routes(routes!(token_endpoints::login))
+        .routes(routes!(token_endpoints::refresh))
+        .routes(routes!(token_endpoints::revoke))
+        .routes(routes!(token_endpoints::introspect))
+        .routes(routes!(token_endpoints::jwks))
         .routes(routes!(cookie::login))
         .routes(routes!(cookie::refresh))
         .routes(routes!(cookie::logout))

@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::throttle::{self, Decision};
 
-use crate::client::client_ip;
+use crate::caller::client_ip;
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -1,104 +1,139 @@
-//! Checking a username and password, with throttling. Shared by every way
-//! of logging in (and by the password change, which re-checks the current
-//! password).
-//!
-//! Order matters: the throttle is consulted *before* any hash is computed,
-//! so a locked-out flood costs a store read, not an argon2 run; unknown
-//! users, malformed usernames and over-long passwords go through the same
-//! dummy verification as wrong passwords, so timing says nothing about
-//! which accounts exist.
+//! The HTTP side of logging in: the use cases live in `latchkey_auth`;
+//! these adapters count outcomes in `/metrics` and turn a principal into
+//! the credential a handler answers with (`issue_*`).
 
-use latchkey_core::throttle::{self, Decision};
-use latchkey_core::{Password, Username};
-use latchkey_store::User;
+use axum::http::{HeaderMap, HeaderValue};
+use latchkey_auth::{
+    AuthError, Authentication, BearerPair, Device, EndSessions, PasswordChange, Principal,
+    Refreshed,
+};
+use latchkey_core::refresh::RefreshSecret;
+use latchkey_core::{Session, SessionSecret};
+use latchkey_store::Ended;
+use serde::Serialize;
 
-use crate::client::Client;
+use crate::caller::Caller;
+use crate::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Verifies `username`/`password` for `client`. Every attempt is counted
-/// against the account and the address *before* the password is checked
-/// (so concurrent guesses cannot overrun the limit); a success then clears
-/// the account's count and takes its own attempt back from the address's.
-pub async fn authenticate(
+/// The password step of every login (see
+/// [`latchkey_auth::AuthService::authenticate`]).
+pub async fn sign_in(
     state: &AppState,
-    client: &Client,
+    client: &Caller,
     username: &str,
     password: String,
-) -> Result<User, ApiError> {
-    let username = Username::parse(username).ok();
-    let keys = throttle_keys(username.as_ref(), client);
-    if let Err(e) = count_attempt(state, &keys).await {
-        state.metrics.login("rate_limited");
-        return Err(e);
+) -> Result<Principal, ApiError> {
+    let outcome = state.auth.authenticate(client.ip, username, password).await;
+    count(state, &outcome);
+    match outcome? {
+        Authentication::Principal(p) => Ok(p),
+        // No account can require another step yet.
+        Authentication::Challenge(_) => Err(ApiError::Internal(
+            "a login challenge without a flow to answer it".into(),
+        )),
     }
-    let user = match &username {
-        Some(name) => state.store.user_by_name(name).await?,
-        None => None,
+}
+
+/// Ends `which` (see [`latchkey_auth::AuthService::end_sessions`]) and
+/// applies what ended to this node's denylist at once.
+pub async fn end_sessions(state: &AppState, which: EndSessions<'_>) -> Result<Ended, ApiError> {
+    let ended = state.auth.end_sessions(which).await?;
+    state.ended(&ended);
+    Ok(ended)
+}
+
+/// The password change (see
+/// [`latchkey_auth::AuthService::change_password`]); what it ended
+/// reaches this node's denylist at once.
+pub async fn apply_password_change(
+    state: &AppState,
+    change: PasswordChange<'_>,
+) -> Result<(), AuthError> {
+    let outcome = state.auth.change_password(change).await;
+    match &outcome {
+        // The current password was right; only the new one was refused.
+        Err(AuthError::Invalid { .. }) => state.metrics.login("success"),
+        other => count(state, other),
+    }
+    state.ended(&outcome?);
+    Ok(())
+}
+
+fn count<T>(state: &AppState, outcome: &Result<T, AuthError>) {
+    match outcome {
+        Ok(_) => state.metrics.login("success"),
+        Err(AuthError::RateLimited { .. }) => state.metrics.login("rate_limited"),
+        Err(AuthError::InvalidCredentials) => state.metrics.login("invalid_credentials"),
+        Err(_) => {}
+    }
+}
+
+/// A new session for `principal` (ending the browser's previous one, if
+/// it sent one) and its cookie.
+pub async fn issue_session(
+    state: &AppState,
+    client: &Caller,
+    headers: &HeaderMap,
+    principal: &Principal,
+    remember: bool,
+) -> Result<(HeaderValue, Session), ApiError> {
+    let name = cookies::session_cookie_name(&state.settings);
+    let replacing = cookies::read(headers, name)?
+        .and_then(|v| SessionSecret::parse(&v).ok())
+        .map(|s| s.hash());
+    let device = Device {
+        user_agent: client.user_agent.clone(),
+        ip: client.ip.map(|ip| ip.to_string()),
     };
-    // A password longer than any the policy accepts cannot match; it is
-    // still "verified" (against the dummy) so that it costs the same.
-    let plausible = password.chars().count() <= Password::MAX_CHARS;
-    let hash = user
-        .as_ref()
-        .filter(|_| plausible)
-        .map(|u| u.password_hash.clone());
-    let ok = state
-        .passwords
-        .verify(hash, Password::presented(password.clone()))
+    let issued = state
+        .auth
+        .issue_session(principal, replacing, remember, device)
         .await?;
-    let Some(user) = user.filter(|_| ok) else {
-        state.metrics.login("invalid_credentials");
-        return Err(ApiError::InvalidCredentials);
-    };
-    if let Some(account) = &keys.account {
-        state.store.clear_failures(account).await?;
+    if let Some(ended) = &issued.replaced {
+        state.ended(ended);
     }
-    if let Some(address) = &keys.address {
-        state.store.forgive_failure(address).await?;
-    }
-    if user.password_hash.needs_rehash() {
-        let fresh = state.passwords.hash(Password::presented(password)).await?;
-        state.store.rehash_password(user.id, &fresh).await?;
-    }
-    state.metrics.login("success");
-    Ok(user)
+    let max_age = state
+        .settings
+        .sessions
+        .cookie_max_age(&issued.session, state.clock.now());
+    let cookie = cookies::set(&state.settings, name, issued.secret.encode(), "/", max_age);
+    Ok((cookie, issued.session))
 }
 
-struct Keys {
-    account: Option<String>,
-    address: Option<String>,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    /// JWT, header `{"alg","kid","typ":"at+jwt"}`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque; rotates on every use.
+    pub refresh_token: String,
 }
 
-fn throttle_keys(username: Option<&Username>, client: &Client) -> Keys {
-    Keys {
-        account: username.map(throttle::account_key),
-        address: client.ip.map(throttle::address_key),
-    }
-}
-
-/// Counts this attempt for each key, atomically in the store, and refuses
-/// it if that takes a key over its limit.
-async fn count_attempt(state: &AppState, keys: &Keys) -> Result<(), ApiError> {
-    let limits = state.settings.login_limits;
-    let now = state.clock.now();
-    let checks = [
-        (keys.account.as_ref(), limits.per_account),
-        (keys.address.as_ref(), limits.per_address),
-    ];
-    let mut refused = None;
-    for (key, limit) in checks {
-        let Some(key) = key else { continue };
-        let window = state.store.record_failure(key, limits.window, now).await?;
-        if let Decision::Limited { retry_after } =
-            throttle::admit(window, limit, limits.window, now)
-        {
-            let longest = refused.map_or(retry_after, |r: std::time::Duration| r.max(retry_after));
-            refused = Some(longest);
+impl TokenPair {
+    pub fn new(state: &AppState, pair: &BearerPair) -> Self {
+        let now = state.clock.now().unix_seconds();
+        Self {
+            access_token: pair.access_token.clone(),
+            token_type: "Bearer",
+            expires_in: pair.expires_at.saturating_sub(now).max(0),
+            refresh_token: pair.refresh.encode(),
         }
     }
-    match refused {
-        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
-        None => Ok(()),
+}
+
+/// Rotates `presented` and returns the new pair; a reused token's family
+/// revocations reach this node's denylist at once.
+pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<TokenPair, ApiError> {
+    match state.auth.refresh(presented).await? {
+        Refreshed::Issued(pair) => Ok(TokenPair::new(state, &pair)),
+        Refreshed::Reused(revocations) => {
+            state.deny(&revocations);
+            Err(ApiError::InvalidGrant)
+        }
     }
 }

@@ -2,8 +2,6 @@
 //! metrics, limits on headers and bodies, and response headers every
 //! answer carries.
 
-use std::time::Instant;
-
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -26,7 +24,7 @@ const REQUEST_ID: &str = "x-request-id";
 /// request with its route — never its query string, headers or body — and
 /// records latency by route.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let start = Instant::now();
+    let start = state.clock.monotonic();
     let id = request_id(&req);
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID, v);
@@ -40,7 +38,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
     let mut res = next.run(req).instrument(span.clone()).await;
-    let elapsed = start.elapsed();
+    let elapsed = state.clock.monotonic().saturating_sub(start);
     let status = res.status().as_u16();
     span.in_scope(|| {
         tracing::info!(

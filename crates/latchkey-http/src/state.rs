@@ -9,11 +9,10 @@ use latchkey_core::throttle::LoginLimits;
 use latchkey_core::{Clock, Session, SessionPolicy, UserId, Username};
 use latchkey_store::{Ended, RevokeAt, Store};
 
-use crate::client::IpRange;
+use crate::caller::IpRange;
 use crate::limits::AddressLimits;
 use crate::metrics::Metrics;
-use crate::passwords::PasswordService;
-use crate::tokens::{TokenService, TokenSettings};
+use latchkey_auth::{AuthPolicy, AuthService, PasswordService, TokenService, TokenSettings};
 
 /// `SameSite` for latchkey's cookies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,8 +156,10 @@ pub struct Inner {
     pub settings: Settings,
     pub csrf: CsrfKey,
     pub passwords: PasswordService,
+    /// The use cases (logging in, issuing credentials).
+    pub auth: AuthService,
     pub metrics: Metrics,
-    pub tokens: TokenService,
+    pub tokens: Arc<TokenService>,
     /// The BFF's pooled upstream client.
     pub proxy: crate::bff::Proxy,
     /// Recently read sessions by secret hash, and their handles, so a busy
@@ -172,9 +173,9 @@ pub struct Inner {
     usernames: moka::sync::Cache<UserId, Username>,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
-    /// Until when the denylist counts as up to date (monotonic clock): the
-    /// revocation poll pushes it forward each time it reaches the store.
-    denylist_fresh_until: std::sync::Mutex<std::time::Instant>,
+    /// Until when the denylist counts as up to date (`Clock::monotonic`):
+    /// the revocation poll pushes it forward each time it reaches the store.
+    denylist_fresh_until: std::sync::Mutex<Duration>,
 }
 
 /// How long a session read from the store may be served from memory.
@@ -195,12 +196,27 @@ impl AppState {
     ) -> Self {
         let tokens =
             tokens.with_upstream_audiences(settings.bff_apis.iter().map(|a| a.audience.clone()));
+        let tokens = Arc::new(tokens);
+        let auth = AuthService {
+            store: store.clone(),
+            clock: clock.clone(),
+            passwords: passwords.clone(),
+            tokens: tokens.clone(),
+            csrf: csrf.clone(),
+            policy: AuthPolicy {
+                login_limits: settings.login_limits,
+                sessions: settings.sessions,
+                revocation_ttl: settings.revocation_ttl(),
+            },
+        };
+        let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         Self(Arc::new(Inner {
             store,
             clock,
             settings,
             csrf,
             passwords,
+            auth,
             tokens,
             proxy: crate::bff::Proxy::default(),
             usernames: moka::sync::Cache::new(100_000),
@@ -214,7 +230,7 @@ impl AppState {
                 .build(),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
-            denylist_fresh_until: std::sync::Mutex::new(std::time::Instant::now() + DENYLIST_TRUST),
+            denylist_fresh_until: std::sync::Mutex::new(fresh_until),
         }))
     }
 
@@ -300,7 +316,7 @@ impl AppState {
             .denylist_fresh_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *until = std::time::Instant::now() + DENYLIST_TRUST;
+        *until = self.0.clock.monotonic() + DENYLIST_TRUST;
     }
 
     /// Whether this node can vouch that its denylist is current: if the
@@ -312,7 +328,7 @@ impl AppState {
             .denylist_fresh_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::time::Instant::now() <= until
+        self.0.clock.monotonic() <= until
     }
 
     /// Read access to the denylist.

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use latchkey_auth::keyring::{self, KeyPolicy};
 use latchkey_core::Clock;
 use latchkey_core::csrf::CsrfKey;
 use latchkey_core::refresh::RefreshKey;
-use latchkey_http::keyring::{self, KeyPolicy};
 use latchkey_http::{AppState, PasswordService, TokenService};
 use latchkey_store::Store;
 use latchkey_store::circuit::Circuit;
@@ -52,10 +52,15 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 /// Puts Redis in front of the durable store: session cache, shared login
 /// counters and revocation fan-out. PostgreSQL stays the record; if Redis
 /// goes away, requests fall back to it.
-pub async fn with_redis(store: Arc<dyn Store>, url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let cached = latchkey_store::redis::RedisCached::connect(store, url, "latchkey:".to_owned())
-        .await
-        .with_context(|| format!("cannot use Redis at {}", redact_url(url)))?;
+pub async fn with_redis(
+    store: Arc<dyn Store>,
+    url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let cached =
+        latchkey_store::redis::RedisCached::connect(store, url, "latchkey:".to_owned(), clock)
+            .await
+            .with_context(|| format!("cannot use Redis at {}", redact_url(url)))?;
     Ok(Arc::new(cached))
 }
 
@@ -143,6 +148,23 @@ pub fn key_policy(config: &Config) -> KeyPolicy {
     }
 }
 
+/// Settings that work but that an operator should know are risky.
+fn warn_about_insecure_choices(config: &Config, store: &dyn Store) {
+    if store.backend().starts_with("postgres") && !config.issuer_configured {
+        tracing::warn!(
+            issuer = %config.http.tokens.issuer,
+            "no issuer configured: this node uses the one recorded in the store (the first \
+             node's, possibly its listen address); set `issuer` to the public URL on every node"
+        );
+    }
+    if !config.http.cookie_secure {
+        tracing::warn!(
+            "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \
+             use this only for plain-HTTP deployments that cannot use TLS"
+        );
+    }
+}
+
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
@@ -154,7 +176,7 @@ impl Application {
         // Requests fail fast while the durable store is known to be down.
         let store: Arc<dyn Store> = Arc::new(Circuit::new(store, config.circuit));
         let store = match &config.redis_url {
-            Some(url) => with_redis(store, url).await?,
+            Some(url) => with_redis(store, url, clock.clone()).await?,
             None => store,
         };
         let mut config = config.clone();
@@ -170,38 +192,12 @@ impl Application {
             );
         }
         let now = clock.now();
-        let sealed = keyring::seal_unsealed(store.as_ref(), &policy).await?;
-        if !sealed.is_empty() {
-            tracing::warn!(
-                kids = ?sealed,
-                "sealed signing keys that were stored unencrypted before the master key was set"
-            );
-        }
-        if let Some(kid) = keyring::ensure_current(store.as_ref(), &policy, now).await? {
-            tracing::info!(
-                kid,
-                algorithm = policy.algorithm.as_str(),
-                "created signing key"
-            );
-        }
-        let keys = keyring::load(store.as_ref(), &policy, now).await?;
+        let keys = keyring::start(store.as_ref(), &policy, now).await?;
         let tokens = TokenService::new(keys, config.http.tokens.clone(), refresh_key);
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let passwords = PasswordService::new(cores, 32 * cores)
             .map_err(|e| anyhow::anyhow!("password service: {e:?}"))?;
-        if store.backend().starts_with("postgres") && !config.issuer_configured {
-            tracing::warn!(
-                issuer = %config.http.tokens.issuer,
-                "no issuer configured: this node uses the one recorded in the store (the first \
-                 node's, possibly its listen address); set `issuer` to the public URL on every node"
-            );
-        }
-        if !config.http.cookie_secure {
-            tracing::warn!(
-                "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \
-                 use this only for plain-HTTP deployments that cannot use TLS"
-            );
-        }
+        warn_about_insecure_choices(config, store.as_ref());
         let mut settings = config.http.clone();
         settings.metrics_public = config.metrics_listen.is_none();
         let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);

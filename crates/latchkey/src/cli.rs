@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use latchkey_auth::keyring;
+use latchkey_auth::sessions::{EndSessions, end_sessions};
 use latchkey_core::{Clock as _, Password, PasswordHash, SessionHandle, UserId, Username};
-use latchkey_http::keyring;
-use latchkey_store::{Keep, RevokeAt, Store, StoreError, User};
+use latchkey_store::{RevokeAt, Store, StoreError, User};
 
 use crate::clock::SystemClock;
 
@@ -201,9 +202,7 @@ pub async fn sessions_revoke(
     match (user, id) {
         (Some(name), _) => {
             let user = find_user(store, name).await?;
-            let ended = store
-                .end_user_sessions(user.id, Keep::default(), at, true)
-                .await?;
+            let ended = end_sessions(store, at, EndSessions::Everywhere(user.id)).await?;
             println!(
                 "ended {} session(s) and {} token famil(ies) of {}",
                 ended.sessions.len(),
@@ -215,7 +214,11 @@ pub async fn sessions_revoke(
         (None, Some(id)) => {
             let handle =
                 SessionHandle::parse(id).map_err(|_| anyhow::anyhow!("no session with id {id}"))?;
-            if !store.delete_session(&handle, None, at).await?.is_empty() {
+            let which = EndSessions::One {
+                handle: &handle,
+                owner: None,
+            };
+            if !end_sessions(store, at, which).await?.is_empty() {
                 println!("ended session {id}");
                 Ok(())
             } else {

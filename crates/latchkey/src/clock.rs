@@ -1,6 +1,7 @@
-//! The one place that reads the wall clock.
+//! The one place that reads the wall clock and the monotonic clock.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use latchkey_core::{Clock, Timestamp};
 
@@ -14,5 +15,11 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         Timestamp::from_unix_millis(ms)
+    }
+
+    #[allow(clippy::disallowed_methods)]
+    fn monotonic(&self) -> Duration {
+        static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
+        ORIGIN.elapsed()
     }
 }

@@ -6,6 +6,7 @@
 //! `pg_ctlcluster --skip-systemctl-redirect 15 main`) and
 //! `LATCHKEY_TEST_POSTGRES_URL` the database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_methods)] // real-time bounds while PostgreSQL is down
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Real-time bounds on socket deadlines (never "took < X" assertions).
+#![allow(clippy::disallowed_methods)]
 //! The example API end to end over loopback: started in-process with
 //! `spawn` (as the BFF tests do) and as the `example-api` process, verifying
 //! tokens against latchkey's JWKS document served from a `KeySet`.

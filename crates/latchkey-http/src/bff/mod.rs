@@ -43,7 +43,7 @@ use headers::{
 use path::upstream_uri;
 
 use crate::bearer::Credential;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, BffApi};
 
@@ -97,7 +97,7 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
         .clone();
     // The same extractor as every cookie route: CSRF on unsafe methods.
     let credential = Credential::from_request_parts(&mut parts, state).await?;
-    let client = Client::from_request_parts(&mut parts, state)
+    let client = Caller::from_request_parts(&mut parts, state)
         .await
         .unwrap_or_else(|never| match never {});
     let declared = parts

@@ -3,16 +3,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use latchkey_core::{Password, PasswordError, UserId, Username};
+use latchkey_auth::PasswordChange;
+use latchkey_auth::password_change::{capitalise, policy_error};
+use latchkey_core::{Password, UserId, Username};
 use latchkey_store::{Keep, StoreError, User};
 use serde::Deserialize;
 
 use super::{NO_STORE, UserView};
 use crate::bearer::Credential;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::authenticate;
+use crate::login::apply_password_change;
 use crate::random::random;
 use crate::state::AppState;
 
@@ -55,7 +57,8 @@ pub async fn register(
         code: "invalid_username",
         detail: capitalise(&e.to_string()),
     })?;
-    let password = Password::new_for(body.password, &username).map_err(policy_error)?;
+    let password =
+        Password::new_for(body.password, &username).map_err(|e| ApiError::from(policy_error(e)))?;
     if state.store.user_by_name(&username).await?.is_some() {
         return Err(ApiError::UsernameTaken);
     }
@@ -93,25 +96,10 @@ pub async fn register(
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
-    client: Client,
+    client: Caller,
     credential: Credential,
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> Result<Response, ApiError> {
-    let current = state
-        .store
-        .user_by_id(credential.user_id())
-        .await?
-        .ok_or(ApiError::Unauthenticated { clear: None })?;
-    // The same check as a login: throttled, counted, constant-cost.
-    let user = authenticate(
-        &state,
-        &client,
-        current.username.as_str(),
-        body.current_password,
-    )
-    .await?;
-    let new = Password::new_for(body.new_password, &user.username).map_err(policy_error)?;
-    let hash = state.passwords.hash(new).await?;
     // The calling session (or token family) stays; every other one ends.
     let keep = match &credential {
         Credential::Session(s) => Keep {
@@ -123,31 +111,13 @@ pub async fn change_password(
             family: Some(b.claims.sid.as_str()),
         },
     };
-    let ended = state
-        .store
-        .replace_password(user.id, &hash, keep, state.revoke_at())
-        .await?;
-    state.ended(&ended);
-    tracing::info!(
-        user_id = %user.id,
-        sessions_ended = ended.sessions.len(),
-        families_revoked = ended.families.len(),
-        "password changed"
-    );
+    let change = PasswordChange {
+        user: credential.user_id(),
+        address: client.ip,
+        current: body.current_password,
+        new: body.new_password,
+        keep,
+    };
+    apply_password_change(&state, change).await?;
     Ok((StatusCode::NO_CONTENT, NO_STORE).into_response())
-}
-
-fn policy_error(e: PasswordError) -> ApiError {
-    ApiError::Invalid {
-        code: "invalid_password",
-        detail: capitalise(&e.to_string()),
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
-        None => String::new(),
-    }
 }

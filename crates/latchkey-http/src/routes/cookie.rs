@@ -8,16 +8,16 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use latchkey_core::refresh::RefreshSecret;
 use serde::{Deserialize, Serialize};
 
-use super::tokens::{TokenPair, rotate, start_family};
 use super::{NO_STORE, UserView};
-use crate::auth::{refuse_cross_site, require_csrf};
+use crate::auth::{SameSiteLogin, require_csrf};
 use crate::bearer::hybrid_binding;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::authenticate;
+use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
+use latchkey_auth::EndSessions;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CookieLoginRequest {
@@ -55,18 +55,18 @@ pub struct CookieRefreshResponse {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    client: Client,
-    headers: HeaderMap,
+    _: SameSiteLogin,
+    client: Caller,
     AppJson(body): AppJson<CookieLoginRequest>,
 ) -> Result<Response, ApiError> {
-    refuse_cross_site(&headers, &state)?;
-    let user = authenticate(&state, &client, &body.username, body.password).await?;
-    let (family, pair) = start_family(&state, user.id).await?;
-    let csrf_token = state.csrf.token(&hybrid_binding(&family));
+    let principal = sign_in(&state, &client, &body.username, body.password).await?;
+    let login = state.auth.issue_hybrid(&principal).await?;
+    let pair = TokenPair::new(&state, &login.pair);
     let cookies = token_cookies(&state, &pair, body.remember);
+    let user = &principal.user;
     let body = CookieLoginResponse {
         user: UserView::new(user.id, &user.username),
-        csrf_token,
+        csrf_token: login.csrf_token,
         expires_in: pair.expires_in,
     };
     Ok((AppendHeaders(cookies), NO_STORE, AppJson(body)).into_response())
@@ -140,11 +140,7 @@ pub async fn logout(
         Err(_) => access_cookie_family(&state, &headers)?,
     };
     require_csrf(&headers, &state, &hybrid_binding(&family))?;
-    let ended = state
-        .store
-        .revoke_family(&family, state.revoke_at())
-        .await?;
-    state.ended(&ended);
+    end_sessions(&state, EndSessions::Family(&family)).await?;
     let res = (StatusCode::NO_CONTENT, NO_STORE).into_response();
     Ok(with_cleared_cookies(&state, res))
 }

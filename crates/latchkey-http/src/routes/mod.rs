@@ -6,7 +6,7 @@ pub mod cookie;
 pub mod me;
 pub mod ops;
 pub mod sessions;
-pub mod tokens;
+pub mod token_endpoints;
 pub mod verify;
 
 use serde::Serialize;

@@ -4,18 +4,17 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use latchkey_core::{SessionHandle, SessionSecret};
-use latchkey_store::Keep;
+use latchkey_auth::EndSessions;
+use latchkey_core::SessionHandle;
 use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
-use crate::auth::{SessionAuth, refuse_cross_site};
-use crate::client::Client;
+use crate::auth::{SameSiteLogin, SessionAuth};
+use crate::caller::Caller;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::authenticate;
-use crate::random::random;
+use crate::login::{end_sessions, issue_session, sign_in};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -77,14 +76,15 @@ pub struct SessionList {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    client: Client,
+    _: SameSiteLogin,
+    client: Caller,
     headers: HeaderMap,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    refuse_cross_site(&headers, &state)?;
-    let user = authenticate(&state, &client, &body.username, body.password).await?;
+    let principal = sign_in(&state, &client, &body.username, body.password).await?;
     let (cookie, session) =
-        start_session(&state, &client, &headers, user.id, body.remember).await?;
+        issue_session(&state, &client, &headers, &principal, body.remember).await?;
+    let user = &principal.user;
     let body = LoginResponse {
         user: UserView::new(user.id, &user.username),
         csrf_token: state.csrf.token(session.handle.as_str()),
@@ -95,39 +95,6 @@ pub async fn login(
         AppJson(body),
     )
         .into_response())
-}
-
-/// Starts a new session for `user` (never reusing a presented one: the
-/// browser's previous session, if any, ends) and returns its cookie.
-pub async fn start_session(
-    state: &AppState,
-    client: &Client,
-    headers: &HeaderMap,
-    user: latchkey_core::UserId,
-    remember: bool,
-) -> Result<(axum::http::HeaderValue, latchkey_core::Session), ApiError> {
-    let name = cookies::session_cookie_name(&state.settings);
-    if let Some(old) = cookies::read(headers, name)?.and_then(|v| SessionSecret::parse(&v).ok()) {
-        let ended = state
-            .store
-            .delete_session_by_secret(&old.hash(), state.revoke_at())
-            .await?;
-        state.ended(&ended);
-    }
-    let secret = SessionSecret::from_random(random()?);
-    let now = state.clock.now();
-    let session = state.settings.sessions.start(
-        SessionHandle::from_random(random()?),
-        user,
-        now,
-        remember,
-        client.user_agent.as_deref(),
-        client.ip.map(|ip| ip.to_string()),
-    );
-    state.store.create_session(&secret.hash(), &session).await?;
-    let max_age = state.settings.sessions.cookie_max_age(&session, now);
-    let cookie = cookies::set(&state.settings, name, secret.encode(), "/", max_age);
-    Ok((cookie, session))
 }
 
 /// The current session and its user.
@@ -164,11 +131,7 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: SessionAuth,
 ) -> Result<Response, ApiError> {
-    let ended = state
-        .store
-        .delete_session_by_secret(&auth.secret_hash, state.revoke_at())
-        .await?;
-    state.ended(&ended);
+    end_sessions(&state, EndSessions::Presented(&auth.secret_hash)).await?;
     Ok(cleared(&state))
 }
 
@@ -217,14 +180,14 @@ pub async fn end_one(
     // A handle that does not even decode names no session either.
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let handle = SessionHandle::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let ended = state
-        .store
-        .delete_session(&handle, Some(auth.session.user_id), state.revoke_at())
-        .await?;
-    if ended.is_empty() {
+    let owner = Some(auth.session.user_id);
+    let which = EndSessions::One {
+        handle: &handle,
+        owner,
+    };
+    if end_sessions(&state, which).await?.is_empty() {
         return Err(ApiError::NotFound);
     }
-    state.ended(&ended);
     if handle == auth.session.handle {
         return Ok(cleared(&state));
     }
@@ -243,16 +206,7 @@ pub async fn end_all(
     State(state): State<AppState>,
     auth: SessionAuth,
 ) -> Result<Response, ApiError> {
-    let ended = state
-        .store
-        .end_user_sessions(
-            auth.session.user_id,
-            Keep::default(),
-            state.revoke_at(),
-            true,
-        )
-        .await?;
-    state.ended(&ended);
+    end_sessions(&state, EndSessions::Everywhere(auth.session.user_id)).await?;
     Ok(cleared(&state))
 }
 

@@ -14,10 +14,12 @@ pub mod forms;
 pub mod pages;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_core::{Password, SessionHandle};
+use latchkey_auth::{AuthError, EndSessions, PasswordChange};
+use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 use serde::de::DeserializeOwned;
 
@@ -25,12 +27,11 @@ pub use forms::{
     AccountQuery, CsrfField, CsrfOnly, LoginForm, LoginQuery, PageForm, PasswordForm, error_page,
 };
 
-use crate::auth::{SessionAuth, load_session, refuse_cross_site};
-use crate::client::Client;
+use crate::auth::{SameSiteLogin, SessionAuth, load_session, refuse_cross_site};
+use crate::caller::Caller;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::login::authenticate;
-use crate::routes::sessions::start_session;
+use crate::login::{apply_password_change, end_sessions, issue_session, sign_in};
 use crate::state::AppState;
 use pages::{Account, LoginMessage, SessionRow};
 
@@ -72,6 +73,21 @@ fn ui_rejection(state: &AppState, e: ApiError) -> Response {
         ApiError::Unauthenticated { clear: None } => see_other("/login"),
         ApiError::CsrfFailed => page(StatusCode::FORBIDDEN, pages::forbidden()),
         other => error_page(other),
+    }
+}
+
+/// [`SameSiteLogin`] for a page: a cross-site sign-in form gets the
+/// refusal page.
+pub struct SameSitePage;
+
+impl FromRequestParts<AppState> for SameSitePage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        SameSiteLogin::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ui_rejection(state, e))?;
+        Ok(Self)
     }
 }
 
@@ -137,16 +153,14 @@ pub async fn login_page(
               (status = 503, content_type = "text/html", body = String, description = "The form again: busy")))]
 pub async fn login_submit(
     State(state): State<AppState>,
-    client: Client,
+    _: SameSitePage,
+    client: Caller,
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    if let Err(e) = refuse_cross_site(&headers, &state) {
-        return ui_rejection(&state, e);
-    }
     let failed = |status, message| page(status, pages::login(&message, &form.username));
-    let user = match authenticate(&state, &client, &form.username, form.password.clone()).await {
-        Ok(user) => user,
+    let principal = match sign_in(&state, &client, &form.username, form.password.clone()).await {
+        Ok(principal) => principal,
         Err(ApiError::InvalidCredentials) => {
             return failed(StatusCode::UNAUTHORIZED, LoginMessage::Failed);
         }
@@ -168,7 +182,7 @@ pub async fn login_submit(
         Err(e) => return error_page(e),
     };
     let remember = form.remember.is_some();
-    match start_session(&state, &client, &headers, user.id, remember).await {
+    match issue_session(&state, &client, &headers, &principal, remember).await {
         Ok((cookie, _)) => {
             let mut res = see_other("/account");
             res.headers_mut().append(header::SET_COOKIE, cookie);
@@ -255,21 +269,20 @@ pub async fn end_session(
         return error_page(ApiError::NotFound);
     };
     let owner = Some(ui.auth.session.user_id);
-    match state
-        .store
-        .delete_session(&handle, owner, state.revoke_at())
-        .await
-    {
+    let which = EndSessions::One {
+        handle: &handle,
+        owner,
+    };
+    match end_sessions(&state, which).await {
         Ok(ended) if ended.is_empty() => error_page(ApiError::NotFound),
-        Ok(ended) => {
-            state.ended(&ended);
+        Ok(_) => {
             if handle == ui.auth.session.handle {
                 see_other_cleared(&state, "/login?out=1")
             } else {
                 see_other("/account?notice=ended")
             }
         }
-        Err(e) => error_page(ApiError::from(e)),
+        Err(e) => error_page(e),
     }
 }
 
@@ -280,16 +293,9 @@ pub async fn end_session(
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
 pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
     let user = ui.auth.session.user_id;
-    match state
-        .store
-        .end_user_sessions(user, Keep::default(), state.revoke_at(), true)
-        .await
-    {
-        Ok(ended) => {
-            state.ended(&ended);
-            see_other_cleared(&state, "/login?out=1")
-        }
-        Err(e) => error_page(ApiError::from(e)),
+    match end_sessions(&state, EndSessions::Everywhere(user)).await {
+        Ok(_) => see_other_cleared(&state, "/login?out=1"),
+        Err(e) => error_page(e),
     }
 }
 
@@ -299,16 +305,9 @@ pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnl
     responses((status = 303, description = "To /login, cookie cleared"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
 pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
-    match state
-        .store
-        .delete_session_by_secret(&ui.auth.secret_hash, state.revoke_at())
-        .await
-    {
-        Ok(ended) => {
-            state.ended(&ended);
-            see_other_cleared(&state, "/login?out=1")
-        }
-        Err(e) => error_page(ApiError::from(e)),
+    match end_sessions(&state, EndSessions::Presented(&ui.auth.secret_hash)).await {
+        Ok(_) => see_other_cleared(&state, "/login?out=1"),
+        Err(e) => error_page(e),
     }
 }
 
@@ -322,62 +321,36 @@ pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Resp
               (status = 429, content_type = "text/html", body = String, description = "Too many attempts")))]
 pub async fn change_password(
     State(state): State<AppState>,
-    client: Client,
+    client: Caller,
     ui: UiForm<PasswordForm>,
 ) -> Response {
     let auth = &ui.auth;
     let form = ui.form;
-    let again =
-        |error: &'static str, status| render_account(&state, auth, None, Some(error), status);
-    let user = match authenticate(
-        &state,
-        &client,
-        auth.username.as_str(),
-        form.current_password,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(ApiError::InvalidCredentials) => {
-            return again("The current password is wrong.", StatusCode::UNAUTHORIZED).await;
-        }
-        Err(ApiError::RateLimited { .. }) => {
-            return again(
-                "Too many attempts. Try again later.",
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await;
-        }
-        Err(e) => return error_page(e),
-    };
-    let new = match Password::new_for(form.new_password, &user.username) {
-        Ok(p) => p,
-        Err(_) => {
-            return again(
-                "The new password must be 8 to 256 characters and not your username.",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let result = async {
-        let hash = state.passwords.hash(new).await?;
-        let keep = Keep {
+    let change = PasswordChange {
+        user: auth.session.user_id,
+        address: client.ip,
+        current: form.current_password,
+        new: form.new_password,
+        keep: Keep {
             session: Some(&auth.session.handle),
             family: None,
-        };
-        let ended = state
-            .store
-            .replace_password(user.id, &hash, keep, state.revoke_at())
-            .await?;
-        state.ended(&ended);
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => see_other("/account?notice=password"),
-        Err(e) => error_page(e),
-    }
+        },
+    };
+    let (error, status) = match apply_password_change(&state, change).await {
+        Ok(()) => return see_other("/account?notice=password"),
+        Err(AuthError::InvalidCredentials) => (
+            "The current password is wrong.".to_owned(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(AuthError::RateLimited { .. }) => (
+            "Too many attempts. Try again later.".to_owned(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        // The policy's own words.
+        Err(AuthError::Invalid { detail, .. }) => (detail, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => return error_page(e.into()),
+    };
+    render_account(&state, auth, None, Some(&error), status).await
 }
 
 /// The stylesheet (compiled in).

@@ -27,7 +27,7 @@
 use std::hash::{BuildHasher as _, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ::redis::Script;
 use latchkey_core::{Session, SessionSecretHash, UserId, Username};
@@ -112,7 +112,7 @@ impl SessionCache {
     }
 
     pub(crate) async fn lookup(&self, secret: &SessionSecretHash) -> Lookup {
-        if !self.redis.health.cache_trusted(Instant::now()) {
+        if !self.redis.health.cache_trusted(self.redis.now()) {
             return Lookup::Bypass;
         }
         let key = self.redis.session_key(secret);
@@ -292,7 +292,7 @@ impl SessionCache {
 
     fn settle(&self, ok: bool) -> bool {
         if !ok {
-            self.redis.health.invalidation_failed(Instant::now());
+            self.redis.health.invalidation_failed(self.redis.now());
             tracing::warn!(
                 untrusted_for_s = (CACHE_TTL + LEASE_TTL).as_secs(),
                 "could not invalidate a cached session; this node reads sessions \

@@ -2,12 +2,13 @@
 //! every call bounded in time, every failure counted and remembered (see
 //! [`Health`]), key names under the configured prefix.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, RedisResult};
-use latchkey_core::SessionSecretHash;
+use latchkey_core::{Clock, SessionSecretHash};
 
 use super::health::{Health, Transition};
 use crate::{Result, StoreError};
@@ -25,6 +26,7 @@ pub(crate) struct Redis {
     prefix: String,
     pub(crate) health: Health,
     failures: AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -43,7 +45,12 @@ pub(crate) struct Skipped;
 impl Redis {
     /// A lazy connection: nothing is sent until the first call, so a Redis
     /// that is down at start costs nothing but a log line later.
-    pub(crate) fn new(url: &str, prefix: String, untrusted_for: Duration) -> Result<Self> {
+    pub(crate) fn new(
+        url: &str,
+        prefix: String,
+        untrusted_for: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
         let client = Client::open(url).map_err(|_| {
             StoreError::Unavailable(
                 "the Redis URL is not valid (redis://[user:password@]host[:port][/db])".into(),
@@ -63,7 +70,13 @@ impl Redis {
             prefix,
             health: Health::new(untrusted_for),
             failures: AtomicU64::new(0),
+            clock,
         })
+    }
+
+    /// Monotonic now, for [`Health`].
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.monotonic()
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -98,7 +111,7 @@ impl Redis {
             Err(_) => format!("no answer within {} ms", CALL_BUDGET.as_millis()),
         };
         self.failures.fetch_add(1, Ordering::Relaxed);
-        if self.health.failed(Instant::now()) == Transition::WentDown {
+        if self.health.failed(self.now()) == Transition::WentDown {
             tracing::warn!(
                 error = %error,
                 call = what,
@@ -117,7 +130,7 @@ impl Redis {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        if !self.health.usable(Instant::now()) {
+        if !self.health.usable(self.now()) {
             return Err(Skipped);
         }
         self.call(what, f).await

@@ -3,11 +3,12 @@
 //! rather than one per request), and whether its session cache may be
 //! read (not after this node failed to invalidate an entry).
 //!
-//! Times are `Instant`s passed in, so the rules are tested exactly; this is
-//! operational time (timeouts, back-off), never the domain clock.
+//! Times are monotonic readings (`Clock::monotonic`) passed in, so the
+//! rules are tested exactly; this is operational time (timeouts,
+//! back-off), never wall-clock time.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// After a failed Redis call, reads skip Redis for this long.
 pub(crate) const CIRCUIT_OPEN_FOR: Duration = Duration::from_secs(1);
@@ -15,9 +16,9 @@ pub(crate) const CIRCUIT_OPEN_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 struct State {
     /// Redis is not tried for reads before this.
-    down_until: Option<Instant>,
+    down_until: Option<Duration>,
     /// The session cache is not read before this.
-    untrusted_until: Option<Instant>,
+    untrusted_until: Option<Duration>,
     /// Whether the last call failed (to log the transitions only).
     down: bool,
 }
@@ -53,19 +54,19 @@ impl Health {
     }
 
     /// Whether reads (cache, counters) should try Redis at `now`.
-    pub(crate) fn usable(&self, now: Instant) -> bool {
+    pub(crate) fn usable(&self, now: Duration) -> bool {
         self.lock().down_until.is_none_or(|t| now >= t)
     }
 
     /// Whether a cached session may be served at `now`: Redis is usable and
     /// no invalidation by this node has failed in the last `untrusted_for`.
-    pub(crate) fn cache_trusted(&self, now: Instant) -> bool {
+    pub(crate) fn cache_trusted(&self, now: Duration) -> bool {
         let s = self.lock();
         s.down_until.is_none_or(|t| now >= t) && s.untrusted_until.is_none_or(|t| now >= t)
     }
 
     /// A Redis call failed at `now`.
-    pub(crate) fn failed(&self, now: Instant) -> Transition {
+    pub(crate) fn failed(&self, now: Duration) -> Transition {
         let mut s = self.lock();
         s.down_until = Some(now + CIRCUIT_OPEN_FOR);
         if std::mem::replace(&mut s.down, true) {
@@ -88,7 +89,7 @@ impl Health {
     /// Invalidating a cache entry failed at `now`: the entry may still be
     /// in Redis, stale, until its TTL runs out. Stop reading the cache
     /// until then (extending any earlier period).
-    pub(crate) fn invalidation_failed(&self, now: Instant) -> Transition {
+    pub(crate) fn invalidation_failed(&self, now: Duration) -> Transition {
         let until = now + self.untrusted_for;
         let transition = self.failed(now);
         let mut s = self.lock();
@@ -106,7 +107,7 @@ mod tests {
     #[test]
     fn a_failed_call_skips_redis_for_a_second_then_tries_again() {
         let h = Health::new(UNTRUSTED);
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(1_000);
         assert!(h.usable(t0) && h.cache_trusted(t0));
         assert_eq!(h.failed(t0), Transition::WentDown);
         assert_eq!(h.failed(t0), Transition::None);
@@ -121,7 +122,7 @@ mod tests {
     #[test]
     fn a_failed_invalidation_distrusts_the_cache_until_every_entry_has_expired() {
         let h = Health::new(UNTRUSTED);
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(1_000);
         h.invalidation_failed(t0);
         // Redis itself may be tried again soon (counters, fills elsewhere)…
         assert!(h.usable(t0 + CIRCUIT_OPEN_FOR));

@@ -59,9 +59,10 @@
 //! use std::sync::Arc;
 //! use latchkey_store::{Store, redis::RedisCached};
 //!
+//! # let clock: Arc<dyn latchkey_core::Clock> = Arc::new(latchkey_core::ManualClock::new(latchkey_core::Timestamp::from_unix_millis(0)));
 //! let durable = latchkey_store::open("postgres://latchkey@db/latchkey").await?;
 //! let store: Arc<dyn Store> = Arc::new(
-//!     RedisCached::connect(durable, "redis://127.0.0.1:6379", "latchkey:".into()).await?,
+//!     RedisCached::connect(durable, "redis://127.0.0.1:6379", "latchkey:".into(), clock).await?,
 //! );
 //! // As with any store: `watch_revocations` once (now woken by Redis
 //! // pub/sub and PostgreSQL NOTIFY), `revocations_since` for the denylist.
@@ -91,7 +92,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use latchkey_core::refresh::RefreshHash;
 use latchkey_core::revocation::Revocation;
-use latchkey_core::{PasswordHash, Timestamp, UserId, Username};
+use latchkey_core::{Clock, PasswordHash, Timestamp, UserId, Username};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -140,12 +141,19 @@ impl<S: Store + ?Sized> RedisCached<S> {
     /// connection is made on first use
     /// and remade after failures, so a Redis that is down at start, or goes
     /// away later, only slows requests down to the durable store's pace.
+    /// Its circuit and cache-trust deadlines read `clock`'s monotonic time.
     /// Call [`Store::watch_revocations`] once to receive fan-out wake-ups.
-    pub async fn connect(inner: Arc<S>, redis_url: &str, prefix: String) -> Result<Self> {
+    pub async fn connect(
+        inner: Arc<S>,
+        redis_url: &str,
+        prefix: String,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
         let redis = Arc::new(Redis::new(
             redis_url,
             prefix,
             cache::CACHE_TTL + cache::LEASE_TTL,
+            clock,
         )?);
         let key = mac::CacheKey::from_store(inner.as_ref()).await?;
         let this = Self {

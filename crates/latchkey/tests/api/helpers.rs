@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use latchkey::Application;
 use latchkey::config::{self, Config, Overrides};
+use latchkey_auth::keyring::{self, KeyPolicy};
 use latchkey_core::{Clock, ManualClock, Timestamp};
 use latchkey_http::AppState;
-use latchkey_http::keyring::{self, KeyPolicy};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};

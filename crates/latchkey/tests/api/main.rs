@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Real-time bounds on socket deadlines (never "took < X" assertions).
+#![allow(clippy::disallowed_methods)]
 //! End-to-end tests of latchkey's HTTP contract (API.md): a real
 //! server on a free port, a SQLite file in a temporary directory, a manual
 //! clock, and real HTTP requests. Each test starts its own server.

@@ -241,7 +241,7 @@ async fn i9_11_trusted_proxies_accept_cidr_ranges() {
 
 #[test]
 fn i9_11_proxy_ranges_parse_and_canonicalise() {
-    use latchkey_http::client::IpRange;
+    use latchkey_http::caller::IpRange;
     let r: IpRange = "::ffff:10.0.0.0/104".parse().unwrap();
     assert!(r.contains("10.9.8.7".parse().unwrap()));
     assert!(r.contains("::ffff:10.1.2.3".parse().unwrap()));

@@ -31,7 +31,10 @@ async fn cache() -> Option<(SessionCache, Arc<Redis>)> {
         RandomState::new().hash_one(0u8),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    let redis = Arc::new(Redis::new(&url, prefix, CACHE_TTL + LEASE_TTL).unwrap());
+    let clock = Arc::new(latchkey_core::ManualClock::new(
+        latchkey_core::Timestamp::from_unix_millis(0),
+    ));
+    let redis = Arc::new(Redis::new(&url, prefix, CACHE_TTL + LEASE_TTL, clock).unwrap());
     let pong = redis
         .call("ping", |mut c| async move {
             ::redis::cmd("PING").query_async::<String>(&mut c).await

@@ -1,4 +1,4 @@
-//! Who is calling: the client's address and user agent.
+//! Who is calling (`Caller`): the client's address and user agent.
 //!
 //! The address is the TCP peer, unless the peer is a configured trusted
 //! proxy, in which case it is the right-most `X-Forwarded-For` entry that is
@@ -21,12 +21,12 @@ use axum::http::{Extensions, HeaderMap, header};
 use crate::state::AppState;
 
 #[derive(Clone, Debug)]
-pub struct Client {
+pub struct Caller {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
 }
 
-impl FromRequestParts<AppState> for Client {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(

@@ -1,25 +1,23 @@
-//! Bearer tokens: `/v1/token/*` and `/.well-known/jwks.json`.
+//! The bearer-token endpoints: `/v1/token/*` and `/.well-known/jwks.json`.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use latchkey_core::UserId;
+use base64::engine::general_purpose::STANDARD;
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::revocation::Target;
-use latchkey_store::{Family, RefreshOutcome};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
 use super::NO_STORE;
-use crate::client::Client;
+use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::AppJson;
-use crate::login::authenticate;
-use crate::random::random;
+use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
+use latchkey_auth::EndSessions;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenLoginRequest {
@@ -29,18 +27,6 @@ pub struct TokenLoginRequest {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenPair {
-    /// JWT, header `{"alg","kid","typ":"at+jwt"}`.
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    /// Opaque; rotates on every use.
     pub refresh_token: String,
 }
 
@@ -117,47 +103,12 @@ pub struct Introspection {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    client: Client,
+    client: Caller,
     AppJson(body): AppJson<TokenLoginRequest>,
 ) -> Result<Response, ApiError> {
-    let user = authenticate(&state, &client, &body.username, body.password).await?;
-    let (_, pair) = start_family(&state, user.id).await?;
-    Ok(token_response(pair))
-}
-
-/// Creates a refresh family for `user` and issues its first pair; returns
-/// the family's id (the `sid` of its access tokens) with the pair.
-pub async fn start_family(state: &AppState, user: UserId) -> Result<(String, TokenPair), ApiError> {
-    let now = state.clock.now();
-    let family = Family {
-        id: URL_SAFE_NO_PAD.encode(random::<16>()?),
-        user_id: user,
-        created_at: now,
-        expires_at: now.saturating_add(state.tokens.settings().refresh_ttl),
-        revoked_at: None,
-    };
-    let secret = RefreshSecret::from_random(random()?);
-    state.store.create_family(&family, &secret.hash()).await?;
-    let issued = pair(state, &family, &secret, now)?;
-    Ok((family.id, issued))
-}
-
-fn pair(
-    state: &AppState,
-    family: &Family,
-    refresh: &RefreshSecret,
-    issued_at: latchkey_core::Timestamp,
-) -> Result<TokenPair, ApiError> {
-    let (access_token, exp) = state
-        .tokens
-        .mint_once(family.user_id, &family.id, issued_at, &refresh.hash())
-        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
-    Ok(TokenPair {
-        access_token,
-        token_type: "Bearer",
-        expires_in: exp.saturating_sub(state.clock.now().unix_seconds()).max(0),
-        refresh_token: refresh.encode(),
-    })
+    let principal = sign_in(&state, &client, &body.username, body.password).await?;
+    let pair = state.auth.issue_bearer(&principal).await?;
+    Ok(token_response(TokenPair::new(&state, &pair)))
 }
 
 fn token_response(pair: TokenPair) -> Response {
@@ -187,38 +138,6 @@ pub async fn refresh(
     Ok(token_response(pair))
 }
 
-/// Rotates `presented` and issues the new pair (shared with the hybrid).
-pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<TokenPair, ApiError> {
-    let successor = presented.successor(state.tokens.refresh_key());
-    let grace = state.tokens.settings().refresh_grace;
-    match state
-        .store
-        .refresh(
-            &presented.hash(),
-            &successor.hash(),
-            state.revoke_at(),
-            grace,
-        )
-        .await?
-    {
-        RefreshOutcome::Rotated { family, issued_at }
-        | RefreshOutcome::Grace { family, issued_at } => {
-            pair(state, &family, &successor, issued_at)
-        }
-        RefreshOutcome::Reused {
-            family,
-            revocations,
-        } => {
-            tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused: family revoked");
-            state.deny(&revocations);
-            Err(ApiError::InvalidGrant)
-        }
-        RefreshOutcome::Expired | RefreshOutcome::Revoked | RefreshOutcome::Unknown => {
-            Err(ApiError::InvalidGrant)
-        }
-    }
-}
-
 /// Revoke a refresh token (its whole family) or an access token (RFC 7009).
 #[utoipa::path(post, path = "/v1/token/revoke", tag = "tokens",
     request_body(content(
@@ -236,11 +155,7 @@ pub async fn revoke(
     let token = param.token.trim();
     if let Ok(refresh) = RefreshSecret::parse(token) {
         if let Some(family) = state.store.family_of(&refresh.hash()).await? {
-            let ended = state
-                .store
-                .revoke_family(&family.id, state.revoke_at())
-                .await?;
-            state.ended(&ended);
+            end_sessions(&state, EndSessions::Family(&family.id)).await?;
         }
     } else if let Some(claims) = state.tokens.verify_for_revocation(token, state.clock.now()) {
         let at = state.revoke_at();

@@ -122,6 +122,31 @@ pub async fn seal_unsealed(
     Ok(sealed)
 }
 
+/// What a node does with the keys at start: seals keys stored unsealed
+/// (with a master key), makes the first key or rotates to the configured
+/// algorithm, and loads the set; each change is logged.
+pub async fn start(
+    store: &dyn Store,
+    policy: &KeyPolicy,
+    now: Timestamp,
+) -> Result<KeySet, KeyRingError> {
+    let sealed = seal_unsealed(store, policy).await?;
+    if !sealed.is_empty() {
+        tracing::warn!(
+            kids = ?sealed,
+            "sealed signing keys that were stored unencrypted before the master key was set"
+        );
+    }
+    if let Some(kid) = ensure_current(store, policy, now).await? {
+        tracing::info!(
+            kid,
+            algorithm = policy.algorithm.as_str(),
+            "created signing key"
+        );
+    }
+    load(store, policy, now).await
+}
+
 /// Makes sure there is a current key of the configured algorithm: creates
 /// the first key on first start, rotates when the configured algorithm
 /// changed. Returns the kid of a key it made, if any.

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use latchkey_core::{Password, PasswordHash};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
-use crate::random::random;
+use crate::error::AuthError;
+use crate::random;
 
 #[derive(Clone)]
 pub struct PasswordService(Arc<Inner>);
@@ -32,7 +32,7 @@ struct Inner {
 impl PasswordService {
     /// Builds the service and its dummy hash (one hash of a random
     /// password: ~25 ms, once, at start).
-    pub fn new(concurrency: usize, max_waiting: usize) -> Result<Self, ApiError> {
+    pub fn new(concurrency: usize, max_waiting: usize) -> Result<Self, AuthError> {
         let concurrency = concurrency.max(1);
         let pw = Password::presented(hex(&random::<16>()?));
         let dummy = PasswordHash::compute(&pw, random()?);
@@ -56,7 +56,7 @@ impl PasswordService {
         &self,
         hash: Option<PasswordHash>,
         password: Password,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AuthError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.0.dummy.clone());
         let ok = self.run(move || hash.verify(&password)).await?;
@@ -64,7 +64,7 @@ impl PasswordService {
     }
 
     /// Hashes a new password with a fresh random salt.
-    pub async fn hash(&self, password: Password) -> Result<PasswordHash, ApiError> {
+    pub async fn hash(&self, password: Password) -> Result<PasswordHash, AuthError> {
         let salt = random::<16>()?;
         self.run(move || PasswordHash::compute(&password, salt))
             .await
@@ -79,11 +79,11 @@ impl PasswordService {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, AuthError> {
         let inner = &self.0;
         if inner.queued.fetch_add(1, Ordering::SeqCst) >= inner.max_queued {
             inner.queued.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::Overloaded);
+            return Err(AuthError::Overloaded);
         }
         let slot = QueueSlot(self.0.clone());
         let permit = inner
@@ -91,7 +91,7 @@ impl PasswordService {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::Internal("password semaphore closed".into()))?;
+            .map_err(|_| AuthError::Internal("password semaphore closed".into()))?;
         tokio::task::spawn_blocking(move || {
             let out = {
                 let _running = Running::start(&slot.0.running);
@@ -102,7 +102,7 @@ impl PasswordService {
             out
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
+        .map_err(|e| AuthError::Internal(format!("password task failed: {e}")))
     }
 }
 
@@ -183,7 +183,7 @@ mod tests {
         for t in tasks {
             match t.await.unwrap() {
                 Ok(_) => done += 1,
-                Err(ApiError::Overloaded) => overloaded += 1,
+                Err(AuthError::Overloaded) => overloaded += 1,
                 Err(e) => panic!("{e:?}"),
             }
         }

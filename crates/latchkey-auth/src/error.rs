@@ -1,0 +1,32 @@
+//! The one error type of the use cases. Messages never carry a secret.
+
+use std::time::Duration;
+
+use latchkey_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong password or unknown user: one answer for both.
+    #[error("the username or password is wrong")]
+    InvalidCredentials,
+    /// The account behind a credential is gone.
+    #[error("no such account")]
+    UnknownUser,
+    /// A refresh token that is unknown, spent, expired or revoked.
+    #[error("the refresh token is invalid, expired, spent or revoked")]
+    InvalidGrant,
+    /// Too many attempts for this account or address.
+    #[error("too many attempts; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// Too many password hashes queued; come back shortly.
+    #[error("too many password hashes queued")]
+    Overloaded,
+    /// A new value broke a rule (`invalid_password`, …): `code` is stable,
+    /// `detail` is for people.
+    #[error("{detail}")]
+    Invalid { code: &'static str, detail: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}

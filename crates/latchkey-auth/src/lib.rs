@@ -1,0 +1,33 @@
+//! latchkey's use cases, between the HTTP surface and the store: checking
+//! a login (with its throttle), hashing passwords under a bound, the
+//! signing-key ring and access-token minting and verification.
+//!
+//! Nothing here knows HTTP: failures are [`AuthError`]s, which the HTTP
+//! crate turns into problem JSON in one place, and the CLI into messages.
+
+pub mod access;
+pub mod error;
+pub mod issue;
+pub mod keyring;
+pub mod login;
+pub mod password_change;
+pub mod passwords;
+pub mod principal;
+pub mod service;
+pub mod sessions;
+
+pub use access::{BearerError, TokenService, TokenSettings};
+pub use error::AuthError;
+pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
+pub use password_change::{PasswordChange, policy_error};
+pub use passwords::PasswordService;
+pub use principal::{Authentication, Challenge, Method, Principal};
+pub use service::{AuthPolicy, AuthService};
+pub use sessions::EndSessions;
+
+/// `N` bytes from the OS CSPRNG.
+pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| AuthError::Internal(format!("OS random failed: {e}")))?;
+    Ok(buf)
+}
