@@ -85,16 +85,7 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
     // A sibling origin's requests carry the `SameSite` cookie too: none of
     // them, not even a GET or a WebSocket upgrade, may use it.
     crate::auth::refuse_cross_site(&parts.headers, state)?;
-    let path = parts.uri.path().to_owned();
-    let after = path.strip_prefix("/bff/").ok_or(ApiError::NotFound)?;
-    let (name, rest) = after.split_once('/').unwrap_or((after, ""));
-    let api = state
-        .settings
-        .bff_apis
-        .iter()
-        .find(|a| a.name == name)
-        .ok_or(ApiError::NotFound)?
-        .clone();
+    let (api, rest) = api_of(state, parts.uri.path())?;
     // The same extractor as every cookie route: CSRF on unsafe methods.
     let credential = Credential::from_request_parts(&mut parts, state).await?;
     let client = Caller::from_request_parts(&mut parts, state)
@@ -108,7 +99,7 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
     if declared.is_some_and(|n| n > api.max_body_bytes) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let uri = upstream_uri(&api, rest, parts.uri.query())?;
+    let uri = upstream_uri(&api, &rest, parts.uri.query())?;
     let (user, sid) = match &credential {
         Credential::Session(s) => (s.session.user_id, s.session.handle.to_string()),
         Credential::Bearer(b) | Credential::CookieJwt(b) => (b.user_id, b.claims.sid.clone()),
@@ -120,28 +111,8 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
 
     let websocket = is_websocket(&parts.headers);
     let client_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let mut headers = std::mem::take(&mut parts.headers);
-    let cookies_out = api
-        .forward_cookies
-        .then(|| foreign_cookies(&headers, state))
-        .flatten();
-    let ws_headers = websocket.then(|| {
-        (
-            headers.get(header::UPGRADE).cloned(),
-            headers.get(header::CONNECTION).cloned(),
-        )
-    });
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::COOKIE);
-    strip_client_sent(&mut headers);
-    add_own_headers(&mut headers, &token, user, client.ip, state);
-    if let Some(c) = cookies_out {
-        headers.insert(header::COOKIE, c);
-    }
-    if let Some((Some(u), Some(c))) = ws_headers {
-        headers.insert(header::UPGRADE, u);
-        headers.insert(header::CONNECTION, c);
-    }
+    let headers = std::mem::take(&mut parts.headers);
+    let headers = upstream_headers(headers, &api, &token, user, client.ip, state);
     let limited = http_body_util::Limited::new(
         body,
         usize::try_from(api.max_body_bytes).unwrap_or(usize::MAX),
@@ -154,17 +125,7 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::Internal(format!("upstream request: {e}")))?;
     *upstream.headers_mut() = headers;
 
-    let sent = tokio::time::timeout(api.timeout, state.proxy.client.request(upstream)).await;
-    let mut res = match sent {
-        Err(_) => return Err(upstream_error(StatusCode::GATEWAY_TIMEOUT, &api)),
-        Ok(Err(e)) if is_length_limit(&e) => return Err(ApiError::PayloadTooLarge),
-        Ok(Err(e)) => {
-            tracing::warn!(api = %api.name, error = %e, "upstream unreachable");
-            return Err(upstream_error(StatusCode::BAD_GATEWAY, &api));
-        }
-        Ok(Ok(res)) => res,
-    };
-
+    let mut res = send(state, &api, upstream).await?;
     if res.status() == StatusCode::SWITCHING_PROTOCOLS && websocket {
         return Ok(splice_websocket(&mut res, client_upgrade));
     }
@@ -174,6 +135,74 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
         rparts.headers.remove(header::SET_COOKIE);
     }
     Ok(Response::from_parts(rparts, Body::new(rbody)))
+}
+
+/// The configured API named by `/bff/{api}/…`, and the rest of the path.
+fn api_of(state: &AppState, path: &str) -> Result<(BffApi, String), ApiError> {
+    let after = path.strip_prefix("/bff/").ok_or(ApiError::NotFound)?;
+    let (name, rest) = after.split_once('/').unwrap_or((after, ""));
+    let api = state
+        .settings
+        .bff_apis
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or(ApiError::NotFound)?
+        .clone();
+    Ok((api, rest.to_owned()))
+}
+
+/// What the upstream receives: the client's headers without hop-by-hop
+/// fields, latchkey's cookies or anything a client could spoof, plus our
+/// token and identity (and, for a WebSocket, the upgrade it asked for).
+fn upstream_headers(
+    mut headers: axum::http::HeaderMap,
+    api: &BffApi,
+    token: &str,
+    user: latchkey_core::UserId,
+    ip: Option<std::net::IpAddr>,
+    state: &AppState,
+) -> axum::http::HeaderMap {
+    let cookies_out = api
+        .forward_cookies
+        .then(|| foreign_cookies(&headers, state))
+        .flatten();
+    let ws_headers = is_websocket(&headers).then(|| {
+        (
+            headers.get(header::UPGRADE).cloned(),
+            headers.get(header::CONNECTION).cloned(),
+        )
+    });
+    strip_hop_by_hop(&mut headers);
+    headers.remove(header::COOKIE);
+    strip_client_sent(&mut headers);
+    add_own_headers(&mut headers, token, user, ip, state);
+    if let Some(c) = cookies_out {
+        headers.insert(header::COOKIE, c);
+    }
+    if let Some((Some(u), Some(c))) = ws_headers {
+        headers.insert(header::UPGRADE, u);
+        headers.insert(header::CONNECTION, c);
+    }
+    headers
+}
+
+/// Sends `upstream` within the API's timeout: `504` when it passes, `413`
+/// when the body outgrows the limit on the way, `502` when unreachable.
+async fn send(
+    state: &AppState,
+    api: &BffApi,
+    upstream: hyper::Request<Body>,
+) -> Result<hyper::Response<hyper::body::Incoming>, ApiError> {
+    let sent = tokio::time::timeout(api.timeout, state.proxy.client.request(upstream)).await;
+    match sent {
+        Err(_) => Err(upstream_error(StatusCode::GATEWAY_TIMEOUT, api)),
+        Ok(Err(e)) if is_length_limit(&e) => Err(ApiError::PayloadTooLarge),
+        Ok(Err(e)) => {
+            tracing::warn!(api = %api.name, error = %e, "upstream unreachable");
+            Err(upstream_error(StatusCode::BAD_GATEWAY, api))
+        }
+        Ok(Ok(res)) => Ok(res),
+    }
 }
 
 fn upstream_error(status: StatusCode, api: &BffApi) -> ApiError {
