@@ -107,51 +107,65 @@ pub fn account(a: &Account<'_>) -> Markup {
                 }
             }
         }
-        div.card {
-            div.row {
-                h2 { "Your sessions" }
-                form.inline method="post" action="/account/logout-everywhere" {
-                    input type="hidden" name="csrf_token" value=(a.csrf);
-                    button.danger type="submit" { "Sign out everywhere" }
-                }
+        (sessions_card(a))
+        (password_card(a))
+    };
+    layout("Your account", false, header, body)
+}
+
+/// The account page's list of sessions, each with a button to end it.
+fn sessions_card(a: &Account<'_>) -> Markup {
+    html! {
+    div.card {
+        div.row {
+            h2 { "Your sessions" }
+            form.inline method="post" action="/account/logout-everywhere" {
+                input type="hidden" name="csrf_token" value=(a.csrf);
+                button.danger type="submit" { "Sign out everywhere" }
             }
-            table {
-                thead { tr { th { "Device" } th { "Address" } th { "Last seen" } th {} } }
-                tbody {
-                    @for row in &a.sessions {
-                        tr {
-                            td {
-                                (device(row.session.user_agent.as_deref()))
-                                @if row.current { span.tag { "this device" } }
-                            }
-                            td { (row.session.ip.as_deref().unwrap_or("unknown")) }
-                            td title=(row.session.last_seen_at.to_rfc3339()) { (ago(a.now, row.session.last_seen_at)) }
-                            td.actions {
-                                form.inline method="post" action={ "/account/sessions/" (row.session.handle) "/end" } {
-                                    input type="hidden" name="csrf_token" value=(a.csrf);
-                                    button.quiet type="submit" { @if row.current { "Sign out" } @else { "End" } }
-                                }
+        }
+        table {
+            thead { tr { th { "Device" } th { "Address" } th { "Last seen" } th {} } }
+            tbody {
+                @for row in &a.sessions {
+                    tr {
+                        td {
+                            (device(row.session.user_agent.as_deref()))
+                            @if row.current { span.tag { "this device" } }
+                        }
+                        td { (row.session.ip.as_deref().unwrap_or("unknown")) }
+                        td title=(row.session.last_seen_at.to_rfc3339()) { (ago(a.now, row.session.last_seen_at)) }
+                        td.actions {
+                            form.inline method="post" action={ "/account/sessions/" (row.session.handle) "/end" } {
+                                input type="hidden" name="csrf_token" value=(a.csrf);
+                                button.quiet type="submit" { @if row.current { "Sign out" } @else { "End" } }
                             }
                         }
                     }
                 }
             }
         }
-        div.card {
-            h2 { "Change password" }
-            p.muted { "Every other session will be signed out." }
-            form method="post" action="/account/password" {
-                input type="hidden" name="csrf_token" value=(a.csrf);
-                input type="text" name="username" value=(a.username) autocomplete="username" hidden;
-                label for="current_password" { "Current password" }
-                input #current_password type="password" name="current_password" autocomplete="current-password" required;
-                label for="new_password" { "New password" }
-                input #new_password type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="256" required;
-                button type="submit" { "Change password" }
-            }
+    }
+    }
+}
+
+/// The account page's password form.
+fn password_card(a: &Account<'_>) -> Markup {
+    html! {
+    div.card {
+        h2 { "Change password" }
+        p.muted { "Every other session will be signed out." }
+        form method="post" action="/account/password" {
+            input type="hidden" name="csrf_token" value=(a.csrf);
+            input type="text" name="username" value=(a.username) autocomplete="username" hidden;
+            label for="current_password" { "Current password" }
+            input #current_password type="password" name="current_password" autocomplete="current-password" required;
+            label for="new_password" { "New password" }
+            input #new_password type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="256" required;
+            button type="submit" { "Change password" }
         }
-    };
-    layout("Your account", false, header, body)
+    }
+    }
 }
 
 pub fn forbidden() -> Markup {
