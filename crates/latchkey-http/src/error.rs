@@ -33,6 +33,9 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     UsernameTaken,
+    /// A write lost a race with another (e.g. the user was deleted
+    /// meanwhile): nothing was changed.
+    Conflict,
     /// A field broke a rule (`invalid_username`, `invalid_password`, …).
     Invalid {
         code: &'static str,
@@ -88,7 +91,7 @@ impl ApiError {
             Self::CsrfFailed | Self::RegistrationDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UsernameTaken => StatusCode::CONFLICT,
+            Self::UsernameTaken | Self::Conflict => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -117,6 +120,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UsernameTaken => "username_taken",
+            Self::Conflict => "conflict",
             Self::Invalid { code, .. } | Self::BadRequest { code, .. } => code,
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
@@ -153,6 +157,9 @@ impl ApiError {
             Self::NotFound => "There is nothing here.".into(),
             Self::MethodNotAllowed => "This method is not allowed here.".into(),
             Self::UsernameTaken => "That username is taken.".into(),
+            Self::Conflict => {
+                "The request conflicted with another change; nothing was changed. Try again.".into()
+            }
             Self::Invalid { detail, .. } | Self::BadRequest { detail, .. } => detail.clone(),
             Self::UnsupportedMediaType => "The body must be application/json.".into(),
             Self::PayloadTooLarge => "The request body is too large.".into(),
@@ -187,6 +194,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => Self::StoreUnavailable(m),
+            // A broken uniqueness or reference rule the handler did not
+            // expect is a lost race, not a server fault.
+            StoreError::Conflict(_) => Self::Conflict,
             other => Self::Internal(other.to_string()),
         }
     }
@@ -267,5 +277,21 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unexpected_store_conflict_is_409_conflict_not_500() {
+        // E.g. a login racing the deletion of its user: the refresh family's
+        // reference to the user is refused by the store.
+        let e = ApiError::from(StoreError::Conflict("refresh family for an unknown user"));
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert_eq!(e.code(), "conflict");
+        let e = ApiError::from(AuthError::Store(StoreError::Conflict("x")));
+        assert_eq!(e.status(), StatusCode::CONFLICT);
     }
 }
