@@ -207,6 +207,7 @@ impl AppState {
                 login_limits: settings.login_limits,
                 sessions: settings.sessions,
                 revocation_ttl: settings.revocation_ttl(),
+                recent_auth: AuthPolicy::RECENT_AUTH,
             },
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
