@@ -41,11 +41,6 @@ pub struct SessionView {
     /// When the session ends if unused (never later than its absolute limit).
     pub expires_at: String,
     pub last_seen_at: String,
-    /// How the session's holder signed in (RFC 8176 values).
-    #[schema(example = json!(["pwd"]))]
-    pub amr: Vec<String>,
-    /// When its holder last authenticated (Unix seconds).
-    pub auth_time: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -69,10 +64,6 @@ pub struct SessionListItem {
     pub ip: Option<String>,
     /// The session making this request.
     pub current: bool,
-    /// How the session's holder signed in (RFC 8176 values).
-    pub amr: Vec<String>,
-    /// When its holder last authenticated (Unix seconds).
-    pub auth_time: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -129,8 +120,6 @@ pub async fn current(auth: SessionAuth) -> impl IntoResponse {
                 created_at: s.created_at.to_rfc3339(),
                 expires_at: s.idle_expires_at.min(s.absolute_expires_at).to_rfc3339(),
                 last_seen_at: s.last_seen_at.to_rfc3339(),
-                amr: s.assurance.amr.clone(),
-                auth_time: s.assurance.auth_time.unix_seconds(),
             },
             amr: s.assurance.amr.clone(),
             auth_time: s.assurance.auth_time.unix_seconds(),
@@ -174,8 +163,6 @@ pub async fn list(State(state): State<AppState>, auth: SessionAuth) -> Result<Re
             last_seen_at: s.last_seen_at.to_rfc3339(),
             user_agent: s.user_agent,
             ip: s.ip,
-            auth_time: s.assurance.auth_time.unix_seconds(),
-            amr: s.assurance.amr,
         })
         .collect();
     Ok((NO_STORE, AppJson(SessionList { sessions })).into_response())
