@@ -12,6 +12,10 @@ use latchkey_store::User;
 pub enum Method {
     /// A password (`pwd`).
     Password,
+    /// A TOTP code (`otp`).
+    Totp,
+    /// A recovery code, a one-time password too (`otp`).
+    RecoveryCode,
 }
 
 impl Method {
@@ -19,7 +23,22 @@ impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Self::Password => "pwd",
+            Self::Totp | Self::RecoveryCode => "otp",
         }
+    }
+
+    /// The name a challenge offers it under (`methods` of `mfa_required`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+
+    /// Whether it is a second factor (beside a password).
+    pub fn is_second_factor(self) -> bool {
+        !matches!(self, Self::Password)
     }
 }
 
@@ -34,9 +53,20 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The `amr` values, as a token or a session would carry them.
+    /// The `amr` values, as a token or a session would carry them: each
+    /// method's, then `mfa` when a second factor followed a first.
     pub fn amr_values(&self) -> Vec<&'static str> {
-        self.amr.iter().map(|m| m.amr()).collect()
+        let mut values: Vec<&'static str> = Vec::new();
+        for m in &self.amr {
+            if !values.contains(&m.amr()) {
+                values.push(m.amr());
+            }
+        }
+        let second = self.amr.iter().any(|m| m.is_second_factor());
+        if second && self.amr.len() > 1 {
+            values.push("mfa");
+        }
+        values
     }
 }
 
@@ -44,6 +74,9 @@ impl Principal {
 #[derive(Clone, Debug)]
 pub struct Challenge {
     pub user_id: UserId,
+    /// The `mfa_token` that answers it (set once the pending login is
+    /// stored, see `AuthService::start_pending_login`).
+    pub token: Option<String>,
     /// The methods already passed.
     pub passed: Vec<Method>,
     /// The methods that can complete the login.

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use latchkey_auth::{
-    AuthError, Authentication, BearerPair, Device, EndSessions, PasswordChange, Principal,
+    AuthError, Authentication, BearerPair, Device, EndSessions, Flavour, PasswordChange, Principal,
     Refreshed,
 };
 use latchkey_core::refresh::RefreshSecret;
@@ -18,21 +18,43 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The password step of every login (see
-/// [`latchkey_auth::AuthService::authenticate`]).
+/// [`latchkey_auth::AuthService::authenticate`]). For an account with an
+/// active second factor, the login is stored as pending (ending as
+/// `flavour`, bound to this client) and the answer is `mfa_required`.
 pub async fn sign_in(
     state: &AppState,
     client: &Caller,
     username: &str,
     password: String,
+    flavour: Flavour,
+    remember: bool,
 ) -> Result<Principal, ApiError> {
     let outcome = state.auth.authenticate(client.ip, username, password).await;
-    count(state, &outcome);
+    let success = match &outcome {
+        Ok(Authentication::Challenge(_)) => "mfa_required",
+        _ => "success",
+    };
+    count(state, &outcome, success);
     match outcome? {
         Authentication::Principal(p) => Ok(p),
-        // No account can require another step yet.
-        Authentication::Challenge(_) => Err(ApiError::Internal(
-            "a login challenge without a flow to answer it".into(),
-        )),
+        Authentication::Challenge(mut challenge) => {
+            let mfa_token = state
+                .auth
+                .start_pending_login(&mut challenge, flavour, remember, &device(client))
+                .await?;
+            Err(ApiError::MfaRequired {
+                mfa_token,
+                methods: challenge.accepts.iter().map(|m| m.name()).collect(),
+            })
+        }
+    }
+}
+
+/// The client as a session records it and a pending login is bound to.
+pub fn device(client: &Caller) -> Device {
+    Device {
+        user_agent: client.user_agent.clone(),
+        ip: client.ip.map(|ip| ip.to_string()),
     }
 }
 
@@ -55,15 +77,16 @@ pub async fn apply_password_change(
     match &outcome {
         // The current password was right; only the new one was refused.
         Err(AuthError::Invalid { .. }) => state.metrics.login("success"),
-        other => count(state, other),
+        other => count(state, other, "success"),
     }
     state.ended(&outcome?);
     Ok(())
 }
 
-fn count<T>(state: &AppState, outcome: &Result<T, AuthError>) {
+/// Counts a password step; `success` names a right password's outcome.
+fn count<T>(state: &AppState, outcome: &Result<T, AuthError>, success: &'static str) {
     match outcome {
-        Ok(_) => state.metrics.login("success"),
+        Ok(_) => state.metrics.login(success),
         Err(AuthError::RateLimited { .. }) => state.metrics.login("rate_limited"),
         Err(AuthError::InvalidCredentials) => state.metrics.login("invalid_credentials"),
         Err(_) => {}
@@ -83,13 +106,9 @@ pub async fn issue_session(
     let replacing = cookies::read(headers, name)?
         .and_then(|v| SessionSecret::parse(&v).ok())
         .map(|s| s.hash());
-    let device = Device {
-        user_agent: client.user_agent.clone(),
-        ip: client.ip.map(|ip| ip.to_string()),
-    };
     let issued = state
         .auth
-        .issue_session(principal, replacing, remember, device)
+        .issue_session(principal, replacing, remember, device(client))
         .await?;
     if let Some(ended) = &issued.replaced {
         state.ended(ended);

@@ -18,7 +18,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::{AuthError, EndSessions, PasswordChange};
+use latchkey_auth::{AuthError, EndSessions, Flavour, PasswordChange};
 use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 use serde::de::DeserializeOwned;
@@ -159,7 +159,17 @@ pub async fn login_submit(
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let failed = |status, message| page(status, pages::login(&message, &form.username));
-    let principal = match sign_in(&state, &client, &form.username, form.password.clone()).await {
+    let remember = form.remember.is_some();
+    let password = form.password.clone();
+    let signed_in = sign_in(
+        &state,
+        &client,
+        &form.username,
+        password,
+        Flavour::Page,
+        remember,
+    );
+    let principal = match signed_in.await {
         Ok(principal) => principal,
         Err(ApiError::InvalidCredentials) => {
             return failed(StatusCode::UNAUTHORIZED, LoginMessage::Failed);
@@ -181,7 +191,6 @@ pub async fn login_submit(
         }
         Err(e) => return error_page(e),
     };
-    let remember = form.remember.is_some();
     match issue_session(&state, &client, &headers, &principal, remember).await {
         Ok((cookie, _)) => {
             let mut res = see_other("/account");
