@@ -41,11 +41,11 @@ impl AuthService {
             }));
         }
         self.settle(&keys).await?;
-        Ok(Authentication::Principal(Principal {
+        Ok(Authentication::Principal(Principal::new(
             user,
-            amr: vec![Method::Password],
-            auth_time: self.clock.now(),
-        }))
+            vec![Method::Password],
+            self.clock.now(),
+        )))
     }
 
     /// Verifies `username`/`password` from `address` (see
@@ -84,7 +84,7 @@ impl AuthService {
         let hash = user
             .as_ref()
             .filter(|_| plausible)
-            .map(|u| u.password_hash.clone());
+            .and_then(|u| u.password_hash.clone());
         let ok = self
             .passwords
             .verify(hash, Password::presented(password.clone()))
@@ -92,7 +92,11 @@ impl AuthService {
         let Some(user) = user.filter(|_| ok) else {
             return Err(AuthError::InvalidCredentials);
         };
-        if user.password_hash.needs_rehash() {
+        if user
+            .password_hash
+            .as_ref()
+            .is_some_and(latchkey_core::PasswordHash::needs_rehash)
+        {
             let fresh = self.passwords.hash(Password::presented(password)).await?;
             self.store.rehash_password(user.id, &fresh).await?;
         }

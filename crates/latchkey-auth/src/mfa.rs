@@ -4,20 +4,17 @@
 //! reset.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
-use latchkey_core::{Timestamp, UserId};
+use latchkey_core::{Assurance, Timestamp, UserId};
 use latchkey_store::{Ended, Keep, RecoveryState, RevokeAt, Store};
 
+use crate::assurance::Reauthenticate;
 use crate::error::AuthError;
 use crate::login::throttle_keys;
 use crate::principal::Method;
 use crate::second_factor::used;
 use crate::service::AuthService;
 use crate::{random, recovery, totp};
-
-/// How recent a sign-in must be to remove a factor without the password.
-pub const RECENT_SIGN_IN: Duration = Duration::from_secs(300);
 
 /// A TOTP enrolment to show once: the secret for typing in, and the URI
 /// for a QR code.
@@ -119,14 +116,16 @@ impl AuthService {
     }
 
     /// Re-checks a second factor of a signed-in `user` (throttled like a
-    /// login); the method it proved. The caller refreshes its credential's
-    /// `auth_time`.
+    /// login) and raises `credential`'s assurance: the method joins its
+    /// `amr` and its `auth_time` becomes now. The method and the raised
+    /// assurance (`None`: the credential ended meanwhile).
     pub async fn step_up(
         &self,
         user: UserId,
         address: Option<IpAddr>,
         code: &str,
-    ) -> Result<Method, AuthError> {
+        credential: Reauthenticate<'_>,
+    ) -> Result<(Method, Option<Assurance>), AuthError> {
         let account = self.account(user).await?;
         let keys = throttle_keys(Some(&account.username), address);
         self.count_attempt(&keys).await?;
@@ -143,7 +142,8 @@ impl AuthService {
         }
         self.settle(&keys).await?;
         used(&account, method);
-        Ok(method)
+        let raised = self.reauthenticated(credential, &[method], false).await?;
+        Ok((method, raised))
     }
 
     /// What the account page shows about `user`'s second factors.
@@ -161,10 +161,9 @@ impl AuthService {
         reset_mfa(self.store.as_ref(), self.revoke_at(), user).await
     }
 
-    /// The current password (checked like a login) or a sign-in less than
-    /// [`RECENT_SIGN_IN`] old.
+    /// The current password (checked like a login) or a recent sign-in
+    /// ([`AuthPolicy::recent_auth`](crate::AuthPolicy::recent_auth)).
     async fn reauthenticate(&self, who: Reauthentication) -> Result<(), AuthError> {
-        let now = self.clock.now();
         if let Some(password) = who.password {
             let account = self.account(who.user).await?;
             self.check_password(who.address, account.username.as_str(), password)
@@ -172,7 +171,7 @@ impl AuthService {
             return Ok(());
         }
         match who.auth_time {
-            Some(t) if t <= now && t.until(now) < RECENT_SIGN_IN => Ok(()),
+            Some(t) if self.signed_in_recently(t) => Ok(()),
             _ => Err(AuthError::ReauthenticationRequired),
         }
     }

@@ -172,11 +172,7 @@ impl AuthService {
         self.settle(&keys).await?;
         used(&user, method);
         Ok(SecondStep {
-            principal: Principal {
-                user,
-                amr: vec![Method::Password, method],
-                auth_time: now,
-            },
+            principal: Principal::new(user, vec![Method::Password, method], now),
             flavour,
             remember: pending.remember,
         })

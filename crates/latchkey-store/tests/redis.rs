@@ -226,7 +226,9 @@ async fn user(store: &dyn Store, name: &str, n: u8) -> User {
     let u = User {
         id: UserId::from_random([n; 16]),
         username: Username::parse(name).unwrap(),
-        password_hash: PasswordHash::from_stored("$argon2id$v=19$m=19456,t=2,p=1$x".into()),
+        password_hash: Some(PasswordHash::from_stored(
+            "$argon2id$v=19$m=19456,t=2,p=1$x".into(),
+        )),
         created_at: t(0),
     };
     store.create_user(&u).await.unwrap();

@@ -121,6 +121,7 @@ async fn service() -> (AuthService, Arc<ManualClock>, tempfile::TempDir) {
             login_limits: LoginLimits::default(),
             sessions: SessionPolicy::default(),
             revocation_ttl: Duration::from_secs(600),
+            recent_auth: AuthPolicy::RECENT_AUTH,
         },
         sealing: Some(SealingKey::new(zeroize::Zeroizing::new([5; 32]))),
     };
@@ -135,7 +136,7 @@ async fn enrolled() -> Fixture {
     let user = User {
         id: UserId::from_random([1; 16]),
         username,
-        password_hash: auth.passwords.hash(password).await.unwrap(),
+        password_hash: Some(auth.passwords.hash(password).await.unwrap()),
         created_at: clock.now(),
     };
     auth.store.create_user(&user).await.unwrap();

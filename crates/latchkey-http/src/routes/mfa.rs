@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::{AuthError, Reauthentication};
+use latchkey_auth::{AuthError, Reauthenticate, Reauthentication};
 use serde::{Deserialize, Serialize};
 
 use super::NO_STORE;
@@ -76,7 +76,7 @@ fn who(client: &Caller, credential: &Credential, password: Option<String>) -> Re
         user: credential.user_id(),
         address: client.ip,
         password,
-        auth_time: None,
+        auth_time: Some(credential.assurance().auth_time),
     }
 }
 
@@ -229,7 +229,7 @@ pub async fn verify(
     request_body = CodeRequest,
     params(("X-CSRF-Token" = Option<String>, Header, description = "Required with a cookie")),
     responses(
-        (status = 204, description = "The factor checked; the sign-in counts as recent"),
+        (status = 204, description = "The factor checked: the credential's amr gains it and its auth_time is now (access tokens minted from now on carry both)"),
         (status = 401, body = Problem, description = "invalid_code or unauthenticated"),
         (status = 403, body = Problem, description = "csrf_failed"),
         (status = 429, body = Problem, description = "rate_limited"),
@@ -240,15 +240,27 @@ pub async fn step_up(
     credential: Credential,
     AppJson(body): AppJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
+    let raise = match &credential {
+        Credential::Session(s) => Reauthenticate::Session(&s.secret_hash),
+        Credential::Bearer(b) | Credential::CookieJwt(b) => Reauthenticate::Family(&b.claims.sid),
+    };
     let outcome = state
         .auth
-        .step_up(credential.user_id(), client.ip, &body.code)
+        .step_up(credential.user_id(), client.ip, &body.code, raise)
         .await;
-    let method = outcome.as_ref().map_or(method_of(&body.code), |m| m.name());
+    let method = outcome
+        .as_ref()
+        .map_or(method_of(&body.code), |(m, _)| m.name());
     state
         .metrics
         .mfa(method, outcome_label(&outcome, "step_up"));
-    outcome?;
+    if outcome?.1.is_none() {
+        return Err(ApiError::Unauthenticated { clear: None });
+    }
+    if let Credential::Session(s) = &credential {
+        // The node's copy of the session holds the old assurance.
+        state.forget_session(s.secret_hash.as_bytes());
+    }
     Ok((StatusCode::NO_CONTENT, NO_STORE).into_response())
 }
 

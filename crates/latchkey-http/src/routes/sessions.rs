@@ -35,12 +35,23 @@ pub struct SessionView {
     /// When the session ends if unused (never later than its absolute limit).
     pub expires_at: String,
     pub last_seen_at: String,
+    /// How the session's holder signed in (RFC 8176 values).
+    #[schema(example = json!(["pwd"]))]
+    pub amr: Vec<String>,
+    /// When its holder last authenticated (Unix seconds).
+    pub auth_time: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CurrentSessionResponse {
     pub user: UserView,
     pub session: SessionView,
+    /// How this session's holder signed in (RFC 8176 values: `pwd`, `otp`,
+    /// `hwk`, `swk`, `mfa`, …); raised by step-up.
+    #[schema(example = json!(["pwd", "otp", "mfa"]))]
+    pub amr: Vec<String>,
+    /// When this session's holder last authenticated (Unix seconds).
+    pub auth_time: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -52,6 +63,10 @@ pub struct SessionListItem {
     pub ip: Option<String>,
     /// The session making this request.
     pub current: bool,
+    /// How the session's holder signed in (RFC 8176 values).
+    pub amr: Vec<String>,
+    /// When its holder last authenticated (Unix seconds).
+    pub auth_time: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -104,7 +119,11 @@ pub async fn current(auth: SessionAuth) -> impl IntoResponse {
                 created_at: s.created_at.to_rfc3339(),
                 expires_at: s.idle_expires_at.min(s.absolute_expires_at).to_rfc3339(),
                 last_seen_at: s.last_seen_at.to_rfc3339(),
+                amr: s.assurance.amr.clone(),
+                auth_time: s.assurance.auth_time.unix_seconds(),
             },
+            amr: s.assurance.amr.clone(),
+            auth_time: s.assurance.auth_time.unix_seconds(),
         }),
     )
 }
@@ -145,6 +164,8 @@ pub async fn list(State(state): State<AppState>, auth: SessionAuth) -> Result<Re
             last_seen_at: s.last_seen_at.to_rfc3339(),
             user_agent: s.user_agent,
             ip: s.ip,
+            auth_time: s.assurance.auth_time.unix_seconds(),
+            amr: s.assurance.amr,
         })
         .collect();
     Ok((NO_STORE, AppJson(SessionList { sessions })).into_response())

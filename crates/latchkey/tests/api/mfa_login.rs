@@ -30,6 +30,13 @@ async fn a_session_login_needs_the_code_and_then_sets_the_session_cookie() {
             .is_some()
     );
     assert_eq!(app.session_status(&login).await, StatusCode::OK);
+    let me = app.send(app.get("/v1/session").cookie_of(&login)).await;
+    assert_eq!(
+        me.json()["session"]["amr"],
+        json!(["pwd", "otp", "mfa"]),
+        "{}",
+        me.body
+    );
     app.assert_no_secret_leaked();
 }
 
@@ -42,6 +49,9 @@ async fn a_token_login_needs_the_code_and_then_answers_a_bearer_pair() {
     let r = app.verify(&token, &app.fresh_code(&totp)).await;
     let pair = pair_from(&r);
     assert_eq!(r.json()["token_type"], "Bearer");
+    let claims = crate::helpers::jwt_claims(&pair.access);
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    assert!(claims["auth_time"].is_i64());
     assert!(r.set_cookies().is_empty());
     app.assert_bearer_works(&pair.access).await;
     // The refresh token rotates as any other.

@@ -97,6 +97,34 @@ async fn removing_totp_needs_the_password_or_a_recent_sign_in() {
 }
 
 #[tokio::test]
+async fn a_sign_in_under_five_minutes_old_removes_totp_without_the_password() {
+    let app = TestApp::spawn().await;
+    let (_, totp) = app.mfa_user("alice").await;
+    app.advance(Duration::from_secs(600));
+    let token = mfa_token_of(&app.token_login_attempt("alice", PASSWORD).await);
+    let pair = pair_from(&app.verify(&token, &app.fresh_code(&totp)).await);
+    app.advance(Duration::from_secs(240));
+    let remove = app
+        .delete("/v1/mfa/totp")
+        .bearer(&pair.access)
+        .json(&json!({}));
+    let r = app.send(remove).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    app.token_login("alice", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn an_old_sign_in_cannot_remove_totp_without_the_password() {
+    let app = TestApp::spawn().await;
+    let (login, _) = app.mfa_user("alice").await;
+    app.advance(Duration::from_secs(300));
+    let r = app
+        .send(app.delete("/v1/mfa/totp").authed(&login).json(&json!({})))
+        .await;
+    assert_problem(&r, 403, "reauthentication_required");
+}
+
+#[tokio::test]
 async fn regenerating_recovery_codes_voids_the_old_set() {
     let app = TestApp::spawn().await;
     let (login, totp) = app.mfa_user("alice").await;
@@ -123,7 +151,7 @@ async fn regenerating_recovery_codes_voids_the_old_set() {
 }
 
 #[tokio::test]
-async fn step_up_rechecks_a_factor_for_the_current_sign_in() {
+async fn step_up_rechecks_a_factor_and_makes_the_sign_in_recent() {
     let app = TestApp::spawn().await;
     let (login, totp) = app.mfa_user("alice").await;
     let step_up = |code: &str| {
@@ -131,12 +159,52 @@ async fn step_up_rechecks_a_factor_for_the_current_sign_in() {
             .authed(&login)
             .json(&json!({ "code": code }))
     };
+    app.advance(Duration::from_secs(600));
     let code = app.fresh_code(&totp);
     let r = app.send(step_up(&code)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_problem(&app.send(step_up(&code)).await, 401, "invalid_code");
+    // The session now says a second factor was used, just now.
+    let s = app
+        .send(app.get("/v1/session").cookie_of(&login))
+        .await
+        .json();
+    assert_eq!(s["session"]["amr"], json!(["pwd", "otp", "mfa"]));
+    let now = latchkey_core::Clock::now(app.clock.as_ref()).unix_seconds();
+    assert_eq!(s["session"]["auth_time"], json!(now));
+    // A recovery code steps up too.
     let r = app.send(step_up(&totp.recovery_codes[0])).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    // Recent again: TOTP can be removed without the password.
+    let r = app
+        .send(app.delete("/v1/mfa/totp").authed(&login).json(&json!({})))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_bearer_step_up_raises_the_tokens_minted_after_it() {
+    let app = TestApp::spawn().await;
+    let (_, totp) = app.mfa_user("alice").await;
+    let token = mfa_token_of(&app.token_login_attempt("alice", PASSWORD).await);
+    let pair = pair_from(&app.verify(&token, &app.fresh_code(&totp)).await);
+    app.advance(Duration::from_secs(120));
+    let r = app
+        .send(
+            app.post("/v1/mfa/step-up")
+                .bearer(&pair.access)
+                .json(&json!({ "code": app.fresh_code(&totp) })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let next = app.refresh(&pair.refresh).await;
+    let before = crate::helpers::jwt_claims(&pair.access)["auth_time"]
+        .as_i64()
+        .unwrap();
+    let after = crate::helpers::jwt_claims(&next.access)["auth_time"]
+        .as_i64()
+        .unwrap();
+    assert!(after > before, "{before} -> {after}");
 }
 
 #[tokio::test]
