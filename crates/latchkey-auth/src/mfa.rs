@@ -66,6 +66,27 @@ impl AuthService {
         })
     }
 
+    /// The pending enrolment of `user` again (to show the set-up once more
+    /// after a wrong code), if there is one.
+    pub async fn pending_totp(
+        &self,
+        user: UserId,
+        issuer: &str,
+    ) -> Result<Option<TotpEnrolment>, AuthError> {
+        let Some(factor) = self.store.totp_factor(user).await? else {
+            return Ok(None);
+        };
+        if factor.confirmed_at.is_some() {
+            return Ok(None);
+        }
+        let account = self.account(user).await?;
+        let secret = totp::open_secret(&factor, self.sealing.as_ref())?;
+        Ok(Some(TotpEnrolment {
+            secret: totp::base32(&secret),
+            otpauth_uri: totp::otpauth_uri(&secret, issuer, account.username.as_str())?,
+        }))
+    }
+
     /// Confirms the pending enrolment with a correct `code`; returns the
     /// first set of recovery codes (to show once).
     pub async fn confirm_totp(&self, user: UserId, code: &str) -> Result<Vec<String>, AuthError> {

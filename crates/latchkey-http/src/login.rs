@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderValue};
 use latchkey_auth::{
     AuthError, Authentication, BearerPair, Device, EndSessions, Flavour, PasswordChange, Principal,
-    Refreshed,
+    Refreshed, SecondStep,
 };
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::{Session, SessionSecret};
@@ -154,5 +154,54 @@ pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<Token
             state.deny(&revocations);
             Err(ApiError::InvalidGrant)
         }
+    }
+}
+
+/// The label `otpauth://` URIs carry: the issuer's host.
+pub fn issuer_label(state: &AppState) -> String {
+    let issuer = &state.settings.tokens.issuer;
+    let rest = issuer.split_once("://").map_or(issuer.as_str(), |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or(rest);
+    host.split(':').next().unwrap_or(host).to_owned()
+}
+
+/// The second step of a login (see
+/// [`latchkey_auth::AuthService::verify_second_factor`]), counted in
+/// `latchkey_mfa_total`.
+pub async fn second_step(
+    state: &AppState,
+    client: &Caller,
+    mfa_token: &str,
+    code: &str,
+) -> Result<SecondStep, AuthError> {
+    let outcome = state
+        .auth
+        .verify_second_factor(mfa_token, code, &device(client))
+        .await;
+    let method = match &outcome {
+        Ok(step) => step.principal.amr.last().map_or("none", |m| m.name()),
+        Err(_) => method_of(code),
+    };
+    state.metrics.mfa(method, mfa_outcome(&outcome, "success"));
+    outcome
+}
+
+/// Which method a code looks like (for metrics of failures).
+pub fn method_of(code: &str) -> &'static str {
+    if latchkey_auth::recovery::hash(code).is_some() {
+        "recovery_code"
+    } else {
+        "totp"
+    }
+}
+
+/// The `outcome` label of a second-factor event.
+pub fn mfa_outcome<T>(outcome: &Result<T, AuthError>, success: &'static str) -> &'static str {
+    match outcome {
+        Ok(_) => success,
+        Err(AuthError::InvalidCode) => "invalid_code",
+        Err(AuthError::InvalidMfaToken) => "invalid_mfa_token",
+        Err(AuthError::RateLimited { .. }) => "rate_limited",
+        Err(_) => "error",
     }
 }

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::{AuthError, Reauthenticate, Reauthentication};
+use latchkey_auth::{Reauthenticate, Reauthentication};
 use serde::{Deserialize, Serialize};
 
 use super::NO_STORE;
@@ -15,7 +15,7 @@ use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
 use crate::finish::{self, CookieLoginResponse, LoginResponse};
 use crate::json::AppJson;
-use crate::login::{TokenPair, device};
+use crate::login::{TokenPair, issuer_label, method_of, mfa_outcome, second_step};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -60,14 +60,6 @@ pub struct VerifyRequest {
     pub mfa_token: String,
     /// A TOTP code or a recovery code.
     pub code: String,
-}
-
-/// The label `otpauth://` URIs carry: the issuer's host.
-fn issuer_label(state: &AppState) -> String {
-    let issuer = &state.settings.tokens.issuer;
-    let rest = issuer.split_once("://").map_or(issuer.as_str(), |(_, r)| r);
-    let host = rest.split('/').next().unwrap_or(rest);
-    host.split(':').next().unwrap_or(host).to_owned()
 }
 
 /// The caller, proving it is still the account holder.
@@ -124,9 +116,7 @@ pub async fn confirm_totp(
         .auth
         .confirm_totp(credential.user_id(), &body.code)
         .await;
-    state
-        .metrics
-        .mfa("totp", outcome_label(&outcome, "enrolled"));
+    state.metrics.mfa("totp", mfa_outcome(&outcome, "enrolled"));
     recovery_codes(outcome?)
 }
 
@@ -200,18 +190,7 @@ pub async fn verify(
     headers: HeaderMap,
     AppJson(body): AppJson<VerifyRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = state
-        .auth
-        .verify_second_factor(&body.mfa_token, &body.code, &device(&client))
-        .await;
-    let method = match &outcome {
-        Ok(step) => step.principal.amr.last().map_or("none", |m| m.name()),
-        Err(_) => method_of(&body.code),
-    };
-    state
-        .metrics
-        .mfa(method, outcome_label(&outcome, "success"));
-    let step = outcome?;
+    let step = second_step(&state, &client, &body.mfa_token, &body.code).await?;
     finish::respond(
         &state,
         &client,
@@ -251,9 +230,7 @@ pub async fn step_up(
     let method = outcome
         .as_ref()
         .map_or(method_of(&body.code), |(m, _)| m.name());
-    state
-        .metrics
-        .mfa(method, outcome_label(&outcome, "step_up"));
+    state.metrics.mfa(method, mfa_outcome(&outcome, "step_up"));
     if outcome?.1.is_none() {
         return Err(ApiError::Unauthenticated { clear: None });
     }
@@ -262,23 +239,4 @@ pub async fn step_up(
         state.forget_session(s.secret_hash.as_bytes());
     }
     Ok((StatusCode::NO_CONTENT, NO_STORE).into_response())
-}
-
-/// Which method a code looks like (for metrics of failures).
-fn method_of(code: &str) -> &'static str {
-    if latchkey_auth::recovery::hash(code).is_some() {
-        "recovery_code"
-    } else {
-        "totp"
-    }
-}
-
-fn outcome_label<T>(outcome: &Result<T, AuthError>, success: &'static str) -> &'static str {
-    match outcome {
-        Ok(_) => success,
-        Err(AuthError::InvalidCode) => "invalid_code",
-        Err(AuthError::InvalidMfaToken) => "invalid_mfa_token",
-        Err(AuthError::RateLimited { .. }) => "rate_limited",
-        Err(_) => "error",
-    }
 }

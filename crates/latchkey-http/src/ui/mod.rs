@@ -11,6 +11,8 @@
 //! included, are HTML pages ([`forms::error_page`]).
 
 pub mod forms;
+pub mod mfa;
+pub mod mfa_pages;
 pub mod pages;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -189,6 +191,10 @@ pub async fn login_submit(
         Err(ApiError::Overloaded) => {
             return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
         }
+        Err(ApiError::MfaRequired { mfa_token, .. }) => {
+            let step = mfa_pages::code_step(&mfa_token, &mfa_pages::CodeMessage::None);
+            return page(StatusCode::OK, step);
+        }
         Err(e) => return error_page(e),
     };
     match issue_session(&state, &client, &headers, &principal, remember).await {
@@ -221,12 +227,13 @@ pub async fn account_page(
     let notice = match q.notice.as_deref() {
         Some("password") => Some("Password changed. Your other sessions were signed out."),
         Some("ended") => Some("Session ended."),
+        Some("mfa-off") => Some("Two-step sign-in is off."),
         _ => None,
     };
     render_account(&state, &auth, notice, None, StatusCode::OK).await
 }
 
-async fn render_account(
+pub(super) async fn render_account(
     state: &AppState,
     auth: &SessionAuth,
     notice: Option<&str>,
@@ -245,6 +252,10 @@ async fn render_account(
     // This device first, then newest first (a stable sort keeps that order).
     sessions.sort_by_key(|s| s.handle != auth.session.handle);
     let csrf = state.csrf.token(auth.session.handle.as_str());
+    let mfa = match state.auth.mfa_state(auth.session.user_id).await {
+        Ok(m) => m,
+        Err(e) => return error_page(e.into()),
+    };
     let account = Account {
         username: &auth.username,
         csrf: &csrf,
@@ -258,6 +269,7 @@ async fn render_account(
         notice,
         error,
         now,
+        mfa,
     };
     page(status, pages::account(&account))
 }

@@ -21,6 +21,7 @@ mod keys;
 mod me;
 mod mfa_helpers;
 mod mfa_login;
+mod mfa_pages;
 mod mfa_totp;
 mod no_leaks;
 mod operations;
