@@ -25,6 +25,22 @@ pub enum AuthError {
     /// `detail` is for people.
     #[error("{detail}")]
     Invalid { code: &'static str, detail: String },
+    /// A second-factor code that is wrong, replayed or used.
+    #[error("the code is wrong or was already used")]
+    InvalidCode,
+    /// An `mfa_token` that is unknown, expired, used, ended by wrong codes
+    /// or presented by another client.
+    #[error("the mfa_token is invalid or expired")]
+    InvalidMfaToken,
+    /// Enrolling a factor the account already has.
+    #[error("a second factor of this kind is already active")]
+    FactorExists,
+    /// Confirming, removing or using a factor the account does not have.
+    #[error("no such second factor")]
+    NoFactor,
+    /// The operation needs the current password or a recent sign-in.
+    #[error("this needs the current password or a recent sign-in")]
+    ReauthenticationRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]

@@ -11,21 +11,28 @@ pub mod error;
 pub mod issue;
 pub mod keyring;
 pub mod login;
+pub mod mfa;
 pub mod password_change;
 pub mod passwords;
 pub mod principal;
+pub mod recovery;
+pub mod second_factor;
 pub mod service;
 pub mod sessions;
+pub mod totp;
 
 pub use access::{BearerError, Subject, TokenService, TokenSettings};
 pub use assurance::Reauthenticate;
 pub use error::AuthError;
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
+pub use mfa::{MfaState, Reauthentication, TotpEnrolment};
 pub use password_change::{PasswordChange, policy_error};
 pub use passwords::PasswordService;
 pub use principal::{Authentication, Challenge, Method, Principal};
+pub use second_factor::{Flavour, SecondStep};
 pub use service::{AuthPolicy, AuthService};
 pub use sessions::EndSessions;
+pub use totp::SealingKey;
 
 /// `N` bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {

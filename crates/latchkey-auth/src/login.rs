@@ -15,19 +15,32 @@ use latchkey_core::{Password, Username};
 use latchkey_store::User;
 
 use crate::error::AuthError;
-use crate::principal::{Authentication, Method, Principal};
+use crate::principal::{Authentication, Challenge, Method, Principal};
 use crate::service::AuthService;
 
 impl AuthService {
-    /// One password step: a principal (`amr` = `pwd`), or, once an account
-    /// can require a second factor, a challenge that names it.
+    /// One password step: a principal (`amr` = `pwd`), or, for an account
+    /// with an active second factor, a challenge naming the methods that
+    /// can complete it. The attempt of a challenged login stays counted
+    /// by the throttle until its second step succeeds, so a stolen
+    /// password buys no fresh guesses at the second factor.
     pub async fn authenticate(
         &self,
         address: Option<IpAddr>,
         username: &str,
         password: String,
     ) -> Result<Authentication, AuthError> {
-        let user = self.check_password(address, username, password).await?;
+        let (user, keys) = self.verify_password(address, username, password).await?;
+        let accepts = self.second_factors_of(user.id).await?;
+        if !accepts.is_empty() {
+            return Ok(Authentication::Challenge(Challenge {
+                user_id: user.id,
+                token: None,
+                passed: vec![Method::Password],
+                accepts,
+            }));
+        }
+        self.settle(&keys).await?;
         Ok(Authentication::Principal(Principal::new(
             user,
             vec![Method::Password],
@@ -35,19 +48,29 @@ impl AuthService {
         )))
     }
 
-    /// Verifies `username`/`password` from `address`. An account without
-    /// a password is checked against the dummy hash and refused exactly
-    /// like a wrong password (same cost, same error). Every attempt is
-    /// counted against the account and the address *before* the password
-    /// is checked (so concurrent guesses cannot overrun the limit); a
-    /// success then clears the account's count and takes its own attempt
-    /// back from the address's.
+    /// Verifies `username`/`password` from `address` (see
+    /// [`verify_password`](Self::verify_password)) and, on success, clears
+    /// the account's count and takes this attempt back from the address's.
     pub async fn check_password(
         &self,
         address: Option<IpAddr>,
         username: &str,
         password: String,
     ) -> Result<User, AuthError> {
+        let (user, keys) = self.verify_password(address, username, password).await?;
+        self.settle(&keys).await?;
+        Ok(user)
+    }
+
+    /// Verifies `username`/`password` from `address`. Every attempt is
+    /// counted against the account and the address *before* the password
+    /// is checked (so concurrent guesses cannot overrun the limit).
+    async fn verify_password(
+        &self,
+        address: Option<IpAddr>,
+        username: &str,
+        password: String,
+    ) -> Result<(User, Keys), AuthError> {
         let username = Username::parse(username).ok();
         let keys = throttle_keys(username.as_ref(), address);
         self.count_attempt(&keys).await?;
@@ -69,12 +92,6 @@ impl AuthService {
         let Some(user) = user.filter(|_| ok) else {
             return Err(AuthError::InvalidCredentials);
         };
-        if let Some(account) = &keys.account {
-            self.store.clear_failures(account).await?;
-        }
-        if let Some(address) = &keys.address {
-            self.store.forgive_failure(address).await?;
-        }
         if user
             .password_hash
             .as_ref()
@@ -83,12 +100,24 @@ impl AuthService {
             let fresh = self.passwords.hash(Password::presented(password)).await?;
             self.store.rehash_password(user.id, &fresh).await?;
         }
-        Ok(user)
+        Ok((user, keys))
+    }
+
+    /// A login succeeded: the account's count is cleared and the address
+    /// gets this attempt back.
+    pub(crate) async fn settle(&self, keys: &Keys) -> Result<(), AuthError> {
+        if let Some(account) = &keys.account {
+            self.store.clear_failures(account).await?;
+        }
+        if let Some(address) = &keys.address {
+            self.store.forgive_failure(address).await?;
+        }
+        Ok(())
     }
 
     /// Counts this attempt for each key, atomically in the store, and
     /// refuses it if that takes a key over its limit.
-    async fn count_attempt(&self, keys: &Keys) -> Result<(), AuthError> {
+    pub(crate) async fn count_attempt(&self, keys: &Keys) -> Result<(), AuthError> {
         let limits = self.policy.login_limits;
         let now = self.clock.now();
         let checks = [
@@ -114,12 +143,12 @@ impl AuthService {
     }
 }
 
-struct Keys {
+pub(crate) struct Keys {
     account: Option<String>,
     address: Option<String>,
 }
 
-fn throttle_keys(username: Option<&Username>, address: Option<IpAddr>) -> Keys {
+pub(crate) fn throttle_keys(username: Option<&Username>, address: Option<IpAddr>) -> Keys {
     Keys {
         account: username.map(throttle::account_key),
         address: address.map(throttle::address_key),

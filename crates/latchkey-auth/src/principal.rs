@@ -42,6 +42,18 @@ impl Method {
             Self::Email => "email",
         }
     }
+
+    /// The name a challenge offers it under (`methods` of `mfa_required`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+            Self::Passkey { .. } => "webauthn",
+            Self::Federated => "federated",
+            Self::Email => "email",
+        }
+    }
 }
 
 /// A fully authenticated caller.
@@ -101,6 +113,9 @@ impl Principal {
 #[derive(Clone, Debug)]
 pub struct Challenge {
     pub user_id: UserId,
+    /// The `mfa_token` that answers it (set once the pending login is
+    /// stored, see `AuthService::start_pending_login`).
+    pub token: Option<String>,
     /// The methods already passed.
     pub passed: Vec<Method>,
     /// The methods that can complete the login.

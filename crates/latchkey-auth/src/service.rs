@@ -10,6 +10,7 @@ use latchkey_store::{RevokeAt, Store};
 
 use crate::access::TokenService;
 use crate::passwords::PasswordService;
+use crate::totp::SealingKey;
 
 /// What the use cases run on: the store, the clock, the hasher, the token
 /// service and the policies. Cheap to clone.
@@ -21,6 +22,8 @@ pub struct AuthService {
     pub tokens: Arc<TokenService>,
     pub csrf: CsrfKey,
     pub policy: AuthPolicy,
+    /// Seals TOTP secrets at rest (the master key), when configured.
+    pub sealing: Option<SealingKey>,
 }
 
 /// The policies the use cases apply (from configuration).

@@ -33,6 +33,23 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     UsernameTaken,
+    /// The password was right and a second factor is needed:
+    /// `POST /v1/mfa/verify` with `mfa_token` completes the login.
+    MfaRequired {
+        mfa_token: String,
+        methods: Vec<&'static str>,
+    },
+    /// A second-factor code that is wrong, replayed or used.
+    InvalidCode,
+    /// An `mfa_token` that is unknown, expired, used, ended by wrong codes
+    /// or presented by another client.
+    InvalidMfaToken,
+    /// Enrolling a factor the account already has.
+    MfaAlreadyEnabled,
+    /// Confirming, removing or using a factor the account does not have.
+    MfaNotEnabled,
+    /// Needs the current password or a recent sign-in.
+    ReauthenticationRequired,
     /// A write lost a race with another (e.g. the user was deleted
     /// meanwhile): nothing was changed.
     Conflict,
@@ -77,6 +94,14 @@ pub struct Problem {
     pub detail: String,
     /// Stable, machine-readable error code.
     pub code: &'static str,
+    /// With `mfa_required`: the opaque, single-use token for
+    /// `POST /v1/mfa/verify` (5 minutes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    /// With `mfa_required`: the methods that can complete the login
+    /// (`totp`, `recovery_code`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
 }
 
 impl ApiError {
@@ -86,7 +111,12 @@ impl ApiError {
             | Self::Unauthenticated { .. }
             | Self::InvalidToken
             | Self::InvalidGrant
-            | Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            | Self::InvalidClient
+            | Self::MfaRequired { .. }
+            | Self::InvalidCode
+            | Self::InvalidMfaToken => StatusCode::UNAUTHORIZED,
+            Self::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            Self::MfaAlreadyEnabled | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::TokenInQuery => StatusCode::BAD_REQUEST,
             Self::CsrfFailed | Self::RegistrationDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -115,6 +145,12 @@ impl ApiError {
             Self::InvalidGrant => "invalid_grant",
             Self::InvalidClient => "invalid_client",
             Self::TokenInQuery => "token_in_query",
+            Self::MfaRequired { .. } => "mfa_required",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidMfaToken => "invalid_mfa_token",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotEnabled => "mfa_not_enabled",
+            Self::ReauthenticationRequired => "reauthentication_required",
             Self::CsrfFailed => "csrf_failed",
             Self::RegistrationDisabled => "registration_disabled",
             Self::NotFound => "not_found",
@@ -154,6 +190,19 @@ impl ApiError {
                 "The request lacks a valid X-CSRF-Token or comes from another site.".into()
             }
             Self::RegistrationDisabled => "Registration is disabled on this server.".into(),
+            Self::MfaRequired { .. } => {
+                "A second factor is required: send a code with the mfa_token to /v1/mfa/verify."
+                    .into()
+            }
+            Self::InvalidCode => "The code is wrong or was already used.".into(),
+            Self::InvalidMfaToken => {
+                "The mfa_token is invalid, expired or used; sign in again.".into()
+            }
+            Self::MfaAlreadyEnabled => "This second factor is already active.".into(),
+            Self::MfaNotEnabled => "There is no such second factor to use or change.".into(),
+            Self::ReauthenticationRequired => {
+                "This needs the current password or a sign-in less than 5 minutes old.".into()
+            }
             Self::NotFound => "There is nothing here.".into(),
             Self::MethodNotAllowed => "This method is not allowed here.".into(),
             Self::UsernameTaken => "That username is taken.".into(),
@@ -186,6 +235,14 @@ impl ApiError {
             status: self.status().as_u16(),
             detail: self.detail(),
             code: self.code(),
+            mfa_token: match self {
+                Self::MfaRequired { mfa_token, .. } => Some(mfa_token.clone()),
+                _ => None,
+            },
+            methods: match self {
+                Self::MfaRequired { methods, .. } => Some(methods.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -212,6 +269,11 @@ impl From<AuthError> for ApiError {
             AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
             AuthError::Overloaded => Self::Overloaded,
             AuthError::Invalid { code, detail } => Self::Invalid { code, detail },
+            AuthError::InvalidCode => Self::InvalidCode,
+            AuthError::InvalidMfaToken => Self::InvalidMfaToken,
+            AuthError::FactorExists => Self::MfaAlreadyEnabled,
+            AuthError::NoFactor => Self::MfaNotEnabled,
+            AuthError::ReauthenticationRequired => Self::ReauthenticationRequired,
             AuthError::Store(e) => e.into(),
             AuthError::Internal(cause) => Self::Internal(cause),
         }
@@ -256,7 +318,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Basic realm=\"latchkey\""),
                 );
             }
-            Self::InvalidCredentials => {
+            Self::InvalidCredentials | Self::MfaRequired { .. } => {
                 h.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"latchkey\""),

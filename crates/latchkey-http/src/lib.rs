@@ -12,6 +12,7 @@ pub mod caller;
 pub mod cookies;
 pub mod deadline;
 pub mod error;
+pub mod finish;
 pub mod json;
 pub mod limits;
 pub mod login;
@@ -47,7 +48,7 @@ pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, S
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, cookie, me, ops, sessions, token_endpoints, verify};
+    use routes::{accounts, cookie, me, mfa, ops, sessions, token_endpoints, verify};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -65,6 +66,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(cookie::refresh))
         .routes(routes!(cookie::logout))
         .routes(routes!(cookie::csrf))
+        .routes(routes!(mfa::enrol_totp, mfa::remove_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::regenerate_recovery_codes))
+        .routes(routes!(mfa::verify))
+        .routes(routes!(mfa::step_up))
         .routes(routes!(me::me))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
@@ -73,6 +79,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::logout_everywhere))
         .routes(routes!(ui::logout))
         .routes(routes!(ui::change_password))
+        .routes(routes!(ui::mfa::login_code))
+        .routes(routes!(ui::mfa::totp_begin))
+        .routes(routes!(ui::mfa::totp_confirm))
+        .routes(routes!(ui::mfa::totp_remove))
+        .routes(routes!(ui::mfa::recovery_regenerate))
         .routes(routes!(ui::stylesheet))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

@@ -51,6 +51,9 @@ pub struct AddressLimits {
     pub token_introspect: RouteLimit,
     /// `POST /v1/cookie/refresh`: 60 a minute.
     pub cookie_refresh: RouteLimit,
+    /// `POST /v1/mfa/verify` (each code is also counted by the login
+    /// throttle; this bounds requests with unknown tokens).
+    pub mfa_verify: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -61,6 +64,7 @@ impl Default for AddressLimits {
             token_revoke: RouteLimit::new(60, 60),
             token_introspect: RouteLimit::new(1200, 60),
             cookie_refresh: RouteLimit::new(60, 60),
+            mfa_verify: RouteLimit::new(60, 60),
         }
     }
 }
@@ -74,6 +78,7 @@ impl AddressLimits {
             "/v1/token/revoke" => Some(("token_revoke", self.token_revoke)),
             "/v1/token/introspect" => Some(("token_introspect", self.token_introspect)),
             "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
+            "/v1/mfa/verify" => Some(("mfa_verify", self.mfa_verify)),
             _ => None,
         }
     }
@@ -86,6 +91,7 @@ impl AddressLimits {
             self.token_revoke,
             self.token_introspect,
             self.cookie_refresh,
+            self.mfa_verify,
         ]
         .iter()
         .map(|l| l.window)

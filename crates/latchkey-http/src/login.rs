@@ -4,8 +4,8 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use latchkey_auth::{
-    AuthError, Authentication, BearerPair, Device, EndSessions, Method, PasswordChange, Principal,
-    Reauthenticate, Refreshed,
+    AuthError, Authentication, BearerPair, Device, EndSessions, Flavour, Method, PasswordChange,
+    Principal, Reauthenticate, Refreshed, SecondStep,
 };
 use latchkey_core::refresh::RefreshSecret;
 use latchkey_core::{Assurance, Session, SessionSecret};
@@ -18,21 +18,43 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The password step of every login (see
-/// [`latchkey_auth::AuthService::authenticate`]).
+/// [`latchkey_auth::AuthService::authenticate`]). For an account with an
+/// active second factor, the login is stored as pending (ending as
+/// `flavour`, bound to this client) and the answer is `mfa_required`.
 pub async fn sign_in(
     state: &AppState,
     client: &Caller,
     username: &str,
     password: String,
+    flavour: Flavour,
+    remember: bool,
 ) -> Result<Principal, ApiError> {
     let outcome = state.auth.authenticate(client.ip, username, password).await;
-    count(state, &outcome);
+    let success = match &outcome {
+        Ok(Authentication::Challenge(_)) => "mfa_required",
+        _ => "success",
+    };
+    count(state, &outcome, success);
     match outcome? {
         Authentication::Principal(p) => Ok(p),
-        // No account can require another step yet.
-        Authentication::Challenge(_) => Err(ApiError::Internal(
-            "a login challenge without a flow to answer it".into(),
-        )),
+        Authentication::Challenge(mut challenge) => {
+            let mfa_token = state
+                .auth
+                .start_pending_login(&mut challenge, flavour, remember, &device(client))
+                .await?;
+            Err(ApiError::MfaRequired {
+                mfa_token,
+                methods: challenge.accepts.iter().map(|m| m.name()).collect(),
+            })
+        }
+    }
+}
+
+/// The client as a session records it and a pending login is bound to.
+pub fn device(client: &Caller) -> Device {
+    Device {
+        user_agent: client.user_agent.clone(),
+        ip: client.ip.map(|ip| ip.to_string()),
     }
 }
 
@@ -55,7 +77,7 @@ pub async fn apply_password_change(
     match &outcome {
         // The current password was right; only the new one was refused.
         Err(AuthError::Invalid { .. }) => state.metrics.login("success"),
-        other => count(state, other),
+        other => count(state, other, "success"),
     }
     state.ended(&outcome?);
     Ok(())
@@ -82,9 +104,10 @@ pub async fn reauthenticated(
     Ok(raised?)
 }
 
-fn count<T>(state: &AppState, outcome: &Result<T, AuthError>) {
+/// Counts a password step; `success` names a right password's outcome.
+fn count<T>(state: &AppState, outcome: &Result<T, AuthError>, success: &'static str) {
     match outcome {
-        Ok(_) => state.metrics.login("success"),
+        Ok(_) => state.metrics.login(success),
         Err(AuthError::RateLimited { .. }) => state.metrics.login("rate_limited"),
         Err(AuthError::InvalidCredentials) => state.metrics.login("invalid_credentials"),
         Err(_) => {}
@@ -104,13 +127,9 @@ pub async fn issue_session(
     let replacing = cookies::read(headers, name)?
         .and_then(|v| SessionSecret::parse(&v).ok())
         .map(|s| s.hash());
-    let device = Device {
-        user_agent: client.user_agent.clone(),
-        ip: client.ip.map(|ip| ip.to_string()),
-    };
     let issued = state
         .auth
-        .issue_session(principal, replacing, remember, device)
+        .issue_session(principal, replacing, remember, device(client))
         .await?;
     if let Some(ended) = &issued.replaced {
         state.ended(ended);
@@ -156,5 +175,54 @@ pub async fn rotate(state: &AppState, presented: &RefreshSecret) -> Result<Token
             state.deny(&revocations);
             Err(ApiError::InvalidGrant)
         }
+    }
+}
+
+/// The label `otpauth://` URIs carry: the issuer's host.
+pub fn issuer_label(state: &AppState) -> String {
+    let issuer = &state.settings.tokens.issuer;
+    let rest = issuer.split_once("://").map_or(issuer.as_str(), |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or(rest);
+    host.split(':').next().unwrap_or(host).to_owned()
+}
+
+/// The second step of a login (see
+/// [`latchkey_auth::AuthService::verify_second_factor`]), counted in
+/// `latchkey_mfa_total`.
+pub async fn second_step(
+    state: &AppState,
+    client: &Caller,
+    mfa_token: &str,
+    code: &str,
+) -> Result<SecondStep, AuthError> {
+    let outcome = state
+        .auth
+        .verify_second_factor(mfa_token, code, &device(client))
+        .await;
+    let method = match &outcome {
+        Ok(step) => step.principal.amr.last().map_or("none", |m| m.name()),
+        Err(_) => method_of(code),
+    };
+    state.metrics.mfa(method, mfa_outcome(&outcome, "success"));
+    outcome
+}
+
+/// Which method a code looks like (for metrics of failures).
+pub fn method_of(code: &str) -> &'static str {
+    if latchkey_auth::recovery::hash(code).is_some() {
+        "recovery_code"
+    } else {
+        "totp"
+    }
+}
+
+/// The `outcome` label of a second-factor event.
+pub fn mfa_outcome<T>(outcome: &Result<T, AuthError>, success: &'static str) -> &'static str {
+    match outcome {
+        Ok(_) => success,
+        Err(AuthError::InvalidCode) => "invalid_code",
+        Err(AuthError::InvalidMfaToken) => "invalid_mfa_token",
+        Err(AuthError::RateLimited { .. }) => "rate_limited",
+        Err(_) => "error",
     }
 }

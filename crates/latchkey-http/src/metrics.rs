@@ -26,6 +26,14 @@ pub struct RouteLabels {
     pub status: u16,
 }
 
+/// A second-factor event: `method` is `totp`, `recovery_code` or `none`
+/// (no code could be matched to one), `outcome` a constant.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MfaLabels {
+    pub method: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
     pub limit: &'static str,
@@ -51,6 +59,7 @@ pub struct Metrics {
     pub requests: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub active_sessions: Gauge<i64, std::sync::atomic::AtomicI64>,
     pub rate_limited: Family<LimitLabels, Counter>,
+    pub mfa: Family<MfaLabels, Counter>,
     pub password_hashes_running: Gauge<i64, std::sync::atomic::AtomicI64>,
 }
 
@@ -87,6 +96,12 @@ impl Metrics {
             "Requests refused by a per-address limit, by limit",
             rate_limited.clone(),
         );
+        let mfa = Family::<MfaLabels, Counter>::default();
+        registry.register(
+            "mfa",
+            "Second-factor successes and failures, by method and outcome",
+            mfa.clone(),
+        );
         let password_hashes_running = Gauge::default();
         registry.register(
             "password_hashes_running",
@@ -99,12 +114,17 @@ impl Metrics {
             requests,
             active_sessions,
             rate_limited,
+            mfa,
             password_hashes_running,
         }
     }
 
     pub fn login(&self, outcome: &'static str) {
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn mfa(&self, method: &'static str, outcome: &'static str) {
+        self.mfa.get_or_create(&MfaLabels { method, outcome }).inc();
     }
 
     pub fn rate_limited(&self, limit: &'static str) {

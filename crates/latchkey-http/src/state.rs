@@ -58,6 +58,8 @@ pub struct Settings {
     /// routes (from the end of the head); then `408` and the connection
     /// closes. The BFF applies its per-API limits instead.
     pub body_read_timeout: Duration,
+    /// Seals TOTP secrets at rest (the master key), when configured.
+    pub sealing: Option<latchkey_auth::SealingKey>,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -142,6 +144,7 @@ impl Default for Settings {
             introspection_clients: Vec::new(),
             bff_apis: Vec::new(),
             body_read_timeout: Duration::from_secs(10),
+            sealing: None,
         }
     }
 }
@@ -209,6 +212,7 @@ impl AppState {
                 revocation_ttl: settings.revocation_ttl(),
                 recent_auth: AuthPolicy::RECENT_AUTH,
             },
+            sealing: settings.sealing.clone(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         Self(Arc::new(Inner {

@@ -22,12 +22,14 @@ use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError
 mod accounts;
 mod assurance;
 mod errors;
+mod mfa;
 mod regressions;
 mod sessions;
 mod tokens;
 pub use accounts::*;
 pub use assurance::*;
 pub use errors::*;
+pub use mfa::*;
 pub use regressions::*;
 pub use sessions::*;
 pub use tokens::*;
@@ -90,6 +92,12 @@ macro_rules! conformance_suite {
             revocation_log_is_incremental_and_pruned,
             first_key_is_stored_once_and_rotation_retires_it,
             ping_answers,
+            mfa_totp_enrolment_is_pending_until_confirmed,
+            mfa_a_totp_step_is_accepted_once_and_only_forward,
+            mfa_recovery_codes_are_single_use_and_regenerating_voids_the_old_set,
+            mfa_pending_logins_finish_once_with_an_accepted_proof,
+            mfa_pending_logins_end_at_the_last_attempt_and_expire,
+            mfa_removing_second_factors_removes_codes_and_pending_logins,
             i9_04_refresh_grace_cannot_walk_the_chain,
             i9_13_the_first_issuer_is_recorded_and_kept,
             i9_15_an_unsealed_key_is_sealed_once,

@@ -20,6 +20,7 @@ mod delegate;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod mfa;
 pub mod postgres;
 pub mod redis;
 mod sql;
@@ -220,12 +221,23 @@ pub trait LoginFailures: Send + Sync {
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }
 
+pub use mfa::{
+    Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
+};
 pub use tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
 
 /// Everything latchkey stores, behind one object.
 #[async_trait]
 pub trait Store:
-    Users + Sessions + Secrets + LoginFailures + RefreshTokens + Revocations + Keys
+    Users
+    + Sessions
+    + Secrets
+    + LoginFailures
+    + RefreshTokens
+    + Revocations
+    + Keys
+    + SecondFactors
+    + PendingLogins
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

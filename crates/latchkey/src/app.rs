@@ -308,6 +308,7 @@ async fn sweep_forever(state: AppState) {
             ("refresh families", store.sweep_families(now).await),
             ("revocations", store.prune_revocations(now).await),
             ("signing keys", store.delete_expired_keys(now).await),
+            ("pending logins", store.sweep_pending_logins(now).await),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

@@ -1,4 +1,4 @@
-//! Command-line interface: `serve`, `user add`, `sessions list|revoke`.
+//! Command-line interface: `serve`, `user add|mfa-reset`, `sessions list|revoke`.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -72,6 +72,12 @@ pub enum UserCommand {
         /// Read the password from standard input (the only way: never argv).
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Remove every second factor of a user (TOTP, recovery codes) and
+    /// end all their sessions and token families.
+    MfaReset {
+        /// The user's name.
+        name: String,
     },
 }
 
@@ -228,6 +234,27 @@ pub async fn sessions_revoke(
         }
         (None, None) => bail!("give a session id or --user NAME"),
     }
+}
+
+/// `latchkey user mfa-reset NAME`.
+pub async fn user_mfa_reset(
+    store: &dyn Store,
+    settings: &latchkey_http::Settings,
+    name: &str,
+) -> anyhow::Result<()> {
+    let user = find_user(store, name).await?;
+    let at = RevokeAt {
+        now: SystemClock.now(),
+        ttl: settings.revocation_ttl(),
+    };
+    let ended = latchkey_auth::mfa::reset_mfa(store, at, user.id).await?;
+    println!(
+        "removed the second factors of {}; ended {} session(s) and {} token famil(ies)",
+        user.username,
+        ended.sessions.len(),
+        ended.families.len()
+    );
+    Ok(())
 }
 
 /// `latchkey keys list`.

@@ -100,6 +100,14 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::User {
+            command: UserCommand::MfaReset { name },
+        } => {
+            let store = latchkey::app::open_store(&config.database_url).await?;
+            let result = cli::user_mfa_reset(store.as_ref(), &config.http, &name).await;
+            store.close().await;
+            result
+        }
         Command::Keys { command } => {
             let store = latchkey::app::open_store(&config.database_url).await?;
             let result = match command {

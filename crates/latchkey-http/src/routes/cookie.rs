@@ -3,21 +3,22 @@
 //! to the login (`/v1/cookie/*`).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use latchkey_core::refresh::RefreshSecret;
 use serde::{Deserialize, Serialize};
 
-use super::{NO_STORE, UserView};
+use super::NO_STORE;
 use crate::auth::{SameSiteLogin, require_csrf};
 use crate::bearer::hybrid_binding;
 use crate::caller::Caller;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
 use crate::error::{ApiError, Problem};
+use crate::finish::{self, CookieLoginResponse, remember_marker, token_cookies};
 use crate::json::AppJson;
-use crate::login::{TokenPair, end_sessions, rotate, sign_in};
+use crate::login::{end_sessions, rotate, sign_in};
 use crate::state::AppState;
-use latchkey_auth::EndSessions;
+use latchkey_auth::{EndSessions, Flavour};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CookieLoginRequest {
@@ -26,15 +27,6 @@ pub struct CookieLoginRequest {
     /// Keep the cookies after the browser closes.
     #[serde(default)]
     pub remember: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CookieLoginResponse {
-    pub user: UserView,
-    /// Send as `X-CSRF-Token` on every unsafe request of this login.
-    pub csrf_token: String,
-    /// Seconds until the access cookie's token expires.
-    pub expires_in: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -49,7 +41,7 @@ pub struct CookieRefreshResponse {
     request_body = CookieLoginRequest,
     responses(
         (status = 200, body = CookieLoginResponse, description = "Sets __Host-lk_at and __Secure-lk_rt"),
-        (status = 401, body = Problem, description = "invalid_credentials"),
+        (status = 401, body = Problem, description = "invalid_credentials; mfa_required (with mfa_token and methods)"),
         (status = 403, body = Problem, description = "csrf_failed: cross-site login"),
         (status = 429, body = Problem, description = "rate_limited"),
     ))]
@@ -59,17 +51,16 @@ pub async fn login(
     client: Caller,
     AppJson(body): AppJson<CookieLoginRequest>,
 ) -> Result<Response, ApiError> {
-    let principal = sign_in(&state, &client, &body.username, body.password).await?;
-    let login = state.auth.issue_hybrid(&principal).await?;
-    let pair = TokenPair::new(&state, &login.pair);
-    let cookies = token_cookies(&state, &pair, body.remember);
-    let user = &principal.user;
-    let body = CookieLoginResponse {
-        user: UserView::new(user.id, &user.username),
-        csrf_token: login.csrf_token,
-        expires_in: pair.expires_in,
-    };
-    Ok((AppendHeaders(cookies), NO_STORE, AppJson(body)).into_response())
+    let principal = sign_in(
+        &state,
+        &client,
+        &body.username,
+        body.password,
+        Flavour::CookieJwt,
+        body.remember,
+    )
+    .await?;
+    finish::hybrid(&state, &principal, body.remember).await
 }
 
 /// Rotate the refresh cookie and replace both cookies.
@@ -184,61 +175,6 @@ fn access_cookie_family(state: &AppState, headers: &HeaderMap) -> Result<String,
         .verify_for_revocation(&token, state.clock.now())
         .ok_or(ApiError::InvalidToken)?;
     Ok(claims.sid)
-}
-
-/// A third, value-less cookie remembers "remember me" across refreshes
-/// (so a refresh does not turn persistent cookies into session ones).
-fn remember_marker(state: &AppState) -> &'static str {
-    if state.settings.cookie_secure {
-        "__Secure-lk_remember"
-    } else {
-        "lk_remember"
-    }
-}
-
-fn token_cookies(
-    state: &AppState,
-    pair: &TokenPair,
-    remember: bool,
-) -> Vec<(header::HeaderName, HeaderValue)> {
-    let s = &state.settings;
-    let t = state.tokens.settings();
-    let persist = |d| remember.then_some(d);
-    let mut out = vec![
-        (
-            header::SET_COOKIE,
-            cookies::set(
-                s,
-                cookies::access_cookie_name(s),
-                pair.access_token.clone(),
-                "/",
-                persist(t.access_ttl),
-            ),
-        ),
-        (
-            header::SET_COOKIE,
-            cookies::set(
-                s,
-                cookies::refresh_cookie_name(s),
-                pair.refresh_token.clone(),
-                REFRESH_COOKIE_PATH,
-                persist(t.refresh_ttl),
-            ),
-        ),
-    ];
-    if remember {
-        out.push((
-            header::SET_COOKIE,
-            cookies::set(
-                s,
-                remember_marker(state),
-                "1".into(),
-                REFRESH_COOKIE_PATH,
-                Some(t.refresh_ttl),
-            ),
-        ));
-    }
-    out
 }
 
 fn with_cleared_cookies(state: &AppState, mut res: Response) -> Response {

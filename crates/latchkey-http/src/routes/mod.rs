@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cookie;
 pub mod me;
+pub mod mfa;
 pub mod ops;
 pub mod sessions;
 pub mod token_endpoints;

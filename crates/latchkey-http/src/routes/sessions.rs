@@ -4,7 +4,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use latchkey_auth::EndSessions;
+use latchkey_auth::{EndSessions, Flavour};
 use latchkey_core::SessionHandle;
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +13,9 @@ use crate::auth::{SameSiteLogin, SessionAuth};
 use crate::caller::Caller;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
+use crate::finish::{self, LoginResponse};
 use crate::json::AppJson;
-use crate::login::{end_sessions, issue_session, sign_in};
+use crate::login::{end_sessions, sign_in};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -24,13 +25,6 @@ pub struct LoginRequest {
     /// Keep the cookie after the browser closes (`Max-Age`).
     #[serde(default)]
     pub remember: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LoginResponse {
-    pub user: UserView,
-    /// Send as `X-CSRF-Token` on every unsafe request of this session.
-    pub csrf_token: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -76,7 +70,7 @@ pub struct SessionList {
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse, description = "Logged in; sets the session cookie"),
-        (status = 401, body = Problem, description = "invalid_credentials"),
+        (status = 401, body = Problem, description = "invalid_credentials; mfa_required (with mfa_token and methods)"),
         (status = 403, body = Problem, description = "csrf_failed: cross-site login"),
         (status = 429, body = Problem, description = "rate_limited"),
     ))]
@@ -87,20 +81,16 @@ pub async fn login(
     headers: HeaderMap,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let principal = sign_in(&state, &client, &body.username, body.password).await?;
-    let (cookie, session) =
-        issue_session(&state, &client, &headers, &principal, body.remember).await?;
-    let user = &principal.user;
-    let body = LoginResponse {
-        user: UserView::new(user.id, &user.username),
-        csrf_token: state.csrf.token(session.handle.as_str()),
-    };
-    Ok((
-        AppendHeaders([(header::SET_COOKIE, cookie)]),
-        NO_STORE,
-        AppJson(body),
+    let principal = sign_in(
+        &state,
+        &client,
+        &body.username,
+        body.password,
+        Flavour::Session,
+        body.remember,
     )
-        .into_response())
+    .await?;
+    finish::session(&state, &client, &headers, &principal, body.remember).await
 }
 
 /// The current session and its user.

@@ -14,10 +14,11 @@ use subtle::ConstantTimeEq as _;
 use super::NO_STORE;
 use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
+use crate::finish::{self, token_response};
 use crate::json::AppJson;
 use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
-use latchkey_auth::EndSessions;
+use latchkey_auth::{EndSessions, Flavour};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenLoginRequest {
@@ -98,7 +99,7 @@ pub struct Introspection {
     request_body = TokenLoginRequest,
     responses(
         (status = 200, body = TokenPair),
-        (status = 401, body = Problem, description = "invalid_credentials"),
+        (status = 401, body = Problem, description = "invalid_credentials; mfa_required (with mfa_token and methods)"),
         (status = 429, body = Problem, description = "rate_limited"),
     ))]
 pub async fn login(
@@ -106,18 +107,16 @@ pub async fn login(
     client: Caller,
     AppJson(body): AppJson<TokenLoginRequest>,
 ) -> Result<Response, ApiError> {
-    let principal = sign_in(&state, &client, &body.username, body.password).await?;
-    let pair = state.auth.issue_bearer(&principal).await?;
-    Ok(token_response(TokenPair::new(&state, &pair)))
-}
-
-fn token_response(pair: TokenPair) -> Response {
-    (
-        NO_STORE,
-        [(header::PRAGMA, HeaderValue::from_static("no-cache"))],
-        AppJson(pair),
+    let principal = sign_in(
+        &state,
+        &client,
+        &body.username,
+        body.password,
+        Flavour::Tokens,
+        false,
     )
-        .into_response()
+    .await?;
+    finish::tokens(&state, &principal).await
 }
 
 /// Exchange a refresh token for a new pair (rotation).

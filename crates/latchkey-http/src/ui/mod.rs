@@ -11,6 +11,8 @@
 //! included, are HTML pages ([`forms::error_page`]).
 
 pub mod forms;
+pub mod mfa;
+pub mod mfa_pages;
 pub mod pages;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -18,7 +20,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::{AuthError, EndSessions, PasswordChange};
+use latchkey_auth::{AuthError, EndSessions, Flavour, PasswordChange};
 use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 use serde::de::DeserializeOwned;
@@ -159,7 +161,17 @@ pub async fn login_submit(
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let failed = |status, message| page(status, pages::login(&message, &form.username));
-    let principal = match sign_in(&state, &client, &form.username, form.password.clone()).await {
+    let remember = form.remember.is_some();
+    let password = form.password.clone();
+    let signed_in = sign_in(
+        &state,
+        &client,
+        &form.username,
+        password,
+        Flavour::Page,
+        remember,
+    );
+    let principal = match signed_in.await {
         Ok(principal) => principal,
         Err(ApiError::InvalidCredentials) => {
             return failed(StatusCode::UNAUTHORIZED, LoginMessage::Failed);
@@ -179,9 +191,12 @@ pub async fn login_submit(
         Err(ApiError::Overloaded) => {
             return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
         }
+        Err(ApiError::MfaRequired { mfa_token, .. }) => {
+            let step = mfa_pages::code_step(&mfa_token, &mfa_pages::CodeMessage::None);
+            return page(StatusCode::OK, step);
+        }
         Err(e) => return error_page(e),
     };
-    let remember = form.remember.is_some();
     match issue_session(&state, &client, &headers, &principal, remember).await {
         Ok((cookie, _)) => {
             let mut res = see_other("/account");
@@ -212,12 +227,13 @@ pub async fn account_page(
     let notice = match q.notice.as_deref() {
         Some("password") => Some("Password changed. Your other sessions were signed out."),
         Some("ended") => Some("Session ended."),
+        Some("mfa-off") => Some("Two-step sign-in is off."),
         _ => None,
     };
     render_account(&state, &auth, notice, None, StatusCode::OK).await
 }
 
-async fn render_account(
+pub(super) async fn render_account(
     state: &AppState,
     auth: &SessionAuth,
     notice: Option<&str>,
@@ -236,6 +252,10 @@ async fn render_account(
     // This device first, then newest first (a stable sort keeps that order).
     sessions.sort_by_key(|s| s.handle != auth.session.handle);
     let csrf = state.csrf.token(auth.session.handle.as_str());
+    let mfa = match state.auth.mfa_state(auth.session.user_id).await {
+        Ok(m) => m,
+        Err(e) => return error_page(e.into()),
+    };
     let account = Account {
         username: &auth.username,
         csrf: &csrf,
@@ -249,6 +269,7 @@ async fn render_account(
         notice,
         error,
         now,
+        mfa,
     };
     page(status, pages::account(&account))
 }

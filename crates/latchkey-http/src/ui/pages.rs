@@ -14,9 +14,11 @@ pub enum LoginMessage {
     },
     Busy,
     LoggedOut,
+    /// A two-step sign-in that expired or failed too often.
+    SignInAgain,
 }
 
-fn layout(title: &str, narrow: bool, header: Markup, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -50,6 +52,7 @@ pub fn login(message: &LoginMessage, username: &str) -> Markup {
                 },
                 LoginMessage::Busy => div.error role="alert" { "The server is busy. Try again in a moment." },
                 LoginMessage::LoggedOut => div.notice role="status" { "You are signed out." },
+                LoginMessage::SignInAgain => div.error role="alert" { "That sign-in expired. Sign in again." },
                 LoginMessage::None => {},
             }
             form method="post" action="/login" {
@@ -79,6 +82,8 @@ pub struct Account<'a> {
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
     pub now: Timestamp,
+    /// Second factors: TOTP and the recovery codes' state.
+    pub mfa: latchkey_auth::MfaState,
 }
 
 pub fn account(a: &Account<'_>) -> Markup {
@@ -108,6 +113,7 @@ pub fn account(a: &Account<'_>) -> Markup {
             }
         }
         (sessions_card(a))
+        (super::mfa_pages::mfa_card(a.csrf, &a.mfa, a.now))
         (password_card(a))
     };
     layout("Your account", false, header, body)
@@ -241,7 +247,7 @@ pub fn device(ua: Option<&str>) -> String {
     }
 }
 
-fn ago(now: Timestamp, then: Timestamp) -> String {
+pub(super) fn ago(now: Timestamp, then: Timestamp) -> String {
     let secs = then.until(now).as_secs();
     match secs {
         0..60 => "just now".into(),

@@ -11,8 +11,9 @@ use latchkey_core::{
 
 use super::Circuit;
 use crate::{
-    Ended, Family, Keep, KeyRecord, Keys, LoginFailures, RefreshOutcome, RefreshTokens, Result,
-    Revocations, RevokeAt, Secrets, Sessions, Store, User, Users,
+    Ended, Family, Finished, Keep, KeyRecord, Keys, LoginFailures, PendingLogin, PendingLogins,
+    Proof, RecoveryState, RefreshOutcome, RefreshTokens, Result, Revocations, RevokeAt,
+    SecondFactors, Secrets, Sessions, Store, TotpFactor, User, Users,
 };
 
 delegate! {
@@ -154,6 +155,52 @@ delegate! {
             ) -> Result<()>;
             fn delete_expired_keys(&self, now: Timestamp) -> Result<u64>;
             fn seal_key(&self, kid: &str, sealed_private: &[u8]) -> Result<bool>;
+        }
+    }
+}
+
+delegate! {
+    impl[] SecondFactors for Circuit, via call {
+        pass {
+            fn begin_totp(&self, factor: &TotpFactor) -> Result<bool>;
+            fn totp_factor(&self, user: UserId) -> Result<Option<TotpFactor>>;
+            fn confirm_totp(
+                &self,
+                user: UserId,
+                step: i64,
+                codes: &[[u8; 32]],
+                now: Timestamp,
+            ) -> Result<bool>;
+            fn accept_proof(&self, user: UserId, proof: Proof<'_>, now: Timestamp) -> Result<bool>;
+            fn replace_recovery_codes(
+                &self,
+                user: UserId,
+                codes: &[[u8; 32]],
+                now: Timestamp,
+            ) -> Result<()>;
+            fn recovery_state(&self, user: UserId) -> Result<RecoveryState>;
+            fn remove_second_factors(&self, user: UserId) -> Result<bool>;
+        }
+    }
+}
+
+delegate! {
+    impl[] PendingLogins for Circuit, via call {
+        pass {
+            fn create_pending_login(&self, token: &[u8; 32], login: &PendingLogin) -> Result<()>;
+            fn pending_login(
+                &self,
+                token: &[u8; 32],
+                now: Timestamp,
+            ) -> Result<Option<PendingLogin>>;
+            fn count_pending_failure(&self, token: &[u8; 32], max: u32) -> Result<Option<u32>>;
+            fn finish_pending_login(
+                &self,
+                token: &[u8; 32],
+                proof: Proof<'_>,
+                now: Timestamp,
+            ) -> Result<Finished>;
+            fn sweep_pending_logins(&self, now: Timestamp) -> Result<u64>;
         }
     }
 }

@@ -17,6 +17,7 @@
 mod accounts;
 mod assurance;
 mod error;
+mod mfa;
 mod query;
 mod refresh;
 mod sessions;

@@ -42,6 +42,8 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("rate_limits.token_introspect.window", Kind::Duration),
     ("rate_limits.cookie_refresh.per_address", Kind::Count),
     ("rate_limits.cookie_refresh.window", Kind::Duration),
+    ("rate_limits.mfa_verify.per_address", Kind::Count),
+    ("rate_limits.mfa_verify.window", Kind::Duration),
 ];
 
 #[derive(Clone, Copy, Debug)]

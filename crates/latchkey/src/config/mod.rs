@@ -190,12 +190,16 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let configured_issuer = v.string("issuer");
     let issuer_configured = configured_issuer.is_some();
     let issuer = configured_issuer.unwrap_or_else(|| format!("http://{listen}"));
-    let http = http_settings(&mut v, &issuer, bff);
+    let mut http = http_settings(&mut v, &issuer, bff);
     let (server, circuit) = connection_settings(&mut v);
     let metrics_listen = v.addr("metrics.listen");
     let log = v.string("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
+    // TOTP secrets are sealed with the key that seals signing keys.
+    http.sealing = master_key
+        .as_ref()
+        .map(|k| latchkey_auth::SealingKey::new(k.zeroizing()));
     audience_conflicts(&http, v.errors);
     if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
         v.errors

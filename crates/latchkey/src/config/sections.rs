@@ -33,6 +33,8 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
         body_read_timeout: v
             .duration("server.body_read_timeout")
             .unwrap_or(defaults.body_read_timeout),
+        // Set from `master_key` once it is read (see `mod.rs`).
+        sealing: None,
     }
 }
 
@@ -204,12 +206,13 @@ pub(super) fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, Circui
 /// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
 fn address_limits(v: &mut Values<'_>) -> AddressLimits {
     let mut limits = AddressLimits::default();
-    let slots: [(&str, &mut RouteLimit); 5] = [
+    let slots: [(&str, &mut RouteLimit); 6] = [
         ("register", &mut limits.register),
         ("token_refresh", &mut limits.token_refresh),
         ("token_revoke", &mut limits.token_revoke),
         ("token_introspect", &mut limits.token_introspect),
         ("cookie_refresh", &mut limits.cookie_refresh),
+        ("mfa_verify", &mut limits.mfa_verify),
     ];
     for (name, slot) in slots {
         if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {

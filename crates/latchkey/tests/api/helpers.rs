@@ -230,7 +230,9 @@ impl TestApp {
     pub async fn send(&self, rb: RequestBuilder) -> Reply {
         let req = rb.build().expect("request builds");
         let what = format!("{} {}", req.method(), req.url().path());
-        let is_login = req.method() == Method::POST && req.url().path() == "/v1/session/login";
+        // A second step (`/v1/mfa/verify`) answers as the login it completes.
+        let is_login = req.method() == Method::POST
+            && ["/v1/session/login", "/v1/mfa/verify"].contains(&req.url().path());
         let res = self.client.execute(req).await.expect("request sent");
         let status = res.status();
         let headers = res.headers().clone();

@@ -1,0 +1,230 @@
+//! The second step of a login: a challenged password login becomes a
+//! pending login behind an opaque, single-use `mfa_token` (5 minutes,
+//! bound to the flavour and to the client), and a TOTP or recovery code
+//! completes it.
+//!
+//! **Invariant:** the token is stored only as its SHA-256; a pending login
+//! completes at most once (consumed in one transaction with its proof),
+//! five wrong codes end it, and every second step is counted by the login
+//! throttle like a password attempt, before any code is checked.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_core::{UserId, sha256};
+use latchkey_store::{Finished, PendingLogin, Proof, User};
+use subtle::ConstantTimeEq as _;
+
+use crate::error::AuthError;
+use crate::issue::Device;
+use crate::login::throttle_keys;
+use crate::principal::{Challenge, Method, Principal};
+use crate::service::AuthService;
+use crate::{random, recovery, totp};
+
+/// How long an `mfa_token` lives.
+pub const MFA_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// Wrong codes that end an `mfa_token`.
+pub const MAX_CODE_ATTEMPTS: u32 = 5;
+
+/// Which login a pending login finishes as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// `POST /v1/session/login`: a cookie session.
+    Session,
+    /// `POST /v1/token/login`: a bearer pair.
+    Tokens,
+    /// `POST /v1/cookie/login`: the hybrid cookies.
+    CookieJwt,
+    /// The `/login` form: a cookie session and a redirect.
+    Page,
+}
+
+impl Flavour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Session => "session",
+            Self::Tokens => "tokens",
+            Self::CookieJwt => "cookie_jwt",
+            Self::Page => "page",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Session, Self::Tokens, Self::CookieJwt, Self::Page]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
+}
+
+/// A completed second step: the principal and how its login ends.
+#[derive(Clone, Debug)]
+pub struct SecondStep {
+    pub principal: Principal,
+    pub flavour: Flavour,
+    pub remember: bool,
+}
+
+/// What binds a pending login to its client: the address and user agent.
+fn client_binding(client: &Device) -> [u8; 32] {
+    let ip = client.ip.as_deref().unwrap_or("");
+    let ua = client.user_agent.as_deref().unwrap_or("");
+    sha256(format!("{ip}\n{ua}").as_bytes())
+}
+
+fn token_hash(token: &str) -> Option<[u8; 32]> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+    (bytes.len() == 32).then(|| sha256(&bytes))
+}
+
+impl AuthService {
+    /// The second factors that can complete a login of `user` (empty: a
+    /// password alone suffices).
+    pub async fn second_factors_of(&self, user: UserId) -> Result<Vec<Method>, AuthError> {
+        let active = self
+            .store
+            .totp_factor(user)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some());
+        Ok(if active {
+            vec![Method::Totp, Method::RecoveryCode]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// Stores `challenge` as a pending login that ends as `flavour`, bound
+    /// to `client`, and sets its `mfa_token`.
+    pub async fn start_pending_login(
+        &self,
+        challenge: &mut Challenge,
+        flavour: Flavour,
+        remember: bool,
+        client: &Device,
+    ) -> Result<String, AuthError> {
+        let secret = random::<32>()?;
+        let now = self.clock.now();
+        let passed: Vec<&str> = challenge.passed.iter().map(|m| m.amr()).collect();
+        let login = PendingLogin {
+            user_id: challenge.user_id,
+            flavour: flavour.as_str().into(),
+            remember,
+            client: client_binding(client).to_vec(),
+            passed: passed.join(" "),
+            attempts: 0,
+            created_at: now,
+            expires_at: now.saturating_add(MFA_TOKEN_TTL),
+        };
+        self.store
+            .create_pending_login(&sha256(&secret), &login)
+            .await?;
+        let token = URL_SAFE_NO_PAD.encode(secret);
+        challenge.token = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Completes the pending login behind `mfa_token` with `code` (a TOTP
+    /// code or a recovery code) from `client`.
+    pub async fn verify_second_factor(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        client: &Device,
+    ) -> Result<SecondStep, AuthError> {
+        let now = self.clock.now();
+        let hash = token_hash(mfa_token).ok_or(AuthError::InvalidMfaToken)?;
+        let pending = self
+            .store
+            .pending_login(&hash, now)
+            .await?
+            .ok_or(AuthError::InvalidMfaToken)?;
+        let bound = client_binding(client).ct_eq(pending.client.as_slice());
+        let flavour = Flavour::parse(&pending.flavour);
+        let (true, Some(flavour)) = (bool::from(bound), flavour) else {
+            return Err(AuthError::InvalidMfaToken);
+        };
+        let user = self
+            .store
+            .user_by_id(pending.user_id)
+            .await?
+            .ok_or(AuthError::InvalidMfaToken)?;
+        let address = client.ip.as_deref().and_then(|ip| ip.parse().ok());
+        let keys = throttle_keys(Some(&user.username), address);
+        self.count_attempt(&keys).await?;
+        let accepted = match self.classify(&user, code).await? {
+            Some((presented, method)) => {
+                let proof = presented.proof();
+                match self.store.finish_pending_login(&hash, proof, now).await? {
+                    Finished::Done(_) => Some(method),
+                    Finished::Refused => None,
+                    Finished::Gone => return Err(AuthError::InvalidMfaToken),
+                }
+            }
+            None => None,
+        };
+        let Some(method) = accepted else {
+            self.store
+                .count_pending_failure(&hash, MAX_CODE_ATTEMPTS)
+                .await?;
+            return Err(AuthError::InvalidCode);
+        };
+        self.settle(&keys).await?;
+        used(&user, method);
+        Ok(SecondStep {
+            principal: Principal::new(user, vec![Method::Password, method], now),
+            flavour,
+            remember: pending.remember,
+        })
+    }
+
+    //// What `code` can prove for `user`, before the store accepts it once:
+    /// a recovery code's hash, or the step a right TOTP code matched.
+    /// `None` for a code that is wrong already.
+    pub(crate) async fn classify(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> Result<Option<(Presented, Method)>, AuthError> {
+        let code = code.trim();
+        if let Some(h) = recovery::hash(code) {
+            return Ok(Some((Presented::Code(h), Method::RecoveryCode)));
+        }
+        let Some(factor) = self.store.totp_factor(user.id).await? else {
+            return Ok(None);
+        };
+        if factor.confirmed_at.is_none() {
+            return Ok(None);
+        }
+        let secret = totp::open_secret(&factor, self.sealing.as_ref())?;
+        Ok(
+            totp::check(&secret, code, self.clock.now())
+                .map(|s| (Presented::Step(s), Method::Totp)),
+        )
+    }
+}
+
+/// A code that may prove a factor, for the store to accept once.
+pub(crate) enum Presented {
+    Step(i64),
+    Code([u8; 32]),
+}
+
+impl Presented {
+    pub(crate) fn proof(&self) -> Proof<'_> {
+        match self {
+            Self::Step(s) => Proof::TotpStep(*s),
+            Self::Code(h) => Proof::RecoveryCode(h),
+        }
+    }
+}
+
+/// Logs what was used (a recovery code is worth an audit line).
+pub(crate) fn used(user: &User, method: Method) {
+    if method == Method::RecoveryCode {
+        tracing::info!(user_id = %user.id, "recovery code used");
+    }
+}
+
+#[cfg(test)]
+mod tests;
