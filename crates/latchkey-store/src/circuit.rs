@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use crate::{Result, Store, StoreError};
 
 mod delegate;
+mod passkeys;
 
 /// The most one store call may take, pool wait included. Above
 /// PostgreSQL's 5 s pool and statement timeouts, so those answer first.

@@ -20,11 +20,13 @@ use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError
 
 mod accounts;
 mod errors;
+mod passkeys;
 mod regressions;
 mod sessions;
 mod tokens;
 pub use accounts::*;
 pub use errors::*;
+pub use passkeys::*;
 pub use regressions::*;
 pub use sessions::*;
 pub use tokens::*;
@@ -92,7 +94,14 @@ macro_rules! conformance_suite {
             i9_15_an_unsealed_key_is_sealed_once,
             errors_a_family_for_an_unknown_user_is_a_conflict,
             errors_a_taken_key_id_is_a_conflict,
-            errors_a_closed_store_is_unavailable
+            errors_a_closed_store_is_unavailable,
+            passkeys_are_listed_per_user_and_credentials_are_unique,
+            passkey_use_needs_a_counter_that_moved_forward,
+            concurrent_uses_with_one_counter_record_one,
+            passkeys_are_deleted_only_by_their_owner,
+            ceremonies_are_taken_once_as_their_kind_before_expiry,
+            concurrent_takes_of_a_ceremony_yield_one,
+            ceremonies_are_bounded_and_swept
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -20,6 +20,7 @@ mod delegate;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod passkeys;
 pub mod postgres;
 pub mod redis;
 mod sql;
@@ -208,12 +209,13 @@ pub trait LoginFailures: Send + Sync {
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }
 
+pub use passkeys::{Ceremony, PasskeyRecord, PasskeyUse, Passkeys};
 pub use tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
 
 /// Everything latchkey stores, behind one object.
 #[async_trait]
 pub trait Store:
-    Users + Sessions + Secrets + LoginFailures + RefreshTokens + Revocations + Keys
+    Users + Sessions + Secrets + LoginFailures + RefreshTokens + Revocations + Keys + Passkeys
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -83,6 +83,7 @@ mod failures;
 mod fanout;
 mod health;
 mod mac;
+mod passkeys;
 mod sessions;
 
 use std::future::Future;

@@ -16,6 +16,7 @@
 
 mod accounts;
 mod error;
+mod passkeys;
 mod query;
 mod refresh;
 mod sessions;
