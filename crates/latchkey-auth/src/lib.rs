@@ -10,20 +10,25 @@ pub mod error;
 pub mod issue;
 pub mod keyring;
 pub mod login;
+pub mod passkeys;
 pub mod password_change;
 pub mod passwords;
 pub mod principal;
+pub mod relying_party;
 pub mod service;
 pub mod sessions;
 
 pub use access::{BearerError, TokenService, TokenSettings};
 pub use error::AuthError;
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
+pub use passkeys::LoginOptions;
 pub use password_change::{PasswordChange, policy_error};
 pub use passwords::PasswordService;
 pub use principal::{Authentication, Challenge, Method, Principal};
+pub use relying_party::PasskeySettings;
 pub use service::{AuthPolicy, AuthService};
 pub use sessions::EndSessions;
+pub use webauthn_rs::prelude as webauthn;
 
 /// `N` bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {

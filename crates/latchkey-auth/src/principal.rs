@@ -12,6 +12,9 @@ use latchkey_store::User;
 pub enum Method {
     /// A password (`pwd`).
     Password,
+    /// A passkey with user verification: `hwk` when bound to one device
+    /// (not backup-eligible), `swk` when it can be synced.
+    Passkey { hardware: bool },
 }
 
 impl Method {
@@ -19,6 +22,8 @@ impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Self::Password => "pwd",
+            Self::Passkey { hardware: true } => "hwk",
+            Self::Passkey { hardware: false } => "swk",
         }
     }
 }

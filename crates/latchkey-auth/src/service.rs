@@ -21,6 +21,8 @@ pub struct AuthService {
     pub tokens: Arc<TokenService>,
     pub csrf: CsrfKey,
     pub policy: AuthPolicy,
+    /// The WebAuthn relying party; `None` when passkeys are not configured.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// The policies the use cases apply (from configuration).

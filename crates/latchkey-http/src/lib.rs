@@ -12,6 +12,7 @@ pub mod caller;
 pub mod cookies;
 pub mod deadline;
 pub mod error;
+pub mod flavours;
 pub mod json;
 pub mod limits;
 pub mod login;
@@ -47,7 +48,7 @@ pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, S
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, cookie, me, ops, sessions, token_endpoints, verify};
+    use routes::{accounts, cookie, me, ops, passkeys, sessions, token_endpoints, verify};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -66,6 +67,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(cookie::logout))
         .routes(routes!(cookie::csrf))
         .routes(routes!(me::me))
+        .routes(routes!(passkeys::register_options))
+        .routes(routes!(passkeys::register))
+        .routes(routes!(passkeys::list))
+        .routes(routes!(passkeys::delete))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))

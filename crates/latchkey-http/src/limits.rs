@@ -51,6 +51,11 @@ pub struct AddressLimits {
     pub token_introspect: RouteLimit,
     /// `POST /v1/cookie/refresh`: 60 a minute.
     pub cookie_refresh: RouteLimit,
+    /// `POST /v1/passkeys/login/options` and `…/register/options` (each
+    /// stores a ceremony): 30 a minute.
+    pub passkey_options: RouteLimit,
+    /// `POST /v1/passkeys/login`: 30 a minute.
+    pub passkey_login: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -61,6 +66,8 @@ impl Default for AddressLimits {
             token_revoke: RouteLimit::new(60, 60),
             token_introspect: RouteLimit::new(1200, 60),
             cookie_refresh: RouteLimit::new(60, 60),
+            passkey_options: RouteLimit::new(30, 60),
+            passkey_login: RouteLimit::new(30, 60),
         }
     }
 }
@@ -74,6 +81,10 @@ impl AddressLimits {
             "/v1/token/revoke" => Some(("token_revoke", self.token_revoke)),
             "/v1/token/introspect" => Some(("token_introspect", self.token_introspect)),
             "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
+            "/v1/passkeys/login/options" | "/v1/passkeys/register/options" => {
+                Some(("passkey_options", self.passkey_options))
+            }
+            "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
             _ => None,
         }
     }
@@ -86,6 +97,8 @@ impl AddressLimits {
             self.token_revoke,
             self.token_introspect,
             self.cookie_refresh,
+            self.passkey_options,
+            self.passkey_login,
         ]
         .iter()
         .map(|l| l.window)

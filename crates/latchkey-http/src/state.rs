@@ -58,6 +58,9 @@ pub struct Settings {
     /// routes (from the end of the head); then `408` and the connection
     /// closes. The BFF applies its per-API limits instead.
     pub body_read_timeout: Duration,
+    /// `webauthn.*`: the passkeys' relying party id and origins (from the
+    /// issuer unless configured).
+    pub passkeys: latchkey_auth::PasskeySettings,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -142,6 +145,7 @@ impl Default for Settings {
             introspection_clients: Vec::new(),
             bff_apis: Vec::new(),
             body_read_timeout: Duration::from_secs(10),
+            passkeys: latchkey_auth::PasskeySettings::default(),
         }
     }
 }
@@ -208,6 +212,10 @@ impl AppState {
                 sessions: settings.sessions,
                 revocation_ttl: settings.revocation_ttl(),
             },
+            webauthn: settings
+                .passkeys
+                .relying_party(&settings.tokens.issuer)
+                .ok(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         Self(Arc::new(Inner {

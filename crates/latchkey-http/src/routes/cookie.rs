@@ -14,6 +14,7 @@ use crate::bearer::hybrid_binding;
 use crate::caller::Caller;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
 use crate::error::{ApiError, Problem};
+use crate::flavours;
 use crate::json::AppJson;
 use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
@@ -60,16 +61,7 @@ pub async fn login(
     AppJson(body): AppJson<CookieLoginRequest>,
 ) -> Result<Response, ApiError> {
     let principal = sign_in(&state, &client, &body.username, body.password).await?;
-    let login = state.auth.issue_hybrid(&principal).await?;
-    let pair = TokenPair::new(&state, &login.pair);
-    let cookies = token_cookies(&state, &pair, body.remember);
-    let user = &principal.user;
-    let body = CookieLoginResponse {
-        user: UserView::new(user.id, &user.username),
-        csrf_token: login.csrf_token,
-        expires_in: pair.expires_in,
-    };
-    Ok((AppendHeaders(cookies), NO_STORE, AppJson(body)).into_response())
+    flavours::hybrid(&state, &principal, body.remember).await
 }
 
 /// Rotate the refresh cookie and replace both cookies.
@@ -196,7 +188,7 @@ fn remember_marker(state: &AppState) -> &'static str {
     }
 }
 
-fn token_cookies(
+pub(crate) fn token_cookies(
     state: &AppState,
     pair: &TokenPair,
     remember: bool,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cookie;
 pub mod me;
 pub mod ops;
+pub mod passkeys;
 pub mod sessions;
 pub mod token_endpoints;
 pub mod verify;

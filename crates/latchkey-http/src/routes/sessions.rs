@@ -13,8 +13,9 @@ use crate::auth::{SameSiteLogin, SessionAuth};
 use crate::caller::Caller;
 use crate::cookies;
 use crate::error::{ApiError, Problem};
+use crate::flavours;
 use crate::json::AppJson;
-use crate::login::{end_sessions, issue_session, sign_in};
+use crate::login::{end_sessions, sign_in};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -82,19 +83,7 @@ pub async fn login(
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let principal = sign_in(&state, &client, &body.username, body.password).await?;
-    let (cookie, session) =
-        issue_session(&state, &client, &headers, &principal, body.remember).await?;
-    let user = &principal.user;
-    let body = LoginResponse {
-        user: UserView::new(user.id, &user.username),
-        csrf_token: state.csrf.token(session.handle.as_str()),
-    };
-    Ok((
-        AppendHeaders([(header::SET_COOKIE, cookie)]),
-        NO_STORE,
-        AppJson(body),
-    )
-        .into_response())
+    flavours::session(&state, &client, &headers, &principal, body.remember).await
 }
 
 /// The current session and its user.

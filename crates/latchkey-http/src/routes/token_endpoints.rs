@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq as _;
 use super::NO_STORE;
 use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
+use crate::flavours::{self, token_response};
 use crate::json::AppJson;
 use crate::login::{TokenPair, end_sessions, rotate, sign_in};
 use crate::state::AppState;
@@ -107,17 +108,7 @@ pub async fn login(
     AppJson(body): AppJson<TokenLoginRequest>,
 ) -> Result<Response, ApiError> {
     let principal = sign_in(&state, &client, &body.username, body.password).await?;
-    let pair = state.auth.issue_bearer(&principal).await?;
-    Ok(token_response(TokenPair::new(&state, &pair)))
-}
-
-fn token_response(pair: TokenPair) -> Response {
-    (
-        NO_STORE,
-        [(header::PRAGMA, HeaderValue::from_static("no-cache"))],
-        AppJson(pair),
-    )
-        .into_response()
+    flavours::tokens(&state, &principal).await
 }
 
 /// Exchange a refresh token for a new pair (rotation).

@@ -197,6 +197,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
     audience_conflicts(&http, v.errors);
+    passkey_problems(&http, &issuer, v.errors);
     if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
         v.errors
             .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
@@ -248,6 +249,19 @@ fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, V
         }
     }
     (known, bff, errors)
+}
+
+/// Configured `webauthn.*` keys must make a relying party with the issuer
+/// (one line per problem). Unconfigured, a failure is no error: passkeys
+/// are then off, and the start-up log says why.
+fn passkey_problems(http: &Settings, issuer: &str, errors: &mut Vec<String>) {
+    let p = &http.passkeys;
+    if p.rp_id.is_none() && p.origins.is_empty() {
+        return;
+    }
+    if let Err(problems) = p.relying_party(issuer) {
+        errors.extend(problems);
+    }
 }
 
 fn default_listen() -> SocketAddr {
