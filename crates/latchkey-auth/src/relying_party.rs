@@ -38,7 +38,15 @@ impl PasskeySettings {
     }
 
     fn resolve(&self, issuer: &str) -> Result<(String, Vec<Url>), Vec<String>> {
-        let issuer_url = Url::parse(issuer).map_err(|_| vec![format!("issuer `{issuer}`")])?;
+        let mut issuer_url = Url::parse(issuer).map_err(|_| vec![format!("issuer `{issuer}`")])?;
+        // A loopback issuer (the default, http://127.0.0.1:8080) serves
+        // passkeys to a browser at http://localhost:PORT: WebAuthn needs a
+        // domain, and browsers treat localhost as a secure context.
+        if self.rp_id.is_none() && is_loopback(&issuer_url) {
+            issuer_url
+                .set_host(Some("localhost"))
+                .map_err(|_| vec![format!("issuer `{issuer}`")])?;
+        }
         let rp_id = match (&self.rp_id, issuer_url.domain()) {
             (Some(id), _) => id.to_ascii_lowercase(),
             (None, Some(host)) => host.to_ascii_lowercase(),
@@ -79,6 +87,13 @@ impl PasskeySettings {
             Err(problems)
         }
     }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    url.host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
 }
 
 /// `origin` as a URL, or why it cannot be one of `rp_id`'s origins.
@@ -128,9 +143,18 @@ mod tests {
     #[test]
     fn an_ip_issuer_needs_a_configured_rp_id() {
         let e = PasskeySettings::default()
-            .relying_party("http://127.0.0.1:8080")
+            .relying_party("http://192.0.2.1:8080")
             .unwrap_err();
         assert!(e[0].contains("webauthn.rp_id"), "{e:?}");
+    }
+
+    #[test]
+    fn a_loopback_issuer_serves_localhost() {
+        let s = PasskeySettings::default();
+        let (rp_id, origins) = s.resolve("http://127.0.0.1:8080").unwrap();
+        assert_eq!(rp_id, "localhost");
+        assert_eq!(origins[0].as_str(), "http://localhost:8080/");
+        assert!(s.relying_party("http://[::1]:9000").is_ok());
     }
 
     #[test]

@@ -81,6 +81,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::logout))
         .routes(routes!(ui::change_password))
         .routes(routes!(ui::stylesheet))
+        .routes(routes!(ui::passkeys::script))
+        .routes(routes!(ui::passkeys::delete))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

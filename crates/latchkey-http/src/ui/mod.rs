@@ -12,6 +12,7 @@
 
 pub mod forms;
 pub mod pages;
+pub mod passkeys;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
@@ -140,7 +141,21 @@ pub async fn login_page(
     } else {
         LoginMessage::None
     };
-    page(StatusCode::OK, pages::login(&message, ""))
+    login_form(&state, StatusCode::OK, &message, "")
+}
+
+/// The sign-in page (allowed its script when passkeys are on).
+fn login_form(
+    state: &AppState,
+    status: StatusCode,
+    message: &LoginMessage,
+    user: &str,
+) -> Response {
+    let passkeys = state.auth.webauthn.is_some();
+    passkeys::allow_script(
+        passkeys,
+        page(status, pages::login(message, user, passkeys)),
+    )
 }
 
 /// Sign in with the form.
@@ -158,7 +173,7 @@ pub async fn login_submit(
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    let failed = |status, message| page(status, pages::login(&message, &form.username));
+    let failed = |status, message| login_form(&state, status, &message, &form.username);
     let principal = match sign_in(&state, &client, &form.username, form.password.clone()).await {
         Ok(principal) => principal,
         Err(ApiError::InvalidCredentials) => {
@@ -212,6 +227,8 @@ pub async fn account_page(
     let notice = match q.notice.as_deref() {
         Some("password") => Some("Password changed. Your other sessions were signed out."),
         Some("ended") => Some("Session ended."),
+        Some("passkey") => Some("Passkey added."),
+        Some("passkey-deleted") => Some("Passkey deleted."),
         _ => None,
     };
     render_account(&state, &auth, notice, None, StatusCode::OK).await
@@ -233,11 +250,16 @@ async fn render_account(
         Ok(s) => s,
         Err(e) => return error_page(ApiError::from(e)),
     };
+    let passkeys = match passkeys::of(state, auth.session.user_id).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
     // This device first, then newest first (a stable sort keeps that order).
     sessions.sort_by_key(|s| s.handle != auth.session.handle);
     let csrf = state.csrf.token(auth.session.handle.as_str());
     let account = Account {
         username: &auth.username,
+        passkeys: passkeys.as_deref(),
         csrf: &csrf,
         sessions: sessions
             .iter()
@@ -250,7 +272,7 @@ async fn render_account(
         error,
         now,
     };
-    page(status, pages::account(&account))
+    passkeys::allow_script(passkeys.is_some(), page(status, pages::account(&account)))
 }
 
 /// End one of your sessions.

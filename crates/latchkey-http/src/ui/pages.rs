@@ -1,5 +1,6 @@
-//! The pages, as maud templates compiled into the binary. No script,
-//! no inline style: everything is allowed by the strict CSP.
+//! The pages, as maud templates compiled into the binary. No inline
+//! script or style: everything is allowed by the strict CSP. The one
+//! script, for passkeys, is a file of ours (see `passkeys.rs`).
 
 use latchkey_core::{Session, Timestamp, Username};
 use maud::{DOCTYPE, Markup, html};
@@ -38,7 +39,14 @@ fn layout(title: &str, narrow: bool, header: Markup, body: Markup) -> Markup {
     }
 }
 
-pub fn login(message: &LoginMessage, username: &str) -> Markup {
+/// The sign-in page; with `passkeys`, also "Sign in with a passkey" and
+/// passkey autofill on the username field (the page's only script).
+pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
+    let autocomplete = if passkeys {
+        "username webauthn"
+    } else {
+        "username"
+    };
     let body = html! {
         div.card {
             h1 { "Sign in" }
@@ -55,11 +63,16 @@ pub fn login(message: &LoginMessage, username: &str) -> Markup {
             form method="post" action="/login" {
                 label for="username" { "Username" }
                 input #username type="text" name="username" value=(username)
-                    autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus;
+                    autocomplete=(autocomplete) autocapitalize="none" spellcheck="false" required autofocus;
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required;
                 label.check { input type="checkbox" name="remember" value="on"; "Keep me signed in on this device" }
                 button.wide type="submit" { "Sign in" }
+            }
+            @if passkeys {
+                div.error #passkey-error role="alert" hidden {}
+                button.wide.quiet #passkey-signin type="button" { "Sign in with a passkey" }
+                (super::passkeys::script_tag())
             }
         }
     };
@@ -74,6 +87,8 @@ pub struct SessionRow<'a> {
 
 pub struct Account<'a> {
     pub username: &'a Username,
+    /// The user's passkeys; `None` when passkeys are not configured.
+    pub passkeys: Option<&'a [latchkey_store::PasskeyRecord]>,
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow<'a>>,
     pub notice: Option<&'a str>,
@@ -108,6 +123,10 @@ pub fn account(a: &Account<'_>) -> Markup {
             }
         }
         (sessions_card(a))
+        @if let Some(passkeys) = a.passkeys {
+            (super::passkeys::card(passkeys, a.csrf))
+            (super::passkeys::script_tag())
+        }
         (password_card(a))
     };
     layout("Your account", false, header, body)
@@ -268,7 +287,7 @@ mod tests {
 
     #[test]
     fn user_supplied_text_is_escaped() {
-        let page = login(&LoginMessage::None, "<script>alert(1)</script>").into_string();
+        let page = login(&LoginMessage::None, "<script>alert(1)</script>", false).into_string();
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
     }

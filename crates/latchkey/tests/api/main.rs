@@ -22,6 +22,7 @@ mod me;
 mod no_leaks;
 mod operations;
 mod passkeys;
+mod passkeys_ui;
 mod proxies;
 mod raw_http;
 mod refresh;

@@ -293,8 +293,8 @@ async fn passkey_options_are_rate_limited_per_address() {
 
 #[tokio::test]
 async fn without_a_domain_passkeys_are_unavailable() {
-    // The default issuer is http://127.0.0.1:PORT: no domain, no passkeys.
-    let app = TestApp::spawn().await;
+    // An issuer on an IP address other than loopback: no domain, no passkeys.
+    let app = TestApp::spawn_with(|c| c.http.tokens.issuer = "http://192.0.2.1:8080".into()).await;
     let r = app.send(app.post("/v1/passkeys/login/options")).await;
     assert_problem(&r, 404, "passkeys_unavailable");
 }
