@@ -15,8 +15,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::refresh::{RefreshHash, RefreshKey};
 use latchkey_core::revocation::Denylist;
-use latchkey_core::{Timestamp, UserId};
+use latchkey_core::{Assurance, Timestamp, UserId};
 use latchkey_tokens::{AccessClaims, Expectations, KeySet, TokenError, Verifier};
+
+/// Whom an access token speaks for: the user, the session or family
+/// (`sid`) and how its holder signed in (`amr`, `auth_time`).
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub user: UserId,
+    pub sid: &'a str,
+    pub assurance: &'a Assurance,
+}
 
 /// How tokens are issued (from configuration).
 #[derive(Clone, Debug)]
@@ -83,8 +92,8 @@ pub struct TokenService {
     /// the very same token back on this node, whatever the algorithm
     /// (ES256 signatures are randomised) and even across a key rotation.
     recent: moka::sync::Cache<[u8; 32], (String, i64)>,
-    /// Tokens minted for cookie sessions, by (sid, audience).
-    session_tokens: moka::sync::Cache<(String, String), (String, i64)>,
+    /// Tokens minted for cookie sessions, by (sid, audience, auth_time).
+    session_tokens: moka::sync::Cache<(String, String, Timestamp), (String, i64)>,
     cache: moka::sync::Cache<[u8; 32], Cached>,
     /// Every audience this node issues: the first-party one, forward
     /// auth's and the BFF APIs'. What `verify` accepts is narrowed to the
@@ -190,28 +199,32 @@ impl TokenService {
     }
 
     /// Signs an access token for `user` in session/family `sid`, issued at
-    /// `issued_at`, with id `jti`. Returns the token and its `exp`.
+    /// `issued_at`, with id `jti`, carrying the sign-in's `amr` and
+    /// `auth_time`. Returns the token and its `exp`.
     pub fn mint(
         &self,
-        user: UserId,
-        sid: &str,
+        subject: Subject<'_>,
         issued_at: Timestamp,
         jti: String,
     ) -> Result<(String, i64), latchkey_tokens::SignError> {
-        self.mint_for(user, sid, issued_at, jti, &self.settings.audience)
+        self.mint_for(subject, issued_at, jti, &self.settings.audience)
     }
 
     /// A token for a cookie session to hand to an upstream (forward auth,
     /// the BFF): reused from the cache while it has more than a fifth of
     /// its lifetime left, so a busy session costs no signature per request.
+    /// A step-up (a new `auth_time`) makes a new token.
     pub fn session_token(
         &self,
-        user: UserId,
-        sid: &str,
+        subject: Subject<'_>,
         audience: &str,
         now: Timestamp,
     ) -> Result<(String, i64), latchkey_tokens::SignError> {
-        let key = (sid.to_owned(), audience.to_owned());
+        let key = (
+            subject.sid.to_owned(),
+            audience.to_owned(),
+            subject.assurance.auth_time,
+        );
         let margin = i64::try_from(self.settings.access_ttl.as_secs() / 5).unwrap_or(0);
         if let Some((token, exp)) = self.session_tokens.get(&key)
             && exp - now.unix_seconds() > margin
@@ -220,7 +233,7 @@ impl TokenService {
         }
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|_| latchkey_tokens::SignError::Crypto)?;
-        let minted = self.mint_for(user, sid, now, URL_SAFE_NO_PAD.encode(jti), audience)?;
+        let minted = self.mint_for(subject, now, URL_SAFE_NO_PAD.encode(jti), audience)?;
         self.session_tokens.insert(key, minted.clone());
         Ok(minted)
     }
@@ -228,8 +241,7 @@ impl TokenService {
     /// As [`mint`](Self::mint), for another audience.
     pub fn mint_for(
         &self,
-        user: UserId,
-        sid: &str,
+        subject: Subject<'_>,
         issued_at: Timestamp,
         jti: String,
         audience: &str,
@@ -239,13 +251,15 @@ impl TokenService {
         let exp = iat.saturating_add(ttl);
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
-            sub: user.to_string(),
+            sub: subject.user.to_string(),
             aud: audience.to_owned(),
             exp,
             iat,
             nbf: None,
             jti,
-            sid: sid.to_owned(),
+            sid: subject.sid.to_owned(),
+            amr: subject.assurance.amr.clone(),
+            auth_time: Some(subject.assurance.auth_time.unix_seconds()),
         };
         Ok((self.active().keys.sign(&claims)?, exp))
     }
@@ -256,8 +270,7 @@ impl TokenService {
     /// issues the same claims for the same refresh step.
     pub fn mint_once(
         &self,
-        user: UserId,
-        sid: &str,
+        subject: Subject<'_>,
         issued_at: Timestamp,
         refresh: &RefreshHash,
     ) -> Result<(String, i64), latchkey_tokens::SignError> {
@@ -265,7 +278,7 @@ impl TokenService {
         // race here (the cache runs one initialiser per key).
         self.recent
             .try_get_with(*refresh.as_bytes(), || {
-                self.mint(user, sid, issued_at, jti_for(refresh))
+                self.mint(subject, issued_at, jti_for(refresh))
             })
             .map_err(|e| *e)
     }

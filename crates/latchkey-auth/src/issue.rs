@@ -10,6 +10,7 @@ use latchkey_core::revocation::Revocation;
 use latchkey_core::{Session, SessionHandle, SessionSecret, SessionSecretHash, Timestamp};
 use latchkey_store::{Ended, Family, RefreshOutcome};
 
+use crate::access::Subject;
 use crate::error::AuthError;
 use crate::principal::Principal;
 use crate::random;
@@ -55,6 +56,15 @@ pub enum Refreshed {
     Reused(Vec<Revocation>),
 }
 
+/// Whom the access tokens of `family` speak for.
+fn subject_of(family: &Family) -> Subject<'_> {
+    Subject {
+        user: family.user_id,
+        sid: &family.id,
+        assurance: &family.assurance,
+    }
+}
+
 /// The anti-forgery binding of a hybrid login (its family).
 pub fn hybrid_binding(family: &str) -> String {
     format!("family:{family}")
@@ -79,14 +89,17 @@ impl AuthService {
             None => None,
         };
         let secret = SessionSecret::from_random(random()?);
-        let session = self.policy.sessions.start(
-            SessionHandle::from_random(random()?),
-            principal.user.id,
-            self.clock.now(),
-            remember,
-            device.user_agent.as_deref(),
-            device.ip,
-        );
+        let session = Session {
+            assurance: principal.assurance(),
+            ..self.policy.sessions.start(
+                SessionHandle::from_random(random()?),
+                principal.user.id,
+                self.clock.now(),
+                remember,
+                device.user_agent.as_deref(),
+                device.ip,
+            )
+        };
         self.store.create_session(&secret.hash(), &session).await?;
         Ok(IssuedSession {
             secret,
@@ -104,6 +117,7 @@ impl AuthService {
             created_at: now,
             expires_at: now.saturating_add(self.tokens.settings().refresh_ttl),
             revoked_at: None,
+            assurance: principal.assurance(),
         };
         let secret = RefreshSecret::from_random(random()?);
         self.store.create_family(&family, &secret.hash()).await?;
@@ -157,7 +171,7 @@ impl AuthService {
     ) -> Result<BearerPair, AuthError> {
         let (access_token, expires_at) = self
             .tokens
-            .mint_once(family.user_id, &family.id, issued_at, &refresh.hash())
+            .mint_once(subject_of(family), issued_at, &refresh.hash())
             .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
         Ok(BearerPair {
             family: family.id.clone(),

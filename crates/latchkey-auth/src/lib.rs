@@ -6,6 +6,7 @@
 //! crate turns into problem JSON in one place, and the CLI into messages.
 
 pub mod access;
+pub mod assurance;
 pub mod error;
 pub mod issue;
 pub mod keyring;
@@ -18,7 +19,8 @@ pub mod relying_party;
 pub mod service;
 pub mod sessions;
 
-pub use access::{BearerError, TokenService, TokenSettings};
+pub use access::{BearerError, Subject, TokenService, TokenSettings};
+pub use assurance::Reauthenticate;
 pub use error::AuthError;
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
 pub use passkeys::LoginOptions;

@@ -28,14 +28,16 @@ impl AuthService {
         password: String,
     ) -> Result<Authentication, AuthError> {
         let user = self.check_password(address, username, password).await?;
-        Ok(Authentication::Principal(Principal {
+        Ok(Authentication::Principal(Principal::new(
             user,
-            amr: vec![Method::Password],
-            auth_time: self.clock.now(),
-        }))
+            vec![Method::Password],
+            self.clock.now(),
+        )))
     }
 
-    /// Verifies `username`/`password` from `address`. Every attempt is
+    /// Verifies `username`/`password` from `address`. An account without
+    /// a password is checked against the dummy hash and refused exactly
+    /// like a wrong password (same cost, same error). Every attempt is
     /// counted against the account and the address *before* the password
     /// is checked (so concurrent guesses cannot overrun the limit); a
     /// success then clears the account's count and takes its own attempt
@@ -59,7 +61,7 @@ impl AuthService {
         let hash = user
             .as_ref()
             .filter(|_| plausible)
-            .map(|u| u.password_hash.clone());
+            .and_then(|u| u.password_hash.clone());
         let ok = self
             .passwords
             .verify(hash, Password::presented(password.clone()))
@@ -73,7 +75,11 @@ impl AuthService {
         if let Some(address) = &keys.address {
             self.store.forgive_failure(address).await?;
         }
-        if user.password_hash.needs_rehash() {
+        if user
+            .password_hash
+            .as_ref()
+            .is_some_and(latchkey_core::PasswordHash::needs_rehash)
+        {
             let fresh = self.passwords.hash(Password::presented(password)).await?;
             self.store.rehash_password(user.id, &fresh).await?;
         }

@@ -176,13 +176,14 @@ impl AuthService {
             .user_by_id(record.user_id)
             .await?
             .ok_or(AuthError::PasskeyRefused)?;
-        Ok(Principal {
-            user,
-            amr: vec![Method::Passkey {
-                hardware: !result.backup_eligible(),
-            }],
-            auth_time: used.at,
-        })
+        // User verification was required: the device's PIN or biometric,
+        // then its key, two factors in one method (`mfa`).
+        let method = Method::Passkey {
+            hardware: !result.backup_eligible(),
+        };
+        let mut principal = Principal::new(user, vec![method], used.at);
+        principal.multi_factor = true;
+        Ok(principal)
     }
 
     /// The user's passkeys, oldest first.

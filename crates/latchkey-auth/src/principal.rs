@@ -1,10 +1,15 @@
 //! What authenticating yields: a principal, or a challenge that needs
-//! another step. Today only the password method exists, so every success
-//! is a principal; a second factor turns a password success into a
-//! [`Challenge`] accepting that factor, and a provider or an e-mail code is
-//! one more source of a [`Principal`].
+//! another step. A password success is a principal, or, for an account
+//! with a second factor, a [`Challenge`] accepting that factor; a passkey,
+//! a provider or an e-mail code is one more source of a [`Principal`].
+//!
+//! A principal's [`Assurance`] (its `amr` values and `auth_time`) is what
+//! the credential issued for it records: the session or refresh family,
+//! and every access token minted from it.
 
-use latchkey_core::{Timestamp, UserId};
+use std::time::Duration;
+
+use latchkey_core::{Assurance, Timestamp, UserId};
 use latchkey_store::User;
 
 /// A way of proving who one is, named as in RFC 8176 (`amr`).
@@ -12,9 +17,17 @@ use latchkey_store::User;
 pub enum Method {
     /// A password (`pwd`).
     Password,
-    /// A passkey with user verification: `hwk` when bound to one device
-    /// (not backup-eligible), `swk` when it can be synced.
+    /// A TOTP code (`otp`).
+    Totp,
+    /// A single-use recovery code: a one-time password (`otp`).
+    RecoveryCode,
+    /// A WebAuthn credential: `hwk` when its key is bound to hardware
+    /// (attested, or a security key), `swk` otherwise (a synced passkey).
     Passkey { hardware: bool },
+    /// A sign-in at an OpenID Connect provider (`fed`).
+    Federated,
+    /// A code sent by e-mail (`email`).
+    Email,
 }
 
 impl Method {
@@ -22,8 +35,11 @@ impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Self::Password => "pwd",
+            Self::Totp | Self::RecoveryCode => "otp",
             Self::Passkey { hardware: true } => "hwk",
             Self::Passkey { hardware: false } => "swk",
+            Self::Federated => "fed",
+            Self::Email => "email",
         }
     }
 }
@@ -36,12 +52,48 @@ pub struct Principal {
     pub amr: Vec<Method>,
     /// When the last method succeeded.
     pub auth_time: Timestamp,
+    /// One method that already proved two factors: a passkey with user
+    /// verification (the device's PIN or biometric, then its key). Adds
+    /// `mfa` to [`amr_values`](Self::amr_values) whatever the methods.
+    pub multi_factor: bool,
 }
 
 impl Principal {
-    /// The `amr` values, as a token or a session would carry them.
+    /// `user`, authenticated with `amr` (the last at `auth_time`).
+    pub fn new(user: User, amr: Vec<Method>, auth_time: Timestamp) -> Self {
+        Self {
+            user,
+            amr,
+            auth_time,
+            multi_factor: false,
+        }
+    }
+
+    /// The `amr` values, as a token or a session carries them: each once,
+    /// in order, then `mfa` when methods of two different factors were used
+    /// (a password and a code, say) or one method counted as two
+    /// ([`multi_factor`](Self::multi_factor)).
     pub fn amr_values(&self) -> Vec<&'static str> {
-        self.amr.iter().map(|m| m.amr()).collect()
+        let mut values: Vec<&'static str> = Vec::new();
+        for value in self.amr.iter().map(|m| m.amr()) {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        if self.multi_factor || latchkey_core::assurance::spans_factors(values.iter().copied()) {
+            values.push(latchkey_core::assurance::MFA);
+        }
+        values
+    }
+
+    /// What a credential issued for this principal records.
+    pub fn assurance(&self) -> Assurance {
+        Assurance::new(self.amr_values(), self.auth_time)
+    }
+
+    /// Whether this principal authenticated within `within` before `now`.
+    pub fn signed_in_within(&self, now: Timestamp, within: Duration) -> bool {
+        latchkey_core::assurance::recent(self.auth_time, now, within)
     }
 }
 
@@ -60,4 +112,68 @@ pub struct Challenge {
 pub enum Authentication {
     Principal(Principal),
     Challenge(Challenge),
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_core::{PasswordHash, UserId, Username};
+
+    use super::*;
+
+    fn principal(amr: Vec<Method>, multi_factor: bool) -> Principal {
+        let user = User {
+            id: UserId::from_random([1; 16]),
+            username: Username::parse("alice").unwrap_or_else(|_| unreachable!()),
+            password_hash: Some(PasswordHash::from_stored("x".into())),
+            created_at: Timestamp::from_unix_millis(0),
+        };
+        Principal {
+            multi_factor,
+            ..Principal::new(user, amr, Timestamp::from_unix_millis(1_000))
+        }
+    }
+
+    #[test]
+    fn each_method_has_its_rfc_8176_value() {
+        let values: Vec<_> = [
+            Method::Password,
+            Method::Totp,
+            Method::RecoveryCode,
+            Method::Passkey { hardware: true },
+            Method::Passkey { hardware: false },
+            Method::Federated,
+            Method::Email,
+        ]
+        .map(Method::amr)
+        .into();
+        assert_eq!(values, ["pwd", "otp", "otp", "hwk", "swk", "fed", "email"]);
+    }
+
+    #[test]
+    fn two_factors_or_a_verified_passkey_make_mfa() {
+        let pwd = principal(vec![Method::Password], false);
+        assert_eq!(pwd.amr_values(), ["pwd"]);
+        let two = principal(vec![Method::Password, Method::Totp], false);
+        assert_eq!(two.amr_values(), ["pwd", "otp", "mfa"]);
+        let recovery = principal(vec![Method::Password, Method::RecoveryCode], false);
+        assert_eq!(recovery.amr_values(), ["pwd", "otp", "mfa"]);
+        let codes = principal(vec![Method::Totp, Method::RecoveryCode], false);
+        assert_eq!(codes.amr_values(), ["otp"]);
+        let passkey = principal(vec![Method::Passkey { hardware: false }], true);
+        assert_eq!(passkey.amr_values(), ["swk", "mfa"]);
+        let fed = principal(vec![Method::Federated], false);
+        assert_eq!(fed.assurance().amr, ["fed"]);
+        assert_eq!(
+            two.assurance().auth_time,
+            Timestamp::from_unix_millis(1_000)
+        );
+    }
+
+    #[test]
+    fn a_recent_sign_in_is_exact_at_its_edge() {
+        let p = principal(vec![Method::Password], false);
+        let five = Duration::from_secs(300);
+        assert!(p.signed_in_within(Timestamp::from_unix_millis(300_999), five));
+        assert!(!p.signed_in_within(Timestamp::from_unix_millis(301_000), five));
+    }
 }

@@ -32,6 +32,14 @@ pub struct AuthPolicy {
     pub sessions: SessionPolicy,
     /// How long revocation entries recorded now live.
     pub revocation_ttl: Duration,
+    /// How recent a sign-in must be to stand in for the password where an
+    /// operation asks for one (removing a second factor): 5 minutes.
+    pub recent_auth: Duration,
+}
+
+impl AuthPolicy {
+    /// The default [`recent_auth`](Self::recent_auth).
+    pub const RECENT_AUTH: Duration = Duration::from_secs(5 * 60);
 }
 
 impl AuthService {

@@ -4,6 +4,7 @@
 //! the OS random source. Time arrives as a [`Timestamp`] argument and
 //! randomness as byte arrays, so every rule is tested at its exact edges.
 
+pub mod assurance;
 pub mod csrf;
 pub mod id;
 pub mod password;
@@ -13,6 +14,7 @@ pub mod session;
 pub mod throttle;
 pub mod time;
 
+pub use assurance::Assurance;
 pub use id::{
     ParseError, SessionHandle, SessionSecret, SessionSecretHash, UserId, Username, sha256,
 };

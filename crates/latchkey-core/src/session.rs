@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{SessionHandle, Timestamp, UserId};
+use crate::{Assurance, SessionHandle, Timestamp, UserId};
 
 /// How long sessions live. Both limits are enforced by the server whatever
 /// the browser keeps.
@@ -41,6 +41,8 @@ pub struct Session {
     pub persistent: bool,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// How and when its holder signed in (`amr`, `auth_time`).
+    pub assurance: Assurance,
 }
 
 /// What a presented session is worth at a given moment.
@@ -58,7 +60,8 @@ pub enum SessionStatus {
 pub const MAX_USER_AGENT: usize = 256;
 
 impl SessionPolicy {
-    /// A fresh session for `user_id`, logged in at `now`.
+    /// A fresh session for `user_id`, logged in at `now` (with no `amr`
+    /// values: the caller sets the sign-in's [`Assurance`]).
     pub fn start(
         &self,
         handle: SessionHandle,
@@ -81,6 +84,7 @@ impl SessionPolicy {
             persistent,
             user_agent: user_agent.map(truncate_user_agent),
             ip,
+            assurance: Assurance::new(Vec::<String>::new(), now),
         }
     }
 

@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use latchkey_core::revocation::Denylist;
-use latchkey_core::{Timestamp, UserId};
+use latchkey_core::{Assurance, Timestamp, UserId};
 use latchkey_tokens::AccessClaims;
 
 use crate::auth::{SessionAuth, is_unsafe, require_csrf};
@@ -119,6 +119,31 @@ impl Credential {
         match self {
             Self::Session(s) => s.session.user_id,
             Self::Bearer(b) | Self::CookieJwt(b) => b.user_id,
+        }
+    }
+
+    /// How the credential's holder signed in: the session's record, or the
+    /// token's `amr` and `auth_time` claims (a token without `auth_time`,
+    /// minted before tokens carried it, counts as signed in at the epoch:
+    /// never recent).
+    pub fn assurance(&self) -> Assurance {
+        match self {
+            Self::Session(s) => s.session.assurance.clone(),
+            Self::Bearer(b) | Self::CookieJwt(b) => Assurance {
+                amr: b.claims.amr.clone(),
+                auth_time: Timestamp::from_unix_millis(
+                    b.claims.auth_time.unwrap_or(0).saturating_mul(1000),
+                ),
+            },
+        }
+    }
+
+    /// The `sid` its access tokens carry: the session's handle, or the
+    /// token's family.
+    pub fn sid(&self) -> &str {
+        match self {
+            Self::Session(s) => s.session.handle.as_str(),
+            Self::Bearer(b) | Self::CookieJwt(b) => &b.claims.sid,
         }
     }
 

@@ -211,6 +211,7 @@ impl AppState {
                 login_limits: settings.login_limits,
                 sessions: settings.sessions,
                 revocation_ttl: settings.revocation_ttl(),
+                recent_auth: AuthPolicy::RECENT_AUTH,
             },
             webauthn: settings
                 .passkeys

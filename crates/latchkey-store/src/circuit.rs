@@ -17,10 +17,13 @@
 //!   (minutes). A call cut off this way is `Unavailable` (its transaction,
 //!   if any, is rolled back when the dropped connection closes).
 //!
-//! Times are operational (`Instant`), never the domain clock.
+//! Times are operational: the clock's monotonic reading
+//! ([`Clock::monotonic`]), never its wall time, so tests move it exactly.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use latchkey_core::Clock;
 
 use crate::{Result, Store, StoreError};
 
@@ -54,13 +57,14 @@ impl Default for CircuitSettings {
 pub struct Circuit {
     inner: Arc<dyn Store>,
     settings: CircuitSettings,
+    clock: Arc<dyn Clock>,
     state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// Open: calls fail at once before this; the first after it probes.
-    open_until: Option<Instant>,
+    open_until: Option<Duration>,
     /// A probe is running: other calls do not start another.
     probing: bool,
 }
@@ -73,21 +77,20 @@ enum Gate {
     Refuse,
 }
 
-/// The circuit's own monotonic reading. Not yet a `Clock::monotonic`: the
-/// blackholed-store tests rely on the circuit reopening in real time while
-/// the server's `ManualClock` stands still.
-#[allow(clippy::disallowed_methods)]
-fn monotonic_now() -> Instant {
-    Instant::now()
-}
-
 impl Circuit {
-    pub fn new(inner: Arc<dyn Store>, settings: CircuitSettings) -> Self {
+    /// A circuit in front of `inner`, timing its retries by `clock`'s
+    /// monotonic reading.
+    pub fn new(inner: Arc<dyn Store>, settings: CircuitSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner,
             settings,
+            clock,
             state: Mutex::new(State::default()),
         }
+    }
+
+    fn monotonic_now(&self) -> Duration {
+        self.clock.monotonic()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -96,7 +99,7 @@ impl Circuit {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn gate(&self, now: Instant) -> Gate {
+    fn gate(&self, now: Duration) -> Gate {
         let mut s = self.lock();
         match s.open_until {
             None => Gate::Pass,
@@ -138,7 +141,7 @@ impl Circuit {
                         "the store is down: failing fast, probing again periodically"
                     );
                 }
-                s.open_until = Some(monotonic_now() + self.settings.retry_interval);
+                s.open_until = Some(self.monotonic_now() + self.settings.retry_interval);
             }
         }
         outcome
@@ -146,7 +149,7 @@ impl Circuit {
 
     /// Runs one store call through the circuit.
     async fn call<T>(&self, op: impl Future<Output = Result<T>>) -> Result<T> {
-        match self.gate(monotonic_now()) {
+        match self.gate(self.monotonic_now()) {
             Gate::Pass => {}
             Gate::Refuse => return Err(Self::refused()),
             Gate::Probe => self.probe().await?,
@@ -177,7 +180,7 @@ impl Circuit {
     /// For `/readyz`: fails at once while open (between probes), otherwise
     /// probes within the probe timeout.
     async fn checked_ping(&self) -> Result<()> {
-        match self.gate(monotonic_now()) {
+        match self.gate(self.monotonic_now()) {
             Gate::Refuse => Err(Self::refused()),
             Gate::Pass | Gate::Probe => self.probe().await,
         }
@@ -195,8 +198,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_open_circuit_refuses_until_the_retry_time_then_probes_once() {
-        let c = Circuit::new(memory().await, CircuitSettings::default());
-        let t0 = monotonic_now();
+        let clock = Arc::new(latchkey_core::ManualClock::new(
+            latchkey_core::Timestamp::from_unix_millis(0),
+        ));
+        let c = Circuit::new(memory().await, CircuitSettings::default(), clock.clone());
+        let t0 = clock.monotonic();
         assert_eq!(c.gate(t0), Gate::Pass);
         c.lock().open_until = Some(t0 + Duration::from_secs(1));
         assert_eq!(c.gate(t0), Gate::Refuse);

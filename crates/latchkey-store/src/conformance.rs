@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use latchkey_core::throttle::FailureWindow;
 use latchkey_core::{
-    PasswordHash, Session, SessionHandle, SessionPolicy, SessionSecret, Timestamp, UserId, Username,
+    Assurance, PasswordHash, Session, SessionHandle, SessionPolicy, SessionSecret, Timestamp,
+    UserId, Username,
 };
 
 use latchkey_core::refresh::{RefreshHash, RefreshSecret};
@@ -19,12 +20,14 @@ use latchkey_core::revocation::{Revocation, Target};
 use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError, User};
 
 mod accounts;
+mod assurance;
 mod errors;
 mod passkeys;
 mod regressions;
 mod sessions;
 mod tokens;
 pub use accounts::*;
+pub use assurance::*;
 pub use errors::*;
 pub use passkeys::*;
 pub use regressions::*;
@@ -101,7 +104,12 @@ macro_rules! conformance_suite {
             passkeys_are_deleted_only_by_their_owner,
             ceremonies_are_taken_once_as_their_kind_before_expiry,
             concurrent_takes_of_a_ceremony_yield_one,
-            ceremonies_are_bounded_and_swept
+            ceremonies_are_bounded_and_swept,
+            assurance_a_user_without_a_password_reads_back_as_none,
+            assurance_sessions_and_families_keep_amr_and_auth_time,
+            assurance_step_up_raises_a_session,
+            assurance_step_up_raises_a_live_family_only,
+            assurance_concurrent_step_ups_keep_every_method
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -143,7 +151,9 @@ async fn user(store: &dyn Store, name: &str, n: u8) -> User {
         id: UserId::from_random(seed(n)),
         username: Username::parse(name).unwrap(),
         // A syntactically valid hash; the suite never verifies it.
-        password_hash: PasswordHash::from_stored(format!("$argon2id$v=19$m=19456,t=2,p=1$h{n}")),
+        password_hash: Some(PasswordHash::from_stored(format!(
+            "$argon2id$v=19$m=19456,t=2,p=1$h{n}"
+        ))),
         created_at: t(0),
     };
     store.create_user(&u).await.unwrap();
@@ -152,14 +162,17 @@ async fn user(store: &dyn Store, name: &str, n: u8) -> User {
 
 async fn session(store: &dyn Store, u: &User, n: u8, at: i64) -> (SessionSecret, Session) {
     let secret = SessionSecret::from_random([n; 32]);
-    let s = policy().start(
-        SessionHandle::from_random([n; 16]),
-        u.id,
-        t(at),
-        n.is_multiple_of(2),
-        Some("conformance/1.0"),
-        Some("192.0.2.1".into()),
-    );
+    let s = Session {
+        assurance: Assurance::new(["pwd"], t(at)),
+        ..policy().start(
+            SessionHandle::from_random([n; 16]),
+            u.id,
+            t(at),
+            n.is_multiple_of(2),
+            Some("conformance/1.0"),
+            Some("192.0.2.1".into()),
+        )
+    };
     store.create_session(&secret.hash(), &s).await.unwrap();
     (secret, s)
 }
@@ -200,6 +213,7 @@ async fn family(store: &dyn Store, u: &User, id: &str, at_ms: i64) -> RefreshHas
         created_at: t(at_ms),
         expires_at: t(at_ms + 30 * 24 * 3_600_000),
         revoked_at: None,
+        assurance: Assurance::new(["pwd"], t(at_ms)),
     };
     store.create_family(&f, &first).await.unwrap();
     first

@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use latchkey_core::revocation::{Revocation, Target};
 use latchkey_core::throttle::FailureWindow;
 use latchkey_core::{
-    PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
+    Assurance, PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,9 @@ impl Ended {
 pub struct User {
     pub id: UserId,
     pub username: Username,
-    pub password_hash: PasswordHash,
+    /// `None` for an account without a password (a passkey or a provider
+    /// is its way in): no password ever matches it.
+    pub password_hash: Option<PasswordHash>,
     pub created_at: Timestamp,
 }
 
@@ -140,6 +142,16 @@ pub trait Sessions: Send + Sync {
         last_seen_at: Timestamp,
         idle_expires_at: Timestamp,
     ) -> Result<()>;
+    /// After a further authentication with `added` (`amr` values) at `at`:
+    /// merges them into the session's `amr` and moves its `auth_time` to
+    /// `at` (see [`Assurance::merged`]); the new assurance, or `None` if
+    /// there is no such session.
+    async fn reauthenticate_session(
+        &self,
+        secret: &SessionSecretHash,
+        added: &[String],
+        at: Timestamp,
+    ) -> Result<Option<Assurance>>;
     /// Ends the session with this secret (logout) and records the
     /// revocation of its `sid`.
     async fn delete_session_by_secret(

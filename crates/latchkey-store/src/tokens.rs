@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use latchkey_core::Timestamp;
 use latchkey_core::UserId;
 use latchkey_core::refresh::RefreshHash;
 use latchkey_core::revocation::{Revocation, Target};
+use latchkey_core::{Assurance, Timestamp};
 
 use crate::{Ended, Result, RevokeAt, StoreError};
 
@@ -41,6 +41,9 @@ pub struct Family {
     /// Absolute end; rotation never extends it.
     pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// How and when the login that started it signed in, raised by
+    /// step-up; every access token of the family carries it.
+    pub assurance: Assurance,
 }
 
 /// What happened to a presented refresh token.
@@ -81,6 +84,14 @@ pub trait RefreshTokens: Send + Sync {
     ) -> Result<RefreshOutcome>;
     /// The family a token belongs to (spent or not).
     async fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>>;
+    /// As [`Sessions::reauthenticate_session`](crate::Sessions::reauthenticate_session),
+    /// for the live family `id`.
+    async fn reauthenticate_family(
+        &self,
+        id: &str,
+        added: &[String],
+        at: Timestamp,
+    ) -> Result<Option<Assurance>>;
     /// Revokes one family and records the revocation of its `sid`, in one
     /// transaction. Empty if it was not live.
     async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;

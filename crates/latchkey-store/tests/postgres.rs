@@ -179,7 +179,9 @@ async fn alice_with_family(store: &PgStore) -> RefreshHash {
     let alice = User {
         id: UserId::from_random([1; 16]),
         username: Username::parse("alice").unwrap(),
-        password_hash: PasswordHash::from_stored("$argon2id$v=19$m=19456,t=2,p=1$x".into()),
+        password_hash: Some(PasswordHash::from_stored(
+            "$argon2id$v=19$m=19456,t=2,p=1$x".into(),
+        )),
         created_at: t(0),
     };
     store.create_user(&alice).await.unwrap();
@@ -189,6 +191,7 @@ async fn alice_with_family(store: &PgStore) -> RefreshHash {
         created_at: t(0),
         expires_at: t(3_600_000),
         revoked_at: None,
+        assurance: latchkey_core::Assurance::new(["pwd"], t(0)),
     };
     store.create_family(&family, &token(1)).await.unwrap();
     token(1)

@@ -146,6 +146,40 @@ async fn node(inner: &Arc<SqliteStore>, url: &str, prefix: &Prefix) -> RedisCach
         .expect("connect")
 }
 
+/// Two nodes (Redis-cached stores) over one SQLite store and one Redis
+/// key prefix: what a cluster of two latchkey servers shares.
+struct TwoNodes {
+    a: RedisCached<SqliteStore>,
+    b: RedisCached<SqliteStore>,
+    shared: Shared,
+}
+
+/// What the two nodes share, kept alive as long as they are.
+struct Shared {
+    inner: Arc<SqliteStore>,
+    prefix: Prefix,
+    _dir: TempDir,
+}
+
+/// [`TwoNodes`], or `None` (after the skip line) when no Redis is
+/// configured.
+async fn two_nodes() -> Option<TwoNodes> {
+    let url = configured_url()?;
+    let prefix = Prefix::new(&url);
+    let (dir, inner) = sqlite().await;
+    let a = node(&inner, &url, &prefix).await;
+    let b = node(&inner, &url, &prefix).await;
+    Some(TwoNodes {
+        a,
+        b,
+        shared: Shared {
+            inner,
+            prefix,
+            _dir: dir,
+        },
+    })
+}
+
 /// Monotonic time that moves by itself: these tests run against a real
 /// Redis, whose circuit reopens after a real second.
 struct RealClock(std::time::Instant);
@@ -226,7 +260,9 @@ async fn user(store: &dyn Store, name: &str, n: u8) -> User {
     let u = User {
         id: UserId::from_random([n; 16]),
         username: Username::parse(name).unwrap(),
-        password_hash: PasswordHash::from_stored("$argon2id$v=19$m=19456,t=2,p=1$x".into()),
+        password_hash: Some(PasswordHash::from_stored(
+            "$argon2id$v=19$m=19456,t=2,p=1$x".into(),
+        )),
         created_at: t(0),
     };
     store.create_user(&u).await.unwrap();
@@ -314,13 +350,10 @@ async fn the_suite_runs_on_redis_not_on_the_fallback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_ended_on_one_node_is_not_served_from_cache_on_another() {
-    let Some(url) = configured_url() else { return };
-    let prefix = Prefix::new(&url);
-    let (_dir, inner) = sqlite().await;
-    let (a, b) = (
-        node(&inner, &url, &prefix).await,
-        node(&inner, &url, &prefix).await,
-    );
+    let Some(TwoNodes { a, b, shared }) = two_nodes().await else {
+        return;
+    };
+    let prefix = &shared.prefix;
     let alice = user(&a, "alice", 1).await;
     let bob = user(&a, "bob", 2).await;
     let mut secrets = Vec::new();
@@ -369,13 +402,14 @@ async fn a_session_ended_on_one_node_is_not_served_from_cache_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_touch_on_one_node_is_seen_by_another() {
-    let Some(url) = configured_url() else { return };
-    let prefix = Prefix::new(&url);
-    let (_dir, inner) = sqlite().await;
-    let (a, b) = (
-        node(&inner, &url, &prefix).await,
-        node(&inner, &url, &prefix).await,
-    );
+    let Some(TwoNodes {
+        a,
+        b,
+        shared: _shared,
+    }) = two_nodes().await
+    else {
+        return;
+    };
     let alice = user(&a, "alice", 1).await;
     let (secret, _) = session(&a, &alice, 10).await;
     assert!(live(&b, &secret).await);
@@ -391,13 +425,10 @@ async fn a_touch_on_one_node_is_seen_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_counts_are_shared_between_nodes_and_kept_in_redis() {
-    let Some(url) = configured_url() else { return };
-    let prefix = Prefix::new(&url);
-    let (_dir, inner) = sqlite().await;
-    let (a, b) = (
-        node(&inner, &url, &prefix).await,
-        node(&inner, &url, &prefix).await,
-    );
+    let Some(TwoNodes { a, b, shared }) = two_nodes().await else {
+        return;
+    };
+    let (inner, prefix) = (&shared.inner, &shared.prefix);
     let key = "acct:alice";
     for i in 0..3 {
         a.record_failure(key, 15 * MIN, t(i)).await.unwrap();
@@ -427,13 +458,14 @@ async fn failure_counts_are_shared_between_nodes_and_kept_in_redis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_node_wakes_another_within_100_ms() {
-    let Some(url) = configured_url() else { return };
-    let prefix = Prefix::new(&url);
-    let (_dir, inner) = sqlite().await;
-    let (a, b) = (
-        node(&inner, &url, &prefix).await,
-        node(&inner, &url, &prefix).await,
-    );
+    let Some(TwoNodes {
+        a,
+        b,
+        shared: _shared,
+    }) = two_nodes().await
+    else {
+        return;
+    };
     let (wake, mut woken) = tokio::sync::mpsc::channel(16);
     b.watch_revocations(wake).await;
     // The wake-up that follows subscribing: b now hears announcements.

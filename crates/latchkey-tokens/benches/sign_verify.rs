@@ -28,6 +28,8 @@ fn claims() -> AccessClaims {
         nbf: None,
         jti: "0191f8d2-6a4b-7c3e-9d10-aaaaaaaaaaaa".to_owned(),
         sid: "0191f8d2-6a4b-7c3e-9d10-bbbbbbbbbbbb".to_owned(),
+        amr: Vec::new(),
+        auth_time: None,
     }
 }
 

@@ -36,6 +36,16 @@ pub struct AccessClaims {
     pub jti: String,
     /// The session this token belongs to.
     pub sid: String,
+    /// How its holder signed in: RFC 8176 values (`pwd`, `otp`, `hwk`,
+    /// `swk`, `mfa`, …). Absent (empty) in tokens of other issuers and of
+    /// versions before it; when present, an array of strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// When its holder last authenticated (OpenID Connect `auth_time`,
+    /// seconds since the Unix epoch); raised by step-up. When present, an
+    /// integer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// What a verifier requires of a token's claims.
@@ -98,6 +108,8 @@ pub(crate) fn check_claims(
     let nbf = integer(&mut object, "nbf")?;
     let jti = string(&mut object, "jti")?;
     let sid = string(&mut object, "sid")?;
+    let amr = strings(&mut object, "amr")?;
+    let auth_time = integer(&mut object, "auth_time")?;
 
     if iss != expected.issuer {
         return Err(TokenError::WrongIssuer);
@@ -124,6 +136,8 @@ pub(crate) fn check_claims(
         nbf,
         jti,
         sid,
+        amr,
+        auth_time,
     })
 }
 
@@ -131,6 +145,22 @@ fn string(object: &mut Object, name: &'static str) -> Result<String, TokenError>
     match object.take(name) {
         None => Err(TokenError::MissingClaim(name)),
         Some(Value::String(value)) => Ok(value),
+        Some(_) => Err(TokenError::InvalidClaim(name)),
+    }
+}
+
+/// An optional array-of-strings claim: absent is empty; present means a
+/// JSON array whose every entry is a string.
+fn strings(object: &mut Object, name: &'static str) -> Result<Vec<String>, TokenError> {
+    match object.take(name) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(entries)) => entries
+            .into_iter()
+            .map(|entry| match entry {
+                Value::String(value) => Ok(value),
+                _ => Err(TokenError::InvalidClaim(name)),
+            })
+            .collect(),
         Some(_) => Err(TokenError::InvalidClaim(name)),
     }
 }
@@ -270,6 +300,45 @@ mod tests {
             run(serde_json::json!(["x", 1])).err(),
             Some(TokenError::InvalidClaim("aud"))
         );
+    }
+
+    #[test]
+    fn amr_and_auth_time_are_read_exactly() {
+        let both = with("amr", serde_json::json!(["pwd", "otp", "mfa"]));
+        let mut both = both;
+        both["auth_time"] = (NOW - 60).into();
+        let claims = check(both, 0).unwrap();
+        assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
+        assert_eq!(claims.auth_time, Some(NOW - 60));
+        let neither = check(claims_value_without_assurance(), 0).unwrap();
+        assert!(neither.amr.is_empty());
+        assert_eq!(neither.auth_time, None);
+        for bad in [
+            serde_json::json!("pwd"),
+            serde_json::json!(["pwd", 1]),
+            serde_json::json!(null),
+            serde_json::json!({"pwd": true}),
+        ] {
+            assert_eq!(
+                check(with("amr", bad), 0).err(),
+                Some(TokenError::InvalidClaim("amr"))
+            );
+        }
+        for bad in [
+            serde_json::json!(1.5),
+            serde_json::json!("1800000000"),
+            serde_json::json!(null),
+            serde_json::json!(u64::MAX),
+        ] {
+            assert_eq!(
+                check(with("auth_time", bad), 0).err(),
+                Some(TokenError::InvalidClaim("auth_time"))
+            );
+        }
+    }
+
+    fn claims_value_without_assurance() -> Value {
+        claims()
     }
 
     #[test]

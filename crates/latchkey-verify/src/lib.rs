@@ -32,6 +32,14 @@
 //! * With [`Introspection`] configured, latchkey must also answer
 //!   `{"active":true}`; if it cannot be asked, the token is refused.
 //!
+//! # How the caller signed in
+//!
+//! [`AccessClaims`] carry `amr` (RFC 8176 values: `pwd`, `otp`, `hwk`,
+//! `swk`, `mfa`, …) and `auth_time` (seconds). A route that needs more
+//! than a valid token demands it with an [`AuthRequirement`] through
+//! [`LatchkeyVerifier::require`]; a token that falls short is refused with
+//! RFC 9470's `insufficient_user_authentication`.
+//!
 //! # Keys
 //!
 //! The JWKS is fetched by the first verification (or by
@@ -56,6 +64,7 @@
 
 #![warn(missing_docs)]
 
+mod assurance;
 pub mod clock;
 mod config;
 mod error;
@@ -66,6 +75,7 @@ mod layer;
 mod rejection;
 mod verifier;
 
+pub use assurance::AuthRequirement;
 pub use clock::Clock;
 pub use config::{Introspection, VerifierConfig};
 pub use error::{BuildError, FetchError, JwksError, VerifyError};

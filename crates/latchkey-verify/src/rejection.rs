@@ -17,6 +17,7 @@ use crate::error::VerifyError;
 /// | `InvalidToken` | 401 | `invalid_token` | `Bearer realm="latchkey", error="invalid_token"` |
 /// | `TokenInQuery` | 400 | `token_in_query` | `Bearer realm="latchkey", error="invalid_request"` |
 /// | `Unavailable` | 503 | `introspection_unavailable` | — (`Retry-After: 1`) |
+/// | `InsufficientUserAuthentication` | 401 | `insufficient_user_authentication` | `Bearer realm="latchkey", error="insufficient_user_authentication"` (with `max_age="N"` when an age was demanded; RFC 9470) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthRejection {
@@ -31,13 +32,22 @@ pub enum AuthRejection {
     /// Introspection is configured and gave no answer: the token may be
     /// fine, but cannot be accepted now (fail closed).
     Unavailable,
+    /// The token is valid but its sign-in does not meet the route's
+    /// [`AuthRequirement`](crate::AuthRequirement): a missing `amr` value,
+    /// or an `auth_time` older than `max_age` seconds (RFC 9470).
+    InsufficientUserAuthentication {
+        /// The maximum age demanded, in seconds, if any.
+        max_age: Option<u64>,
+    },
 }
 
 impl AuthRejection {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::MissingToken
+            | Self::InvalidToken
+            | Self::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             Self::TokenInQuery => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -50,6 +60,7 @@ impl AuthRejection {
             Self::InvalidToken => "invalid_token",
             Self::TokenInQuery => "token_in_query",
             Self::Unavailable => "introspection_unavailable",
+            Self::InsufficientUserAuthentication { .. } => "insufficient_user_authentication",
         }
     }
 
@@ -61,16 +72,28 @@ impl AuthRejection {
                 "Access tokens are accepted in the Authorization header, never in the URL."
             }
             Self::Unavailable => "The access token cannot be checked right now; try again.",
+            Self::InsufficientUserAuthentication { .. } => {
+                "A stronger or more recent sign-in is required."
+            }
         }
     }
 
-    fn challenge(self) -> Option<&'static str> {
-        match self {
-            Self::MissingToken => Some("Bearer realm=\"latchkey\""),
-            Self::InvalidToken => Some("Bearer realm=\"latchkey\", error=\"invalid_token\""),
-            Self::TokenInQuery => Some("Bearer realm=\"latchkey\", error=\"invalid_request\""),
-            Self::Unavailable => None,
-        }
+    fn challenge(self) -> Option<String> {
+        let fixed = match self {
+            Self::MissingToken => "Bearer realm=\"latchkey\"",
+            Self::InvalidToken => "Bearer realm=\"latchkey\", error=\"invalid_token\"",
+            Self::TokenInQuery => "Bearer realm=\"latchkey\", error=\"invalid_request\"",
+            Self::Unavailable => return None,
+            Self::InsufficientUserAuthentication { max_age } => {
+                let base = "Bearer realm=\"latchkey\", error=\"insufficient_user_authentication\", \
+                     error_description=\"A stronger or more recent sign-in is required\"";
+                return Some(match max_age {
+                    Some(age) => format!("{base}, max_age=\"{age}\""),
+                    None => base.to_owned(),
+                });
+            }
+        };
+        Some(fixed.to_owned())
     }
 }
 
@@ -100,11 +123,11 @@ impl IntoResponse for AuthRejection {
             HeaderValue::from_static("application/problem+json"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = self.challenge() {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+        if let Some(value) = self
+            .challenge()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if self == Self::Unavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use latchkey_tokens::{AccessClaims, Expectations, TokenError};
 use reqwest::Client;
 
+use crate::assurance::AuthRequirement;
 use crate::clock::{Clock, system_clock};
 use crate::config::{Introspection, VerifierConfig, ceil_secs};
 use crate::error::{BuildError, JwksError, VerifyError};
 use crate::fetch;
 use crate::keys::{KeyCache, Wait};
+use crate::rejection::AuthRejection;
 
 /// Verifies latchkey access tokens. Cheap to clone (an `Arc` inside):
 /// build one at start-up and share it between the layer, the extractor and
@@ -61,6 +63,17 @@ impl LatchkeyVerifier {
                 clock,
             }),
         })
+    }
+
+    /// Whether `claims` (verified by this verifier) meet `requirement` now,
+    /// by this verifier's clock; the refusal answers RFC 9470's
+    /// `insufficient_user_authentication`.
+    pub fn require(
+        &self,
+        claims: &AccessClaims,
+        requirement: &AuthRequirement,
+    ) -> Result<(), AuthRejection> {
+        requirement.check(claims, (self.inner.clock)())
     }
 
     /// Accepts `token` (the text after `Bearer `) or says why not.

@@ -184,7 +184,7 @@ impl Application {
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&config.database_url).await?;
         // Requests fail fast while the durable store is known to be down.
-        let store: Arc<dyn Store> = Arc::new(Circuit::new(store, config.circuit));
+        let store: Arc<dyn Store> = Arc::new(Circuit::new(store, config.circuit, clock.clone()));
         let store = match &config.redis_url {
             Some(url) => with_redis(store, url, clock.clone()).await?,
             None => store,
@@ -266,12 +266,15 @@ impl Application {
             // it stops when the tasks are aborted below.
             let app = latchkey_http::metrics_router(self.state.clone());
             let settings = self.server.clone();
+            let clock = self.state.clock.clone();
             tasks.push(tokio::spawn(async move {
-                crate::server::serve(listener, app, &settings, std::future::pending()).await;
+                let forever = std::future::pending();
+                crate::server::serve(listener, app, &settings, clock, forever).await;
             }));
         }
         let router = latchkey_http::router(self.state.clone());
-        crate::server::serve(self.listener, router, &self.server, shutdown).await;
+        let clock = self.state.clock.clone();
+        crate::server::serve(self.listener, router, &self.server, clock, shutdown).await;
         for t in &tasks {
             t.abort();
         }

@@ -122,8 +122,9 @@ pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
     let user = User {
         id: UserId::from_random(id),
         username,
-        password_hash: tokio::task::spawn_blocking(move || PasswordHash::compute(&password, salt))
-            .await?,
+        password_hash: Some(
+            tokio::task::spawn_blocking(move || PasswordHash::compute(&password, salt)).await?,
+        ),
         created_at: SystemClock.now(),
     };
     match store.create_user(&user).await {

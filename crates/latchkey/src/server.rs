@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use latchkey_core::Clock;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt as _;
@@ -56,6 +57,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     settings: &ServerSettings,
+    clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = http1::Builder::new();
@@ -69,7 +71,7 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let (drain, draining) = watch::channel(false);
     let refusal = over_capacity();
-    let mut acceptor = accept::Acceptor::new(listener);
+    let mut acceptor = accept::Acceptor::new(listener, clock);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {

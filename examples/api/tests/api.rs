@@ -56,6 +56,8 @@ impl Latchkey {
             nbf: None,
             jti: "jti-1".into(),
             sid: "sid-1".into(),
+            amr: Vec::new(),
+            auth_time: None,
         }
     }
 

@@ -46,6 +46,7 @@ use crate::bearer::Credential;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, BffApi};
+use latchkey_auth::Subject;
 
 /// The pooled HTTP client shared by all proxied requests.
 #[derive(Clone)]
@@ -100,13 +101,16 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
         return Err(ApiError::PayloadTooLarge);
     }
     let uri = upstream_uri(&api, &rest, parts.uri.query())?;
-    let (user, sid) = match &credential {
-        Credential::Session(s) => (s.session.user_id, s.session.handle.to_string()),
-        Credential::Bearer(b) | Credential::CookieJwt(b) => (b.user_id, b.claims.sid.clone()),
+    let user = credential.user_id();
+    let assurance = credential.assurance();
+    let subject = Subject {
+        user,
+        sid: credential.sid(),
+        assurance: &assurance,
     };
     let (token, _) = state
         .tokens
-        .session_token(user, &sid, &api.audience, state.clock.now())
+        .session_token(subject, &api.audience, state.clock.now())
         .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
 
     let websocket = is_websocket(&parts.headers);

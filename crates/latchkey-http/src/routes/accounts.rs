@@ -65,7 +65,7 @@ pub async fn register(
     let user = User {
         id: UserId::from_random(random()?),
         username,
-        password_hash: state.passwords.hash(password).await?,
+        password_hash: Some(state.passwords.hash(password).await?),
         created_at: state.clock.now(),
     };
     match state.store.create_user(&user).await {

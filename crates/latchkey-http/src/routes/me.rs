@@ -16,6 +16,12 @@ pub struct MeResponse {
     pub user: UserView,
     /// Which credential authenticated the request: `session`, `bearer` or `cookie_jwt`.
     pub auth: &'static str,
+    /// How the credential's holder signed in (RFC 8176 values: `pwd`,
+    /// `otp`, `hwk`, `swk`, `mfa`, …): the session's, or the token's claim.
+    #[schema(example = json!(["pwd"]))]
+    pub amr: Vec<String>,
+    /// When the credential's holder last authenticated (Unix seconds).
+    pub auth_time: i64,
 }
 
 /// The authenticated user, by any credential.
@@ -36,11 +42,14 @@ pub async fn me(
             .await?
             .ok_or(ApiError::InvalidToken)?,
     };
+    let assurance = credential.assurance();
     Ok((
         NO_STORE,
         AppJson(MeResponse {
             user: UserView::new(credential.user_id(), &username),
             auth: credential.kind(),
+            amr: assurance.amr,
+            auth_time: assurance.auth_time.unix_seconds(),
         }),
     ))
 }

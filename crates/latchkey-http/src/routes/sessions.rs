@@ -48,6 +48,12 @@ pub struct SessionView {
 pub struct CurrentSessionResponse {
     pub user: UserView,
     pub session: SessionView,
+    /// How this session's holder signed in (RFC 8176 values: `pwd`, `otp`,
+    /// `hwk`, `swk`, `mfa`, …); raised by step-up.
+    #[schema(example = json!(["pwd", "otp", "mfa"]))]
+    pub amr: Vec<String>,
+    /// When this session's holder last authenticated (Unix seconds).
+    pub auth_time: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -104,6 +110,8 @@ pub async fn current(auth: SessionAuth) -> impl IntoResponse {
                 expires_at: s.idle_expires_at.min(s.absolute_expires_at).to_rfc3339(),
                 last_seen_at: s.last_seen_at.to_rfc3339(),
             },
+            amr: s.assurance.amr.clone(),
+            auth_time: s.assurance.auth_time.unix_seconds(),
         }),
     )
 }

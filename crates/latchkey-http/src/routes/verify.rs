@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use crate::bearer::Credential;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
+use latchkey_auth::Subject;
 
 /// Check a request on behalf of a reverse proxy.
 #[utoipa::path(get, path = "/v1/verify", tag = "forward-auth",
@@ -27,7 +28,7 @@ use crate::state::AppState;
         ("X-Original-Method" = Option<String>, Header, pattern = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description = "Same, as nginx is usually configured to send it"),
     ),
     responses(
-        (status = 200, description = "Authenticated: copy `X-Latchkey-User` and `Authorization` upstream"),
+        (status = 200, description = "Authenticated: copy `X-Latchkey-User`, `Authorization` (a token for `forward_auth.audience`, with `amr` and `auth_time` claims), `X-Latchkey-Amr` (the `amr` values, space-separated) and `X-Latchkey-Auth-Time` (Unix seconds) upstream"),
         (status = 400, body = Problem, description = "invalid_request: a method header that is not a method"),
         (status = 401, body = Problem, description = "No valid credential"),
         (status = 403, body = Problem, description = "csrf_failed for an unsafe original method"),
@@ -60,15 +61,17 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         parts.method = m;
     }
     let credential = Credential::from_request_parts(&mut parts, &state).await?;
-    let (user, sid) = match &credential {
-        Credential::Session(s) => (s.session.user_id, s.session.handle.as_str()),
-        Credential::Bearer(b) | Credential::CookieJwt(b) => (b.user_id, b.claims.sid.as_str()),
+    let user = credential.user_id();
+    let assurance = credential.assurance();
+    let subject = Subject {
+        user,
+        sid: credential.sid(),
+        assurance: &assurance,
     };
     let (token, _) = state
         .tokens
         .session_token(
-            user,
-            sid,
+            subject,
             &state.settings.tokens.forward_auth_audience,
             state.clock.now(),
         )
@@ -81,5 +84,13 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
     if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
         h.insert(header::AUTHORIZATION, v);
     }
+    // The token carries them too; these save an upstream decoding it.
+    if let Ok(v) = HeaderValue::from_str(&assurance.amr.join(" ")) {
+        h.insert("x-latchkey-amr", v);
+    }
+    h.insert(
+        "x-latchkey-auth-time",
+        HeaderValue::from(assurance.auth_time.unix_seconds()),
+    );
     Ok(res)
 }

@@ -259,6 +259,7 @@ async fn render_account(
     let csrf = state.csrf.token(auth.session.handle.as_str());
     let account = Account {
         username: &auth.username,
+        amr: &auth.session.assurance.amr,
         passkeys: passkeys.as_deref(),
         csrf: &csrf,
         sessions: sessions

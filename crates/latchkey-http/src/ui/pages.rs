@@ -87,6 +87,8 @@ pub struct SessionRow<'a> {
 
 pub struct Account<'a> {
     pub username: &'a Username,
+    /// How this session signed in (RFC 8176 `amr` values).
+    pub amr: &'a [String],
     /// The user's passkeys; `None` when passkeys are not configured.
     pub passkeys: Option<&'a [latchkey_store::PasskeyRecord]>,
     pub csrf: &'a str,
@@ -118,7 +120,7 @@ pub fn account(a: &Account<'_>) -> Markup {
                 div.avatar { (initial) }
                 div {
                     h1 { (a.username) }
-                    div.muted { "Signed in" }
+                    div.muted #assurance title=(a.amr.join(" ")) { "Signed in with " (assurance(a.amr)) }
                 }
             }
         }
@@ -185,6 +187,31 @@ fn password_card(a: &Account<'_>) -> Markup {
         }
     }
     }
+}
+
+/// `amr` values in words: "a password", "a synced passkey (multi-factor)".
+pub fn assurance(amr: &[String]) -> String {
+    let words: Vec<&str> = amr
+        .iter()
+        .filter_map(|v| match v.as_str() {
+            "pwd" => Some("a password"),
+            "otp" => Some("a one-time code"),
+            "hwk" => Some("a passkey on this device"),
+            "swk" => Some("a synced passkey"),
+            "fed" => Some("another provider"),
+            "email" => Some("an e-mailed code"),
+            _ => None,
+        })
+        .collect();
+    let mut text = if words.is_empty() {
+        "an unrecorded method".to_owned()
+    } else {
+        words.join(" and ")
+    };
+    if amr.iter().any(|v| v == "mfa") {
+        text.push_str(" (multi-factor)");
+    }
+    text
 }
 
 pub fn forbidden() -> Markup {

@@ -6,7 +6,7 @@ use latchkey_core::refresh::RefreshHash;
 use latchkey_core::revocation::Revocation;
 use latchkey_core::throttle::FailureWindow;
 use latchkey_core::{
-    PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
+    Assurance, PasswordHash, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
 };
 
 use super::Circuit;
@@ -47,6 +47,12 @@ delegate! {
                 last_seen_at: Timestamp,
                 idle_expires_at: Timestamp,
             ) -> Result<()>;
+            fn reauthenticate_session(
+                &self,
+                secret: &SessionSecretHash,
+                added: &[String],
+                at: Timestamp,
+            ) -> Result<Option<Assurance>>;
             fn delete_session_by_secret(
                 &self,
                 secret: &SessionSecretHash,
@@ -109,6 +115,12 @@ delegate! {
                 grace: Duration,
             ) -> Result<RefreshOutcome>;
             fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>>;
+            fn reauthenticate_family(
+                &self,
+                id: &str,
+                added: &[String],
+                at: Timestamp,
+            ) -> Result<Option<Assurance>>;
             fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;
             fn sweep_families(&self, now: Timestamp) -> Result<u64>;
         }

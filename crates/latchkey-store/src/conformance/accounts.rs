@@ -25,7 +25,7 @@ pub async fn usernames_are_unique(store: &dyn Store) {
     let dup = User {
         id: UserId::from_random(seed(2)),
         username: Username::parse("ALICE").unwrap(),
-        password_hash: PasswordHash::from_stored("x".into()),
+        password_hash: Some(PasswordHash::from_stored("x".into())),
         created_at: t(0),
     };
     assert!(matches!(
@@ -63,7 +63,7 @@ pub async fn replacing_a_password_ends_other_sessions_atomically(store: &dyn Sto
         ]
     );
     let stored = store.user_by_id(alice.id).await.unwrap().unwrap();
-    assert_eq!(stored.password_hash, new_hash);
+    assert_eq!(stored.password_hash, Some(new_hash.clone()));
     assert!(live(store, &keep_secret).await);
     assert!(!live(store, &other_secret).await);
     assert!(live(store, &bob_secret).await);
@@ -105,7 +105,7 @@ pub async fn rehash_changes_only_the_hash(store: &dyn Store) {
             .unwrap()
             .unwrap()
             .password_hash,
-        h
+        Some(h)
     );
     assert!(
         store

@@ -19,6 +19,7 @@ pub async fn errors_a_family_for_an_unknown_user_is_a_conflict(store: &dyn Store
         created_at: t(0),
         expires_at: t(60_000),
         revoked_at: None,
+        assurance: latchkey_core::Assurance::new(["pwd"], t(0)),
     };
     let refused = store.create_family(&family, &first).await;
     assert!(

@@ -8,11 +8,12 @@
 //! `mac.rs`: nothing is decoded before the tag verifies), or a fill lease
 //! (tag `L`, see `cache.rs`).
 
-use latchkey_core::{Session, SessionHandle, Timestamp, UserId, Username};
+use latchkey_core::{Assurance, Session, SessionHandle, Timestamp, UserId, Username};
 
 pub(crate) const SESSION_TAG: u8 = b'S';
 pub(crate) const LEASE_TAG: u8 = b'L';
-const VERSION: u8 = 1;
+/// 2: with the session's `amr` and `auth_time`.
+const VERSION: u8 = 2;
 
 pub(crate) fn encode(session: &Session, username: &Username) -> Vec<u8> {
     let mut out = Vec::with_capacity(160);
@@ -31,6 +32,8 @@ pub(crate) fn encode(session: &Session, username: &Username) -> Vec<u8> {
     out.push(u8::from(session.persistent));
     put_opt(&mut out, session.user_agent.as_deref());
     put_opt(&mut out, session.ip.as_deref());
+    put_str(&mut out, &session.assurance.amr_text());
+    out.extend_from_slice(&session.assurance.auth_time.unix_millis().to_be_bytes());
     out
 }
 
@@ -55,6 +58,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<(Session, Username)> {
     };
     let user_agent = r.opt()?.map(str::to_owned);
     let ip = r.opt()?.map(str::to_owned);
+    let amr = Assurance::amr_from_text(r.str()?);
+    let auth_time = r.time()?;
     if !r.0.is_empty() {
         return None;
     }
@@ -68,6 +73,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<(Session, Username)> {
         persistent,
         user_agent,
         ip,
+        assurance: Assurance { amr, auth_time },
     };
     Some((session, username))
 }
@@ -136,6 +142,10 @@ mod tests {
             persistent,
             user_agent: user_agent.map(str::to_owned),
             ip: ip.map(str::to_owned),
+            assurance: Assurance::new(
+                ["pwd", "otp"],
+                Timestamp::from_unix_millis(1_800_000_030_000),
+            ),
         }
     }
 
@@ -168,7 +178,7 @@ mod tests {
         longer.push(0);
         assert_eq!(decode(&longer), None);
         let mut other_version = bytes.clone();
-        other_version[1] = 2;
+        other_version[1] = VERSION + 1;
         assert_eq!(decode(&other_version), None);
         assert_eq!(decode(b"L123-4"), None);
     }

@@ -93,7 +93,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use latchkey_core::refresh::RefreshHash;
 use latchkey_core::revocation::Revocation;
-use latchkey_core::{Clock, PasswordHash, Timestamp, UserId, Username};
+use latchkey_core::{Assurance, Clock, PasswordHash, Timestamp, UserId, Username};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -244,6 +244,13 @@ wrap! {
         pass {
             fn create_family(&self, family: &Family, first: &RefreshHash) -> Result<()>;
             fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>>;
+            /// Families are not cached.
+            fn reauthenticate_family(
+                &self,
+                id: &str,
+                added: &[String],
+                at: Timestamp,
+            ) -> Result<Option<Assurance>>;
             fn sweep_families(&self, now: Timestamp) -> Result<u64>;
         }
 

@@ -2,7 +2,9 @@
 //! goes to the durable store first and then invalidates (see `cache.rs`
 //! for the protocol, `mod.rs` for the rules).
 
-use latchkey_core::{Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username};
+use latchkey_core::{
+    Assurance, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
+};
 
 use super::RedisCached;
 use super::cache::Lookup;
@@ -56,6 +58,18 @@ wrap! {
                 .inner
                 .touch_session(secret, last_seen_at, idle_expires_at)
                 .await;
+            // Even after an error: the write may have happened.
+            self.cache.forget_secret(secret).await;
+            result
+        }
+
+        async fn reauthenticate_session(
+            &self,
+            secret: &SessionSecretHash,
+            added: &[String],
+            at: Timestamp,
+        ) -> Result<Option<Assurance>> {
+            let result = self.inner.reauthenticate_session(secret, added, at).await;
             // Even after an error: the write may have happened.
             self.cache.forget_secret(secret).await;
             result

@@ -15,7 +15,9 @@ fn user_from_row(row: &impl Columns) -> Result<User> {
     Ok(User {
         id: UserId::parse(&row.text("id")?).map_err(corrupt)?,
         username: Username::parse(&row.text("username")?).map_err(corrupt)?,
-        password_hash: PasswordHash::from_stored(row.text("password_hash")?),
+        password_hash: row
+            .opt_text("password_hash")?
+            .map(PasswordHash::from_stored),
         created_at: row.at("created_at")?,
     })
 }
@@ -28,7 +30,7 @@ impl<D: Dialect> Users for SqlStore<D> {
         q("INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&user.id.to_string())
             .bind(user.username.as_str())
-            .bind(user.password_hash.as_str())
+            .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
             .bind(user.created_at)
             .unique("username taken")
             .execute(&self.pool)

@@ -15,6 +15,7 @@
 //! build needs no database; the conformance suite runs every query on both.
 
 mod accounts;
+mod assurance;
 mod error;
 mod passkeys;
 mod query;
@@ -77,7 +78,7 @@ pub trait Dialect: Exec + Database<Connection: Migrate> {
 macro_rules! session_columns {
     () => {
         "s.handle, s.user_id, s.created_at, s.last_seen_at, s.idle_expires_at, \
-         s.absolute_expires_at, s.persistent, s.user_agent, s.ip"
+         s.absolute_expires_at, s.persistent, s.user_agent, s.ip, s.amr, s.auth_time"
     };
 }
 
@@ -109,7 +110,7 @@ macro_rules! signing_keys {
 /// Token `$1`, its family, and whether its successor has been spent.
 macro_rules! family_of_token {
     () => {
-        "SELECT f.id, f.user_id, f.created_at, f.expires_at, f.revoked_at, \
+        "SELECT f.id, f.user_id, f.created_at, f.expires_at, f.revoked_at, f.amr, f.auth_time, \
          t.spent_at, t.successor_hash, n.spent_at AS successor_spent_at \
          FROM refresh_tokens t \
          JOIN refresh_families f ON f.id = t.family_id \

@@ -5,8 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use latchkey_core::refresh::{self, Decision, RefreshHash, TokenState};
 use latchkey_core::revocation::Target;
-use latchkey_core::{Timestamp, UserId};
+use latchkey_core::{Assurance, Timestamp, UserId};
 
+use super::assurance::{FAMILY_READ, FAMILY_WRITE, assurance_from_row, raise};
 use super::{Columns, Dialect, SqlStore, Tx, commit, corrupt, fail, family_of_token, q};
 use crate::tokens::{Family, RefreshOutcome, RefreshTokens};
 use crate::{Ended, Result, RevokeAt};
@@ -18,6 +19,7 @@ fn family_from_row(row: &impl Columns) -> Result<Family> {
         created_at: row.at("created_at")?,
         expires_at: row.at("expires_at")?,
         revoked_at: row.opt_at("revoked_at")?,
+        assurance: assurance_from_row(row)?,
     })
 }
 
@@ -29,14 +31,16 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
     async fn create_family(&self, family: &Family, first: &RefreshHash) -> Result<()> {
         let mut tx = self.begin().await?;
         q(
-            "INSERT INTO refresh_families (id, user_id, created_at, expires_at, revoked_at) \
-           VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO refresh_families (id, user_id, created_at, expires_at, revoked_at, \
+             amr, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&family.id)
         .bind(&family.user_id.to_string())
         .bind(family.created_at)
         .bind(family.expires_at)
         .bind(family.revoked_at)
+        .bind(family.assurance.amr_text().as_str())
+        .bind(family.assurance.auth_time)
         .execute(&mut tx)
         .await?;
         q(INSERT_TOKEN)
@@ -113,6 +117,22 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
             .as_ref()
             .map(family_from_row)
             .transpose()
+    }
+
+    async fn reauthenticate_family(
+        &self,
+        id: &str,
+        added: &[String],
+        at: Timestamp,
+    ) -> Result<Option<Assurance>> {
+        raise(
+            &self.pool,
+            (FAMILY_READ, FAMILY_WRITE),
+            id.into(),
+            added,
+            at,
+        )
+        .await
     }
 
     async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended> {

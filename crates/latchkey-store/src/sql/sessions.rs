@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 use latchkey_core::revocation::{Revocation, Target};
-use latchkey_core::{Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username};
+use latchkey_core::{
+    Assurance, Session, SessionHandle, SessionSecretHash, Timestamp, UserId, Username,
+};
 
+use super::assurance::{SESSION_READ, SESSION_WRITE, assurance_from_row, raise};
 use super::{Columns, Dialect, SqlStore, Tx, commit, corrupt, q, session_columns};
 use crate::{Ended, Keep, Result, RevokeAt, Sessions};
 
@@ -18,6 +21,7 @@ fn session_from_row(row: &impl Columns) -> Result<Session> {
         persistent: row.flag("persistent")?,
         user_agent: row.opt_text("user_agent")?,
         ip: row.opt_text("ip")?,
+        assurance: assurance_from_row(row)?,
     })
 }
 
@@ -30,8 +34,8 @@ impl<D: Dialect> Sessions for SqlStore<D> {
     async fn create_session(&self, secret: &SessionSecretHash, s: &Session) -> Result<()> {
         q(
             "INSERT INTO sessions (secret_hash, handle, user_id, created_at, last_seen_at, \
-           idle_expires_at, absolute_expires_at, persistent, user_agent, ip) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+           idle_expires_at, absolute_expires_at, persistent, user_agent, ip, amr, auth_time) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(secret.as_bytes().as_slice())
         .bind(s.handle.as_str())
@@ -43,6 +47,8 @@ impl<D: Dialect> Sessions for SqlStore<D> {
         .bind(s.persistent)
         .bind(s.user_agent.as_deref())
         .bind(s.ip.as_deref())
+        .bind(s.assurance.amr_text().as_str())
+        .bind(s.assurance.auth_time)
         .unique("session exists")
         .execute(&self.pool)
         .await
@@ -87,6 +93,16 @@ impl<D: Dialect> Sessions for SqlStore<D> {
         .execute(&self.pool)
         .await
         .map(drop)
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        secret: &SessionSecretHash,
+        added: &[String],
+        at: Timestamp,
+    ) -> Result<Option<Assurance>> {
+        let key = secret.as_bytes().as_slice().into();
+        raise(&self.pool, (SESSION_READ, SESSION_WRITE), key, added, at).await
     }
 
     async fn delete_session_by_secret(

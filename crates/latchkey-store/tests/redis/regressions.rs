@@ -58,13 +58,10 @@ async fn served_as(store: &dyn Store, secret: &SessionSecret) -> Option<String> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i9_14_forged_session_cache_entries_are_refused() {
-    let Some(url) = configured_url() else { return };
-    let prefix = Prefix::new(&url);
-    let (_dir, inner) = sqlite().await;
-    let (a, b) = (
-        node(&inner, &url, &prefix).await,
-        node(&inner, &url, &prefix).await,
-    );
+    let Some(TwoNodes { a, b, shared }) = two_nodes().await else {
+        return;
+    };
+    let (inner, prefix) = (&shared.inner, &shared.prefix);
     let alice = user(&a, "alice", 1).await;
     let mallory = user(&a, "mallory", 2).await;
     let (alice_secret, alice_session) = session(&a, &alice, 10).await;

@@ -90,6 +90,8 @@ proptest! {
             nbf,
             jti,
             sid,
+            amr: Vec::new(),
+            auth_time: None,
         };
         let set = KeySet::new(key(Algorithm::ALL[which]));
         let token = set.sign(&claims).unwrap();

@@ -36,6 +36,8 @@ pub fn claims() -> AccessClaims {
         nbf: None,
         jti: "jti-1".to_owned(),
         sid: "sid-1".to_owned(),
+        amr: Vec::new(),
+        auth_time: None,
     }
 }
 

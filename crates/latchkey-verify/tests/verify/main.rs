@@ -4,6 +4,7 @@
 //! latchkey-verify against a faithful peer: latchkey's own JWKS document
 //! and an introspection endpoint, served over loopback.
 
+mod assurance;
 mod http;
 mod introspection;
 mod keys;

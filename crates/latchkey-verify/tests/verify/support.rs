@@ -124,6 +124,8 @@ impl Latchkey {
             nbf: None,
             jti: format!("jti-{}", JTI.fetch_add(1, Ordering::Relaxed)),
             sid: "sid-1".into(),
+            amr: Vec::new(),
+            auth_time: None,
         }
     }
 

@@ -14,7 +14,12 @@ async fn me_names_the_user_and_says_the_credential_was_a_session() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(
         r.json(),
-        json!({"user": {"id": alice.user_id, "username": "alice"}, "auth": "session"})
+        json!({
+            "user": {"id": alice.user_id, "username": "alice"},
+            "auth": "session",
+            "amr": ["pwd"],
+            "auth_time": crate::helpers::START.unix_seconds(),
+        })
     );
 }
 

@@ -69,12 +69,23 @@ async fn a_passkey_alone_signs_in_in_every_flavour() {
     let session = passkey_login(&app, &mut passkey, "session").await;
     let login = app.login_from(&session);
     assert_eq!(login.user_id, alice.user_id);
-    assert_eq!(app.session_status(&login).await, StatusCode::OK);
+    let current = app.send(app.get("/v1/session").cookie_of(&login)).await;
+    assert_eq!(current.json()["amr"], json!(["hwk", "mfa"]));
+    assert_eq!(current.json()["auth_time"], START.unix_seconds());
+    let page = app.send(app.get("/account").cookie_of(&login)).await;
+    assert!(
+        page.body
+            .contains("Signed in with a passkey on this device (multi-factor)"),
+        "{}",
+        page.body
+    );
 
     let tokens = passkey_login(&app, &mut passkey, "tokens").await;
     let pair = pair_from(&tokens);
     app.assert_bearer_works(&pair.access).await;
-    assert_eq!(jwt_claims(&pair.access)["sub"], alice.user_id.as_str());
+    let claims = jwt_claims(&pair.access);
+    assert_eq!(claims["sub"], alice.user_id.as_str());
+    assert_eq!(claims["amr"], json!(["hwk", "mfa"]));
 
     let hybrid = passkey_login(&app, &mut passkey, "cookie_jwt").await;
     assert_eq!(hybrid.status, StatusCode::OK, "{}", hybrid.body);
@@ -209,7 +220,11 @@ async fn a_challenge_is_answered_once_and_within_five_minutes() {
         "issue": "tokens",
     });
     let first = app.send(app.post("/v1/passkeys/login").json(&body)).await;
-    pair_from(&first);
+    // A synced passkey is a software key.
+    assert_eq!(
+        jwt_claims(&pair_from(&first).access)["amr"],
+        json!(["swk", "mfa"])
+    );
     let replay = app.send(app.post("/v1/passkeys/login").json(&body)).await;
     assert_problem(&replay, 401, "passkey_refused");
     // The old assertion under a fresh challenge id does not verify either.

@@ -72,7 +72,20 @@ async fn the_access_token_is_an_eddsa_at_jwt_with_the_documented_claims() {
     let claims = jwt::claims(&pair.access);
     let mut names: Vec<&String> = claims.as_object().unwrap().keys().collect();
     names.sort();
-    assert_eq!(names, ["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
+    assert_eq!(
+        names,
+        [
+            "amr",
+            "aud",
+            "auth_time",
+            "exp",
+            "iat",
+            "iss",
+            "jti",
+            "sid",
+            "sub"
+        ]
+    );
     assert_eq!(claims["iss"], "https://auth.example.test");
     assert_eq!(claims["sub"], id.as_str());
     assert_eq!(claims["aud"], "latchkey");
@@ -147,7 +160,12 @@ async fn me_with_a_bearer_token_names_the_user_and_says_bearer() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(
         r.json(),
-        json!({"user": {"id": id, "username": "alice"}, "auth": "bearer"})
+        json!({
+            "user": {"id": id, "username": "alice"},
+            "auth": "bearer",
+            "amr": ["pwd"],
+            "auth_time": START.unix_seconds(),
+        })
     );
     // The scheme name is case-insensitive (RFC 7235 §2.1).
     let r = app

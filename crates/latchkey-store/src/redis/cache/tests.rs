@@ -92,6 +92,7 @@ fn sample(n: u8) -> (SessionSecretHash, Session, Username) {
         persistent: false,
         user_agent: None,
         ip: None,
+        assurance: latchkey_core::Assurance::new(["pwd"], t),
     };
     let secret = SessionSecret::from_random([n; 32]).hash();
     (secret, session, Username::parse("alice").unwrap())
