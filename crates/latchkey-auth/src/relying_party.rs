@@ -22,12 +22,15 @@ impl PasskeySettings {
     /// settings, one line each (naming the configuration key).
     pub fn relying_party(&self, issuer: &str) -> Result<Arc<Webauthn>, Vec<String>> {
         let (rp_id, origins) = self.resolve(issuer)?;
+        let loopback = self.rp_id.is_none() && Url::parse(issuer).is_ok_and(|u| is_loopback(&u));
         let first = origins
             .first()
             .ok_or_else(|| vec!["`webauthn.origins` must name at least one origin".to_owned()])?;
         let mut builder = WebauthnBuilder::new(&rp_id, first)
             .map_err(|e| vec![format!("`webauthn.rp_id` `{rp_id}` refused: {e}")])?
-            .rp_name("latchkey");
+            .rp_name("latchkey")
+            // A loopback issuer's port may be one the OS picked (port 0).
+            .allow_any_port(loopback);
         for origin in &origins[1..] {
             builder = builder.append_allowed_origin(origin);
         }
@@ -40,8 +43,8 @@ impl PasskeySettings {
     fn resolve(&self, issuer: &str) -> Result<(String, Vec<Url>), Vec<String>> {
         let mut issuer_url = Url::parse(issuer).map_err(|_| vec![format!("issuer `{issuer}`")])?;
         // A loopback issuer (the default, http://127.0.0.1:8080) serves
-        // passkeys to a browser at http://localhost:PORT: WebAuthn needs a
-        // domain, and browsers treat localhost as a secure context.
+        // passkeys to a browser at http://localhost (any port): WebAuthn
+        // needs a domain, and browsers treat localhost as a secure context.
         if self.rp_id.is_none() && is_loopback(&issuer_url) {
             issuer_url
                 .set_host(Some("localhost"))

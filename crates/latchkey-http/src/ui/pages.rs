@@ -70,7 +70,6 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
                 button.wide type="submit" { "Sign in" }
             }
             @if passkeys {
-                div.error #passkey-error role="alert" hidden {}
                 button.wide.quiet #passkey-signin type="button" { "Sign in with a passkey" }
                 (super::passkeys::script_tag())
             }

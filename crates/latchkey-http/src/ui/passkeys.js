@@ -43,11 +43,21 @@
     return json;
   };
 
+  // One message, above the passkey button or form (made on first use, so
+  // a page shows no empty alert).
   const show = (message) => {
-    const box = document.getElementById("passkey-error");
-    if (!box) return;
+    let box = document.getElementById("passkey-error");
+    if (!box) {
+      const anchor = document.getElementById("passkey-signin") ||
+        document.getElementById("passkey-register");
+      if (!anchor) return;
+      box = document.createElement("div");
+      box.id = "passkey-error";
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      anchor.before(box);
+    }
     box.textContent = message;
-    box.hidden = false;
   };
 
   // Sign in with a passkey alone; `mediation` "conditional" is autofill.
@@ -71,8 +81,10 @@
       if (!window.PublicKeyCredential?.isConditionalMediationAvailable) return;
       if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
       autofill = new AbortController();
+      // Autofill waits quietly: it ends unanswered when the user picks
+      // nothing, types a password, or presses the button instead.
       signIn("conditional", autofill.signal).catch((e) => {
-        if (e.name !== "AbortError") show(e.message);
+        if (e.name !== "AbortError" && e.name !== "NotAllowedError") show(e.message);
       });
     };
     button.addEventListener("click", () => {

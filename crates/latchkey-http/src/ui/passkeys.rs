@@ -75,7 +75,6 @@ pub fn card(passkeys: &[PasskeyRecord], csrf: &str) -> Markup {
     div.card #passkeys {
         h2 { "Passkeys" }
         p.muted { "Sign in with your device's screen lock or a security key instead of a password." }
-        div.error #passkey-error role="alert" hidden {}
         @if !passkeys.is_empty() {
             table {
                 thead { tr { th { "Name" } th { "Kind" } th { "Added" } th { "Last used" } th {} } }
