@@ -1,6 +1,7 @@
 //! Per-address limits on the endpoints that have no other throttle:
 //! registration (an argon2 hash per call), the refresh, revoke and
-//! introspection endpoints, and the hybrid's cookie refresh.
+//! introspection endpoints, the hybrid's cookie refresh, and the passkey
+//! options (each stores a WebAuthn ceremony) and sign-in.
 //!
 //! One route layer serves them all: it finds the matched route in
 //! [`AddressLimits`], counts the request against the client's address in

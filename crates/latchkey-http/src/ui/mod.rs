@@ -1,10 +1,12 @@
 //! The server-rendered pages: `/login` and `/account`. They work without
 //! JavaScript: plain forms, each carrying the session's CSRF token in a
-//! hidden field, answered with `303 See Other`.
+//! hidden field, answered with `303 See Other`. Passkeys alone need script
+//! (see [`passkeys`]).
 //!
 //! **Invariant:** every page is sent with a strict Content-Security-Policy
-//! (no script at all, styles only from our own origin, forms only to our
-//! own origin, no framing), `no-store`, and escapes every value it shows.
+//! (no script but latchkey's own passkey file on the two passkey pages,
+//! styles only from our own origin, forms only to our own origin, no
+//! framing), `no-store`, and escapes every value it shows.
 //! A form handler can get the session only through [`UiForm`], which
 //! checks the form's CSRF token and the request's origin first. Every
 //! answer is a page or a redirect: errors, an unreadable form or query
