@@ -135,11 +135,18 @@ test('a failed login shows exactly one generic message, the same for a wrong pas
   assert.equal(await cookie(ctx, SESSION), undefined, 'no session cookie after a failure');
 });
 
-test('every UI page sends a strict CSP (no script, no framing), no-referrer and nosniff', async () => {
+/** The only script a page may hold: latchkey's own passkey file, never inline code. */
+async function assertOnlyThePasskeyScript(page, what) {
+  assert.equal(await page.locator('script:not([src])').count(), 0, `${what} has no inline script`);
+  const sources = await page.locator('script[src]').evaluateAll((s) => s.map((e) => e.getAttribute('src')));
+  for (const src of sources) assert.equal(src, '/assets/passkeys.js', `${what}: script ${src}`);
+}
+
+test('every UI page sends a strict CSP (no inline script, no framing), no-referrer and nosniff', async () => {
   const ctx = await device();
   const page = await ctx.newPage();
   await assertPageHeaders(await page.goto(`${lk.url}/login`), 'GET /login');
-  assert.equal(await page.locator('script').count(), 0, '/login has no script');
+  await assertOnlyThePasskeyScript(page, '/login');
 
   await page.fill('#username', 'frank');
   await page.fill('#password', 'wrong password');
@@ -151,7 +158,7 @@ test('every UI page sends a strict CSP (no script, no framing), no-referrer and 
   assert.equal(new URL(page.url()).pathname, '/account');
   await assertPageHeaders(signedIn, 'POST /login → GET /account');
   await assertPageHeaders(await page.goto(`${lk.url}/account`), 'GET /account');
-  assert.equal(await page.locator('script').count(), 0, '/account has no script');
+  await assertOnlyThePasskeyScript(page, '/account');
 
   // The password form with a wrong current password: the account page again, 401.
   await page.fill('#current_password', 'not it at all');

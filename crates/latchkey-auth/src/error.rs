@@ -41,6 +41,15 @@ pub enum AuthError {
     /// The operation needs the current password or a recent sign-in.
     #[error("this needs the current password or a recent sign-in")]
     ReauthenticationRequired,
+    /// A WebAuthn answer that does not verify: unknown or spent ceremony,
+    /// wrong origin or challenge, bad signature, unknown credential, or a
+    /// counter that did not move forward (one answer for all).
+    #[error("the passkey was refused")]
+    PasskeyRefused,
+    /// Passkeys are not configured on this server (no domain to be the
+    /// relying party id).
+    #[error("passkeys are not available on this server")]
+    PasskeysUnavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]

@@ -12,10 +12,12 @@ pub mod issue;
 pub mod keyring;
 pub mod login;
 pub mod mfa;
+pub mod passkeys;
 pub mod password_change;
 pub mod passwords;
 pub mod principal;
 pub mod recovery;
+pub mod relying_party;
 pub mod second_factor;
 pub mod service;
 pub mod sessions;
@@ -26,13 +28,16 @@ pub use assurance::Reauthenticate;
 pub use error::AuthError;
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
 pub use mfa::{MfaState, Reauthentication, TotpEnrolment};
+pub use passkeys::LoginOptions;
 pub use password_change::{PasswordChange, policy_error};
 pub use passwords::PasswordService;
 pub use principal::{Authentication, Challenge, Method, Principal};
+pub use relying_party::PasskeySettings;
 pub use second_factor::{Flavour, SecondStep};
 pub use service::{AuthPolicy, AuthService};
 pub use sessions::EndSessions;
 pub use totp::SealingKey;
+pub use webauthn_rs::prelude as webauthn;
 
 /// `N` bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> Result<[u8; N], AuthError> {

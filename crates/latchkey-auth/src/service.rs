@@ -24,6 +24,8 @@ pub struct AuthService {
     pub policy: AuthPolicy,
     /// Seals TOTP secrets at rest (the master key), when configured.
     pub sealing: Option<SealingKey>,
+    /// The WebAuthn relying party; `None` when passkeys are not configured.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// The policies the use cases apply (from configuration).

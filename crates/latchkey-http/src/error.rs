@@ -14,6 +14,10 @@ use serde::Serialize;
 pub enum ApiError {
     /// Wrong password or unknown user: one answer for both.
     InvalidCredentials,
+    /// A WebAuthn answer that does not verify (one answer for every cause).
+    PasskeyRefused,
+    /// No relying party is configured.
+    PasskeysUnavailable,
     /// No valid credential. `clear` is a `Set-Cookie` that removes a
     /// stale session cookie the client sent, if it sent one.
     Unauthenticated {
@@ -108,6 +112,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidCredentials
+            | Self::PasskeyRefused
             | Self::Unauthenticated { .. }
             | Self::InvalidToken
             | Self::InvalidGrant
@@ -119,7 +124,7 @@ impl ApiError {
             Self::MfaAlreadyEnabled | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::TokenInQuery => StatusCode::BAD_REQUEST,
             Self::CsrfFailed | Self::RegistrationDisabled => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::PasskeysUnavailable => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UsernameTaken | Self::Conflict => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -140,6 +145,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidCredentials => "invalid_credentials",
+            Self::PasskeyRefused => "passkey_refused",
+            Self::PasskeysUnavailable => "passkeys_unavailable",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::InvalidToken => "invalid_token",
             Self::InvalidGrant => "invalid_grant",
@@ -179,6 +186,10 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             Self::InvalidCredentials => "The username or password is wrong.".into(),
+            Self::PasskeyRefused => "The passkey was refused; start again.".into(),
+            Self::PasskeysUnavailable => {
+                "Passkeys are not configured on this server (see webauthn.rp_id).".into()
+            }
             Self::Unauthenticated { .. } => "A valid credential is required.".into(),
             Self::InvalidToken => "The access token is invalid, expired or revoked.".into(),
             Self::InvalidGrant => "The refresh token is invalid, expired, spent or revoked.".into(),
@@ -265,6 +276,8 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
             AuthError::InvalidGrant => Self::InvalidGrant,
+            AuthError::PasskeyRefused => Self::PasskeyRefused,
+            AuthError::PasskeysUnavailable => Self::PasskeysUnavailable,
             AuthError::UnknownUser => Self::Unauthenticated { clear: None },
             AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
             AuthError::Overloaded => Self::Overloaded,

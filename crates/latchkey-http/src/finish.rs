@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use latchkey_auth::{Flavour, Principal};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::caller::Caller;
 use crate::cookies::{self, REFRESH_COOKIE_PATH};
@@ -29,6 +29,30 @@ pub struct CookieLoginResponse {
     pub csrf_token: String,
     /// Seconds until the access cookie's token expires.
     pub expires_in: i64,
+}
+
+/// Which credential a sign-in that names its flavour in the body (a
+/// passkey sign-in) ends in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Issue {
+    /// The cookie session (as `POST /v1/session/login`).
+    #[default]
+    Session,
+    /// A bearer pair (as `POST /v1/token/login`).
+    Tokens,
+    /// The hybrid cookies (as `POST /v1/cookie/login`).
+    CookieJwt,
+}
+
+impl From<Issue> for Flavour {
+    fn from(issue: Issue) -> Self {
+        match issue {
+            Issue::Session => Self::Session,
+            Issue::Tokens => Self::Tokens,
+            Issue::CookieJwt => Self::CookieJwt,
+        }
+    }
 }
 
 /// The answer of the login `flavour` for `principal`. The sign-in page's

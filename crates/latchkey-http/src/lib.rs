@@ -48,7 +48,8 @@ pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, S
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, cookie, me, mfa, ops, sessions, token_endpoints, verify};
+    use routes::{accounts, cookie, me, mfa, ops, passkeys, sessions, token_endpoints, verify};
+
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::change_password))
@@ -72,6 +73,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::verify))
         .routes(routes!(mfa::step_up))
         .routes(routes!(me::me))
+        .routes(routes!(passkeys::register_options))
+        .routes(routes!(passkeys::register))
+        .routes(routes!(passkeys::list))
+        .routes(routes!(passkeys::delete))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))
@@ -85,6 +92,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::mfa::totp_remove))
         .routes(routes!(ui::mfa::recovery_regenerate))
         .routes(routes!(ui::stylesheet))
+        .routes(routes!(ui::passkeys::script))
+        .routes(routes!(ui::passkeys::delete))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

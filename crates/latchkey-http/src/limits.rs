@@ -1,6 +1,7 @@
 //! Per-address limits on the endpoints that have no other throttle:
 //! registration (an argon2 hash per call), the refresh, revoke and
-//! introspection endpoints, and the hybrid's cookie refresh.
+//! introspection endpoints, the hybrid's cookie refresh, and the passkey
+//! options (each stores a WebAuthn ceremony) and sign-in.
 //!
 //! One route layer serves them all: it finds the matched route in
 //! [`AddressLimits`], counts the request against the client's address in
@@ -54,6 +55,11 @@ pub struct AddressLimits {
     /// `POST /v1/mfa/verify` (each code is also counted by the login
     /// throttle; this bounds requests with unknown tokens).
     pub mfa_verify: RouteLimit,
+    /// `POST /v1/passkeys/login/options` and `…/register/options` (each
+    /// stores a ceremony): 30 a minute.
+    pub passkey_options: RouteLimit,
+    /// `POST /v1/passkeys/login`: 30 a minute.
+    pub passkey_login: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -65,6 +71,8 @@ impl Default for AddressLimits {
             token_introspect: RouteLimit::new(1200, 60),
             cookie_refresh: RouteLimit::new(60, 60),
             mfa_verify: RouteLimit::new(60, 60),
+            passkey_options: RouteLimit::new(30, 60),
+            passkey_login: RouteLimit::new(30, 60),
         }
     }
 }
@@ -79,6 +87,10 @@ impl AddressLimits {
             "/v1/token/introspect" => Some(("token_introspect", self.token_introspect)),
             "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
             "/v1/mfa/verify" => Some(("mfa_verify", self.mfa_verify)),
+            "/v1/passkeys/login/options" | "/v1/passkeys/register/options" => {
+                Some(("passkey_options", self.passkey_options))
+            }
+            "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
             _ => None,
         }
     }
@@ -92,6 +104,8 @@ impl AddressLimits {
             self.token_introspect,
             self.cookie_refresh,
             self.mfa_verify,
+            self.passkey_options,
+            self.passkey_login,
         ]
         .iter()
         .map(|l| l.window)

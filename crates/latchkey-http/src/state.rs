@@ -60,6 +60,9 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// Seals TOTP secrets at rest (the master key), when configured.
     pub sealing: Option<latchkey_auth::SealingKey>,
+    /// `webauthn.*`: the passkeys' relying party id and origins (from the
+    /// issuer unless configured).
+    pub passkeys: latchkey_auth::PasskeySettings,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -145,6 +148,7 @@ impl Default for Settings {
             bff_apis: Vec::new(),
             body_read_timeout: Duration::from_secs(10),
             sealing: None,
+            passkeys: latchkey_auth::PasskeySettings::default(),
         }
     }
 }
@@ -213,6 +217,10 @@ impl AppState {
                 recent_auth: AuthPolicy::RECENT_AUTH,
             },
             sealing: settings.sealing.clone(),
+            webauthn: settings
+                .passkeys
+                .relying_party(&settings.tokens.issuer)
+                .ok(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         Self(Arc::new(Inner {

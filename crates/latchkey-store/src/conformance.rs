@@ -23,6 +23,7 @@ mod accounts;
 mod assurance;
 mod errors;
 mod mfa;
+mod passkeys;
 mod regressions;
 mod sessions;
 mod tokens;
@@ -30,6 +31,7 @@ pub use accounts::*;
 pub use assurance::*;
 pub use errors::*;
 pub use mfa::*;
+pub use passkeys::*;
 pub use regressions::*;
 pub use sessions::*;
 pub use tokens::*;
@@ -104,6 +106,13 @@ macro_rules! conformance_suite {
             errors_a_family_for_an_unknown_user_is_a_conflict,
             errors_a_taken_key_id_is_a_conflict,
             errors_a_closed_store_is_unavailable,
+            passkeys_are_listed_per_user_and_credentials_are_unique,
+            passkey_use_needs_a_counter_that_moved_forward,
+            concurrent_uses_with_one_counter_record_one,
+            passkeys_are_deleted_only_by_their_owner,
+            ceremonies_are_taken_once_as_their_kind_before_expiry,
+            concurrent_takes_of_a_ceremony_yield_one,
+            ceremonies_are_bounded_and_swept,
             assurance_a_user_without_a_password_reads_back_as_none,
             assurance_sessions_and_families_keep_amr_and_auth_time,
             assurance_step_up_raises_a_session,

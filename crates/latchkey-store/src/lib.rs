@@ -21,6 +21,7 @@ pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod mfa;
+pub mod passkeys;
 pub mod postgres;
 pub mod redis;
 mod sql;
@@ -224,6 +225,7 @@ pub trait LoginFailures: Send + Sync {
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
 };
+pub use passkeys::{Ceremony, PasskeyRecord, PasskeyUse, Passkeys};
 pub use tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
 
 /// Everything latchkey stores, behind one object.
@@ -238,6 +240,7 @@ pub trait Store:
     + Keys
     + SecondFactors
     + PendingLogins
+    + Passkeys
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

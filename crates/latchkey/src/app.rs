@@ -157,6 +157,16 @@ fn warn_about_insecure_choices(config: &Config, store: &dyn Store) {
              node's, possibly its listen address); set `issuer` to the public URL on every node"
         );
     }
+    if let Err(why) = config
+        .http
+        .passkeys
+        .relying_party(&config.http.tokens.issuer)
+    {
+        tracing::warn!(
+            reason = %why.join("; "),
+            "passkeys are off: set `issuer` (or `webauthn.rp_id` and `webauthn.origins`) to a domain name"
+        );
+    }
     if !config.http.cookie_secure {
         tracing::warn!(
             "cookies.secure is false: cookies lose the Secure flag and the __Host- prefix; \
@@ -309,6 +319,7 @@ async fn sweep_forever(state: AppState) {
             ("revocations", store.prune_revocations(now).await),
             ("signing keys", store.delete_expired_keys(now).await),
             ("pending logins", store.sweep_pending_logins(now).await),
+            ("WebAuthn ceremonies", store.sweep_ceremonies(now).await),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

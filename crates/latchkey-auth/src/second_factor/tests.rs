@@ -124,6 +124,7 @@ async fn service() -> (AuthService, Arc<ManualClock>, tempfile::TempDir) {
             recent_auth: AuthPolicy::RECENT_AUTH,
         },
         sealing: Some(SealingKey::new(zeroize::Zeroizing::new([5; 32]))),
+        webauthn: None,
     };
     (auth, clock, dir)
 }

@@ -6,6 +6,7 @@ pub mod cookie;
 pub mod me;
 pub mod mfa;
 pub mod ops;
+pub mod passkeys;
 pub mod sessions;
 pub mod token_endpoints;
 pub mod verify;

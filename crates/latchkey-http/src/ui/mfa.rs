@@ -11,7 +11,7 @@ use latchkey_auth::{AuthError, Reauthentication};
 use serde::Deserialize;
 
 use super::mfa_pages::{self, CodeMessage};
-use super::pages::{self, LoginMessage};
+use super::pages::LoginMessage;
 use super::{CsrfField, CsrfOnly, PageForm, SameSitePage, UiForm, error_page, page, see_other};
 use crate::caller::Caller;
 use crate::login::{issue_session, issuer_label, second_step};
@@ -77,8 +77,8 @@ pub async fn login_code(
             return res;
         }
         Err(AuthError::InvalidMfaToken) => {
-            let expired = pages::login(&LoginMessage::SignInAgain, "");
-            return page(StatusCode::UNAUTHORIZED, expired);
+            let status = StatusCode::UNAUTHORIZED;
+            return super::login_form(&state, status, &LoginMessage::SignInAgain, "");
         }
         Err(e) => return error_page(e.into()),
     };

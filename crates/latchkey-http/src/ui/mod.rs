@@ -1,10 +1,12 @@
 //! The server-rendered pages: `/login` and `/account`. They work without
 //! JavaScript: plain forms, each carrying the session's CSRF token in a
-//! hidden field, answered with `303 See Other`.
+//! hidden field, answered with `303 See Other`. Passkeys alone need script
+//! (see [`passkeys`]).
 //!
 //! **Invariant:** every page is sent with a strict Content-Security-Policy
-//! (no script at all, styles only from our own origin, forms only to our
-//! own origin, no framing), `no-store`, and escapes every value it shows.
+//! (no script but latchkey's own passkey file on the two passkey pages,
+//! styles only from our own origin, forms only to our own origin, no
+//! framing), `no-store`, and escapes every value it shows.
 //! A form handler can get the session only through [`UiForm`], which
 //! checks the form's CSRF token and the request's origin first. Every
 //! answer is a page or a redirect: errors, an unreadable form or query
@@ -14,6 +16,7 @@ pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
 pub mod pages;
+pub mod passkeys;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
@@ -142,7 +145,21 @@ pub async fn login_page(
     } else {
         LoginMessage::None
     };
-    page(StatusCode::OK, pages::login(&message, ""))
+    login_form(&state, StatusCode::OK, &message, "")
+}
+
+/// The sign-in page (allowed its script when passkeys are on).
+pub(crate) fn login_form(
+    state: &AppState,
+    status: StatusCode,
+    message: &LoginMessage,
+    user: &str,
+) -> Response {
+    let passkeys = state.auth.webauthn.is_some();
+    passkeys::allow_script(
+        passkeys,
+        page(status, pages::login(message, user, passkeys)),
+    )
 }
 
 /// Sign in with the form.
@@ -160,7 +177,7 @@ pub async fn login_submit(
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    let failed = |status, message| page(status, pages::login(&message, &form.username));
+    let failed = |status, message| login_form(&state, status, &message, &form.username);
     let remember = form.remember.is_some();
     let password = form.password.clone();
     let signed_in = sign_in(
@@ -228,6 +245,8 @@ pub async fn account_page(
         Some("password") => Some("Password changed. Your other sessions were signed out."),
         Some("ended") => Some("Session ended."),
         Some("mfa-off") => Some("Two-step sign-in is off."),
+        Some("passkey") => Some("Passkey added."),
+        Some("passkey-deleted") => Some("Passkey deleted."),
         _ => None,
     };
     render_account(&state, &auth, notice, None, StatusCode::OK).await
@@ -249,6 +268,10 @@ pub(super) async fn render_account(
         Ok(s) => s,
         Err(e) => return error_page(ApiError::from(e)),
     };
+    let passkeys = match passkeys::of(state, auth.session.user_id).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
     // This device first, then newest first (a stable sort keeps that order).
     sessions.sort_by_key(|s| s.handle != auth.session.handle);
     let csrf = state.csrf.token(auth.session.handle.as_str());
@@ -258,6 +281,8 @@ pub(super) async fn render_account(
     };
     let account = Account {
         username: &auth.username,
+        amr: &auth.session.assurance.amr,
+        passkeys: passkeys.as_deref(),
         csrf: &csrf,
         sessions: sessions
             .iter()
@@ -271,7 +296,7 @@ pub(super) async fn render_account(
         now,
         mfa,
     };
-    page(status, pages::account(&account))
+    passkeys::allow_script(passkeys.is_some(), page(status, pages::account(&account)))
 }
 
 /// End one of your sessions.

@@ -1,5 +1,6 @@
-//! The pages, as maud templates compiled into the binary. No script,
-//! no inline style: everything is allowed by the strict CSP.
+//! The pages, as maud templates compiled into the binary. No inline
+//! script or style: everything is allowed by the strict CSP. The one
+//! script, for passkeys, is a file of ours (see `passkeys.rs`).
 
 use latchkey_core::{Session, Timestamp, Username};
 use maud::{DOCTYPE, Markup, html};
@@ -40,7 +41,14 @@ pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) ->
     }
 }
 
-pub fn login(message: &LoginMessage, username: &str) -> Markup {
+/// The sign-in page; with `passkeys`, also "Sign in with a passkey" and
+/// passkey autofill on the username field (the page's only script).
+pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
+    let autocomplete = if passkeys {
+        "username webauthn"
+    } else {
+        "username"
+    };
     let body = html! {
         div.card {
             h1 { "Sign in" }
@@ -58,11 +66,15 @@ pub fn login(message: &LoginMessage, username: &str) -> Markup {
             form method="post" action="/login" {
                 label for="username" { "Username" }
                 input #username type="text" name="username" value=(username)
-                    autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus;
+                    autocomplete=(autocomplete) autocapitalize="none" spellcheck="false" required autofocus;
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required;
                 label.check { input type="checkbox" name="remember" value="on"; "Keep me signed in on this device" }
                 button.wide type="submit" { "Sign in" }
+            }
+            @if passkeys {
+                button.wide.quiet #passkey-signin type="button" { "Sign in with a passkey" }
+                (super::passkeys::script_tag())
             }
         }
     };
@@ -77,6 +89,10 @@ pub struct SessionRow<'a> {
 
 pub struct Account<'a> {
     pub username: &'a Username,
+    /// How this session signed in (RFC 8176 `amr` values).
+    pub amr: &'a [String],
+    /// The user's passkeys; `None` when passkeys are not configured.
+    pub passkeys: Option<&'a [latchkey_store::PasskeyRecord]>,
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow<'a>>,
     pub notice: Option<&'a str>,
@@ -108,12 +124,16 @@ pub fn account(a: &Account<'_>) -> Markup {
                 div.avatar { (initial) }
                 div {
                     h1 { (a.username) }
-                    div.muted { "Signed in" }
+                    div.muted #assurance title=(a.amr.join(" ")) { "Signed in with " (assurance(a.amr)) }
                 }
             }
         }
         (sessions_card(a))
         (super::mfa_pages::mfa_card(a.csrf, &a.mfa, a.now))
+        @if let Some(passkeys) = a.passkeys {
+            (super::passkeys::card(passkeys, a.csrf))
+            (super::passkeys::script_tag())
+        }
         (password_card(a))
     };
     layout("Your account", false, header, body)
@@ -172,6 +192,31 @@ fn password_card(a: &Account<'_>) -> Markup {
         }
     }
     }
+}
+
+/// `amr` values in words: "a password", "a synced passkey (multi-factor)".
+pub fn assurance(amr: &[String]) -> String {
+    let words: Vec<&str> = amr
+        .iter()
+        .filter_map(|v| match v.as_str() {
+            "pwd" => Some("a password"),
+            "otp" => Some("a one-time code"),
+            "hwk" => Some("a passkey on this device"),
+            "swk" => Some("a synced passkey"),
+            "fed" => Some("another provider"),
+            "email" => Some("an e-mailed code"),
+            _ => None,
+        })
+        .collect();
+    let mut text = if words.is_empty() {
+        "an unrecorded method".to_owned()
+    } else {
+        words.join(" and ")
+    };
+    if amr.iter().any(|v| v == "mfa") {
+        text.push_str(" (multi-factor)");
+    }
+    text
 }
 
 pub fn forbidden() -> Markup {
@@ -274,7 +319,7 @@ mod tests {
 
     #[test]
     fn user_supplied_text_is_escaped() {
-        let page = login(&LoginMessage::None, "<script>alert(1)</script>").into_string();
+        let page = login(&LoginMessage::None, "<script>alert(1)</script>", false).into_string();
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
     }

@@ -84,6 +84,7 @@ mod fanout;
 mod health;
 mod mac;
 mod mfa;
+mod passkeys;
 mod sessions;
 
 use std::future::Future;

@@ -18,6 +18,7 @@ mod accounts;
 mod assurance;
 mod error;
 mod mfa;
+mod passkeys;
 mod query;
 mod refresh;
 mod sessions;

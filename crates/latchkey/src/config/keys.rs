@@ -44,6 +44,12 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("rate_limits.cookie_refresh.window", Kind::Duration),
     ("rate_limits.mfa_verify.per_address", Kind::Count),
     ("rate_limits.mfa_verify.window", Kind::Duration),
+    ("rate_limits.passkey_options.per_address", Kind::Count),
+    ("rate_limits.passkey_options.window", Kind::Duration),
+    ("rate_limits.passkey_login.per_address", Kind::Count),
+    ("rate_limits.passkey_login.window", Kind::Duration),
+    ("webauthn.rp_id", Kind::Str),
+    ("webauthn.origins", Kind::Origins),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -201,6 +201,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         .as_ref()
         .map(|k| latchkey_auth::SealingKey::new(k.zeroizing()));
     audience_conflicts(&http, v.errors);
+    passkey_problems(&http, &issuer, v.errors);
     if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
         v.errors
             .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
@@ -252,6 +253,19 @@ fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, V
         }
     }
     (known, bff, errors)
+}
+
+/// Configured `webauthn.*` keys must make a relying party with the issuer
+/// (one line per problem). Unconfigured, a failure is no error: passkeys
+/// are then off, and the start-up log says why.
+fn passkey_problems(http: &Settings, issuer: &str, errors: &mut Vec<String>) {
+    let p = &http.passkeys;
+    if p.rp_id.is_none() && p.origins.is_empty() {
+        return;
+    }
+    if let Err(problems) = p.relying_party(issuer) {
+        errors.extend(problems);
+    }
 }
 
 fn default_listen() -> SocketAddr {

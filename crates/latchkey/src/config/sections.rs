@@ -3,6 +3,7 @@
 
 use super::values::{Values, flag, number, text};
 use super::*;
+use latchkey_auth::PasskeySettings;
 
 /// `[bff.apis.NAME]` tables, by name: each table's fields and values.
 pub(super) type BffTables = std::collections::BTreeMap<String, Vec<(String, Value)>>;
@@ -35,6 +36,10 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
             .unwrap_or(defaults.body_read_timeout),
         // Set from `master_key` once it is read (see `mod.rs`).
         sealing: None,
+        passkeys: PasskeySettings {
+            rp_id: v.string("webauthn.rp_id"),
+            origins: v.origins("webauthn.origins").unwrap_or_default(),
+        },
     }
 }
 
@@ -206,13 +211,15 @@ pub(super) fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, Circui
 /// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
 fn address_limits(v: &mut Values<'_>) -> AddressLimits {
     let mut limits = AddressLimits::default();
-    let slots: [(&str, &mut RouteLimit); 6] = [
+    let slots: [(&str, &mut RouteLimit); 8] = [
         ("register", &mut limits.register),
         ("token_refresh", &mut limits.token_refresh),
         ("token_revoke", &mut limits.token_revoke),
         ("token_introspect", &mut limits.token_introspect),
         ("cookie_refresh", &mut limits.cookie_refresh),
         ("mfa_verify", &mut limits.mfa_verify),
+        ("passkey_options", &mut limits.passkey_options),
+        ("passkey_login", &mut limits.passkey_login),
     ];
     for (name, slot) in slots {
         if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {

@@ -1,0 +1,91 @@
+// Passkeys in a real browser: Chromium's virtual authenticator (CDP
+// WebAuthn domain: CTAP2, internal transport, resident keys, user
+// verification) stands in for a phone or laptop. Register a passkey from
+// the account page, sign out, sign in with the passkey alone, and see the
+// assurance on the account page.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { launchBrowser, newDevice, signIn, startLatchkey } from './harness.mjs';
+
+const PASSWORD = 'correct horse battery';
+
+let lk;
+let browser;
+
+before(async () => {
+  lk = await startLatchkey();
+  lk.addUser('paula', PASSWORD);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await lk?.stop();
+});
+
+/** A page whose browser has a platform authenticator with user verification. */
+async function pageWithAuthenticator() {
+  const ctx = await newDevice(browser);
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { ctx, page, cdp, authenticatorId };
+}
+
+test('a passkey registered on the account page signs in alone, and the account page shows it', async () => {
+  const { page, cdp, authenticatorId } = await pageWithAuthenticator();
+  await signIn(page, lk.url, 'paula', PASSWORD);
+  assert.match(await page.locator('#assurance').textContent(), /a password/);
+
+  await page.fill('#passkey_name', 'test laptop');
+  await Promise.all([
+    page.waitForURL(`${lk.url}/account?notice=passkey`),
+    page.click('#passkey-register button[type=submit]'),
+  ]);
+  assert.equal(await page.locator('.passkey-name').textContent(), 'test laptop');
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(credentials.length, 1, 'the authenticator holds one credential');
+  assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential');
+
+  await Promise.all([page.waitForURL(/\/login/), page.click('header form[action="/logout"] button')]);
+
+  // No username, no password: the passkey alone. The virtual authenticator
+  // answers at once, so passkey autofill (conditional UI) may sign in
+  // before the button is pressed; either way only the passkey is used.
+  await Promise.all([
+    page.waitForURL(`${lk.url}/account`),
+    page.click('#passkey-signin', { timeout: 5_000 }).catch(() => {}),
+  ]);
+  assert.equal(await page.locator('main h1').first().textContent(), 'paula');
+  assert.match(
+    await page.locator('#assurance').textContent(),
+    /a passkey on this device \(multi-factor\)/,
+  );
+  assert.equal(await page.locator('#assurance').getAttribute('title'), 'hwk mfa');
+  const session = await page.evaluate(async () => (await fetch('/v1/session')).json());
+  assert.deepEqual(session.amr, ['hwk', 'mfa']);
+  const [{ signCount }] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+  assert.ok(signCount >= 2, `the authenticator counted its uses (${signCount})`);
+});
+
+test('the login page offers passkey autofill on the username field', async () => {
+  const { page } = await pageWithAuthenticator();
+  const response = await page.goto(`${lk.url}/login`);
+  const csp = (await response.allHeaders())['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe/);
+  assert.equal(await page.getAttribute('#username', 'autocomplete'), 'username webauthn');
+  assert.equal(await page.locator('#passkey-error').count(), 0, 'no error shown');
+});
