@@ -306,9 +306,9 @@ mod tests {
     fn amr_and_auth_time_are_read_exactly() {
         let mut both = with("amr", serde_json::json!(["pwd", "otp", "mfa"]));
         both["auth_time"] = (NOW - 60).into();
-        let claims = check(both, 0).unwrap();
-        assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
-        assert_eq!(claims.auth_time, Some(NOW - 60));
+        let read = check(both, 0).unwrap();
+        assert_eq!(read.amr, ["pwd", "otp", "mfa"]);
+        assert_eq!(read.auth_time, Some(NOW - 60));
         let neither = check(claims(), 0).unwrap();
         assert!(neither.amr.is_empty());
         assert_eq!(neither.auth_time, None);
