@@ -32,7 +32,7 @@ async fn a_session_login_needs_the_code_and_then_sets_the_session_cookie() {
     assert_eq!(app.session_status(&login).await, StatusCode::OK);
     let me = app.send(app.get("/v1/session").cookie_of(&login)).await;
     assert_eq!(
-        me.json()["session"]["amr"],
+        me.json()["amr"],
         json!(["pwd", "otp", "mfa"]),
         "{}",
         me.body

@@ -8,5 +8,6 @@ mod cli;
 mod cluster;
 mod durability;
 mod memory;
+mod mfa_cli;
 mod server;
 mod tokens;
