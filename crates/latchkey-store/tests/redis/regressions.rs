@@ -67,19 +67,19 @@ async fn i9_14_forged_session_cache_entries_are_refused() {
     let (alice_secret, alice_session) = session(&a, &alice, 10).await;
     let (mallory_secret, _) = session(&a, &mallory, 11).await;
     assert_eq!(served_as(&a, &alice_secret).await.as_deref(), Some("alice"));
-    let genuine = raw_get(&prefix, &cache_key(&alice_secret)).expect("alice is cached");
+    let genuine = raw_get(prefix, &cache_key(&alice_secret)).expect("alice is cached");
     // Nodes sharing the durable store share the key: b takes a's entry.
     assert_eq!(served_as(&b, &alice_secret).await.as_deref(), Some("alice"));
 
     // 1. Alice's genuine entry under a secret the attacker chose, and
     //    under the attacker's own session.
     let chosen = SessionSecret::from_random([99; 32]);
-    raw_set(&prefix, &cache_key(&chosen), &genuine);
-    raw_set(&prefix, &cache_key(&mallory_secret), &genuine);
+    raw_set(prefix, &cache_key(&chosen), &genuine);
+    raw_set(prefix, &cache_key(&mallory_secret), &genuine);
     // 2. An entry written from scratch.
     let scratch = SessionSecret::from_random([98; 32]);
     raw_set(
-        &prefix,
+        prefix,
         &cache_key(&scratch),
         &hand_made_entry(&alice_session, "alice"),
     );
@@ -102,7 +102,7 @@ async fn i9_14_forged_session_cache_entries_are_refused() {
         .expect("expiry in the entry");
     let mut longer = genuine.clone();
     longer[at..at + 8].copy_from_slice(&i64::MAX.to_be_bytes());
-    raw_set(&prefix, &cache_key(&alice_secret), &longer);
+    raw_set(prefix, &cache_key(&alice_secret), &longer);
     let (served, _) = a
         .session_by_secret(&alice_secret.hash())
         .await
@@ -121,7 +121,7 @@ async fn i9_14_forged_session_cache_entries_are_refused() {
     assert_ne!(kept, vec![0; 32]);
     let leaked = prefix.keys().unwrap();
     for key in leaked.iter().filter(|k| k.contains(":sess:")) {
-        if let Some(value) = raw_get(&prefix, key.trim_start_matches(&prefix.prefix)) {
+        if let Some(value) = raw_get(prefix, key.trim_start_matches(&prefix.prefix)) {
             assert!(!value.windows(32).any(|w| w == kept.as_slice()), "{key}");
         }
     }
