@@ -60,10 +60,7 @@ impl AuthService {
     ) -> Result<serde_json::Value, AuthError> {
         let webauthn = self.webauthn()?;
         let existing = self.store.passkeys_of(user.id).await?;
-        let exclude: Vec<CredentialID> = existing
-            .iter()
-            .map(|p| p.credential_id.clone().into())
-            .collect();
+        let exclude: Vec<CredentialID> = existing.iter().map(|p| p.credential_id.clone()).collect();
         let name = user.username.as_str();
         let (options, state) = webauthn
             .start_passkey_registration(uuid(user.id)?, name, name, Some(exclude))
@@ -313,4 +310,40 @@ fn decode<T: DeserializeOwned>(s: &str) -> Result<T, AuthError> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_never_empty() {
+        let now = Timestamp::from_unix_millis(1_767_225_600_000);
+        assert_eq!(clean_name(Some("  laptop \n".into()), now), "laptop");
+        assert_eq!(
+            clean_name(Some("x".repeat(100)), now).chars().count(),
+            MAX_NAME_CHARS
+        );
+        assert_eq!(clean_name(Some("a\u{7}b".into()), now), "ab");
+        assert_eq!(clean_name(None, now), "Passkey added 2026-01-01");
+        assert_eq!(
+            clean_name(Some("   ".into()), now),
+            "Passkey added 2026-01-01"
+        );
+    }
+
+    #[test]
+    fn the_counter_and_flags_are_read_from_the_serialized_passkey() {
+        let stored = r#"{"cred":{"counter":7,"backup_eligible":true,"backup_state":false}}"#;
+        assert_eq!(counter_and_flags(stored), (7, true, false));
+        assert_eq!(counter_and_flags("{}"), (0, false, false));
+    }
+
+    #[test]
+    fn ceremony_ids_are_hashes_of_what_the_client_holds() {
+        let id = ceremony_id("abc");
+        assert_eq!(id.len(), 64);
+        assert_ne!(id, "abc");
+        assert_eq!(id, ceremony_id("abc"));
+    }
 }

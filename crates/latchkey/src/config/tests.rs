@@ -213,3 +213,31 @@ fn issuer_sets_the_public_origin() {
         Some("https://auth.example.com")
     );
 }
+
+#[test]
+fn webauthn_keys_are_checked_against_the_issuer_one_line_each() {
+    let good = file(
+        "issuer = \"https://auth.example.com\"\n[webauthn]\nrp_id = \"example.com\"\n\
+         origins = [\"https://example.com\", \"https://login.example.com\"]\n",
+    );
+    let c = load(Some(good.path()), HashMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(c.http.passkeys.rp_id.as_deref(), Some("example.com"));
+    assert_eq!(c.http.passkeys.origins.len(), 2);
+    let bad = file(
+        "issuer = \"https://auth.example.com\"\n[webauthn]\nrp_id = \"example.com\"\n\
+         origins = [\"https://evil.test\", \"http://app.example.com\"]\n",
+    );
+    let e = load(Some(bad.path()), HashMap::new(), &Overrides::default()).unwrap_err();
+    let lines: Vec<_> =
+        e.0.iter()
+            .filter(|l| l.contains("webauthn.origins"))
+            .collect();
+    assert_eq!(lines.len(), 2, "{e}");
+    let ip = env(&[("LATCHKEY_WEBAUTHN__RP_ID", "10.0.0.1")]);
+    let e = load(None, ip, &Overrides::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("`webauthn.rp_id` must be a domain name"),
+        "{e}"
+    );
+}
