@@ -10,6 +10,7 @@ pub mod passkeys;
 pub mod sessions;
 pub mod token_endpoints;
 pub mod verify;
+pub mod webauthn_json;
 
 use serde::Serialize;
 

@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub struct RegisterPasskeyRequest {
     /// The browser's `PublicKeyCredential` from `navigator.credentials.create`,
     /// in its JSON form (binary fields base64url).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::webauthn_json::AttestationCredentialJson)]
     pub credential: RegisterPublicKeyCredential,
     /// A name for the passkey (at most 64 characters kept).
     #[serde(default)]
@@ -65,7 +65,7 @@ pub struct PasskeyLoginRequest {
     pub challenge_id: String,
     /// The browser's `PublicKeyCredential` from `navigator.credentials.get`,
     /// in its JSON form.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::webauthn_json::AssertionCredentialJson)]
     pub credential: PublicKeyCredential,
     /// Which credential to issue (as that flavour's password login answers).
     #[serde(default)]

@@ -180,6 +180,7 @@ pub async fn totp_remove(
 #[utoipa::path(post, path = "/account/mfa/recovery-codes", tag = "ui", operation_id = "ui_recovery_codes",
     request_body(content = CurrentPasswordForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, content_type = "text/html", body = String, description = "The new codes, shown once"),
+              (status = 303, description = "Not signed in: to /login"),
               (status = 401, content_type = "text/html", body = String, description = "Wrong current password"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page"),
               (status = 409, content_type = "text/html", body = String, description = "Two-step sign-in is off"),
