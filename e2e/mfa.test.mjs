@@ -1,16 +1,24 @@
-// Two-step sign-in in a real browser, without any script on the pages:
+// Two-step sign-in in a real browser, with no script on the pages but
+// latchkey's one passkey file on the sign-in page:
 // enrol TOTP from the account page (QR code drawn by the server), sign
 // out, sign in with the password and then a code. Codes come from otplib,
 // an implementation independent of the server's.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { generateSync } from 'otplib';
 
-import { launchBrowser, newDevice, signIn, startLatchkey } from './harness.mjs';
+import { ROOT, launchBrowser, newDevice, signIn, startLatchkey } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
+
+/** Screenshots go to docs/ when LATCHKEY_E2E_SCREENSHOTS=1, else to a temp dir. */
+const SHOTS = process.env.LATCHKEY_E2E_SCREENSHOTS === '1'
+  ? join(ROOT, 'docs')
+  : tmpdir();
 
 let lk;
 let browser;
@@ -44,6 +52,7 @@ test('enrol TOTP on the account page, sign out, sign in with password and code',
   assert.equal(await page.locator('.qr svg').count(), 1, 'a QR code drawn as inline SVG');
   const secret = (await page.locator('#totp-secret').textContent()).trim();
   assert.match(secret, /^[A-Z2-7]{32}$/);
+  await page.screenshot({ path: join(SHOTS, 'screenshot-totp.png'), fullPage: true });
 
   await page.fill('#code', code(secret));
   await page.click('button:has-text("Turn on")');
@@ -62,12 +71,17 @@ test('enrol TOTP on the account page, sign out, sign in with password and code',
   await page.click('button[type=submit]');
   await page.waitForLoadState();
   assert.equal(await page.locator('h1').textContent(), 'Two-step sign-in');
+  await page.screenshot({ path: join(SHOTS, 'screenshot-code.png') });
   // The next step's code: the enrolment spent this one.
   await page.fill('#code', code(secret, 30));
   await page.click('button:has-text("Verify")');
   await page.waitForLoadState();
   assert.equal(page.url(), `${lk.url}/account`);
   assert.equal(await page.locator('main h1').first().textContent(), 'mia');
-  assert.deepEqual(scripts, [], 'no page loads a script');
+  assert.deepEqual(
+    [...new Set(scripts)],
+    [`${lk.url}/assets/passkeys.js`],
+    'no page loads a script but the sign-in page its passkey file',
+  );
   await ctx.close();
 });

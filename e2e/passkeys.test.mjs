@@ -6,10 +6,17 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { launchBrowser, newDevice, signIn, startLatchkey } from './harness.mjs';
+import { ROOT, launchBrowser, newDevice, signIn, startLatchkey } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
+
+/** Screenshots go to docs/ when LATCHKEY_E2E_SCREENSHOTS=1, else to a temp dir. */
+const SHOTS = process.env.LATCHKEY_E2E_SCREENSHOTS === '1'
+  ? join(ROOT, 'docs')
+  : tmpdir();
 
 let lk;
 let browser;
@@ -74,6 +81,7 @@ test('a passkey registered on the account page signs in alone, and the account p
     /a passkey on this device \(multi-factor\)/,
   );
   assert.equal(await page.locator('#assurance').getAttribute('title'), 'hwk mfa');
+  await page.screenshot({ path: join(SHOTS, 'screenshot-passkey.png'), fullPage: true });
   const session = await page.evaluate(async () => (await fetch('/v1/session')).json());
   assert.deepEqual(session.amr, ['hwk', 'mfa']);
   const [{ signCount }] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
