@@ -210,6 +210,11 @@ impl AuthService {
 /// (returned, for a node's denylist).
 pub async fn reset_mfa(store: &dyn Store, at: RevokeAt, user: UserId) -> Result<Ended, AuthError> {
     store.remove_second_factors(user).await?;
+    // Passkeys are factors too (a second one after a password, or the
+    // only one): a reset leaves the password alone as the way in.
+    for passkey in store.passkeys_of(user).await? {
+        store.delete_passkey(&passkey.id, user).await?;
+    }
     let ended = store
         .end_user_sessions(user, Keep::default(), at, true)
         .await?;

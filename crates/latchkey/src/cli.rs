@@ -73,7 +73,7 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// Remove every second factor of a user (TOTP, recovery codes) and
+    /// Remove every second factor of a user (TOTP, recovery codes, passkeys) and
     /// end all their sessions and token families.
     MfaReset {
         /// The user's name.

@@ -313,3 +313,27 @@ async fn without_a_domain_passkeys_are_unavailable() {
     let r = app.send(app.post("/v1/passkeys/login/options")).await;
     assert_problem(&r, 404, "passkeys_unavailable");
 }
+
+#[tokio::test]
+async fn an_operator_mfa_reset_removes_the_passkeys_too() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let (mut passkey, _) = register(&app, &alice, false).await;
+    let user = latchkey_core::UserId::parse(&alice.user_id).unwrap();
+    let at = app.state.revoke_at();
+    let ended = latchkey_auth::mfa::reset_mfa(app.state.store().as_ref(), at, user)
+        .await
+        .unwrap();
+    app.state.ended(&ended);
+    let listed = app.send(app.get("/v1/passkeys").authed(&alice)).await;
+    assert_eq!(
+        listed.status,
+        StatusCode::UNAUTHORIZED,
+        "the reset ended the session"
+    );
+    let refused = passkey_login(&app, &mut passkey, "tokens").await;
+    assert_problem(&refused, 401, "passkey_refused");
+    let again = app.login("alice", PASSWORD, false).await;
+    let listed = app.send(app.get("/v1/passkeys").authed(&again)).await;
+    assert_eq!(listed.json()["passkeys"], json!([]));
+}
