@@ -50,7 +50,7 @@ pub struct AssertionCredentialJson {
     pub credential_type: CredentialType,
     /// The client's extension outputs (ignored unless latchkey asked).
     #[serde(default)]
-    pub client_extension_results: Option<Extensions>,
+    pub client_extension_results: Extensions,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -79,7 +79,7 @@ pub struct AttestationCredentialJson {
     pub credential_type: CredentialType,
     /// The client's extension outputs (ignored unless latchkey asked).
     #[serde(default)]
-    pub client_extension_results: Option<Extensions>,
+    pub client_extension_results: Extensions,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -88,25 +88,15 @@ pub struct AttestationResponseJson {
     pub attestation_object: Base64Url,
     #[serde(rename = "clientDataJSON")]
     pub client_data_json: Base64Url,
-    /// `getTransports()`.
+    /// `getTransports()`: `usb`, `nfc`, `ble`, `internal`, `hybrid`… (names
+    /// it does not know are kept as unknown).
     #[serde(default)]
-    pub transports: Option<Vec<Transport>>,
-}
-
-/// An authenticator transport, as WebAuthn Level 3 names them.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Transport {
-    Usb,
-    Nfc,
-    Ble,
-    Hybrid,
-    Internal,
+    pub transports: Option<Vec<String>>,
 }
 
 /// Client extension outputs: latchkey asks for none, so it documents
 /// none (an empty object).
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Extensions {}
 
