@@ -12,20 +12,19 @@
 //! answer is a page or a redirect: errors, an unreadable form or query
 //! included, are HTML pages ([`forms::error_page`]).
 
+pub mod account;
 pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
 pub mod pages;
 pub mod passkeys;
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::{AuthError, EndSessions, Flavour, PasswordChange};
-use latchkey_core::SessionHandle;
-use latchkey_store::Keep;
+use latchkey_auth::Flavour;
 use serde::de::DeserializeOwned;
 
 pub use forms::{
@@ -36,7 +35,7 @@ use crate::auth::{SameSiteLogin, SessionAuth, load_session, refuse_cross_site};
 use crate::caller::Caller;
 use crate::cookies;
 use crate::error::ApiError;
-use crate::login::{apply_password_change, end_sessions, issue_session, sign_in};
+use crate::login::{issue_session, sign_in};
 use crate::state::AppState;
 use pages::{Account, LoginMessage, SessionRow};
 
@@ -297,106 +296,6 @@ pub(super) async fn render_account(
         mfa,
     };
     passkeys::allow_script(passkeys.is_some(), page(status, pages::account(&account)))
-}
-
-/// End one of your sessions.
-#[utoipa::path(post, path = "/account/sessions/{id}/end", tag = "ui",
-    params(("id" = String, Path, description = "Session handle")),
-    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /account, or /login if it was this one; /login when not signed in"),
-              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
-              (status = 404, content_type = "text/html", body = String, description = "No such session of yours")))]
-pub async fn end_session(
-    State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    ui: UiForm<CsrfOnly>,
-) -> Response {
-    let Some(handle) = id.ok().and_then(|Path(id)| SessionHandle::parse(&id).ok()) else {
-        return error_page(ApiError::NotFound);
-    };
-    let owner = Some(ui.auth.session.user_id);
-    let which = EndSessions::One {
-        handle: &handle,
-        owner,
-    };
-    match end_sessions(&state, which).await {
-        Ok(ended) if ended.is_empty() => error_page(ApiError::NotFound),
-        Ok(_) => {
-            if handle == ui.auth.session.handle {
-                see_other_cleared(&state, "/login?out=1")
-            } else {
-                see_other("/account?notice=ended")
-            }
-        }
-        Err(e) => error_page(e),
-    }
-}
-
-/// Sign out everywhere (this device included).
-#[utoipa::path(post, path = "/account/logout-everywhere", tag = "ui",
-    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /login, cookie cleared"),
-              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
-pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
-    let user = ui.auth.session.user_id;
-    match end_sessions(&state, EndSessions::Everywhere(user)).await {
-        Ok(_) => see_other_cleared(&state, "/login?out=1"),
-        Err(e) => error_page(e),
-    }
-}
-
-/// Sign out here.
-#[utoipa::path(post, path = "/logout", tag = "ui", operation_id = "ui_logout",
-    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /login, cookie cleared"),
-              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
-pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
-    match end_sessions(&state, EndSessions::Presented(&ui.auth.secret_hash)).await {
-        Ok(_) => see_other_cleared(&state, "/login?out=1"),
-        Err(e) => error_page(e),
-    }
-}
-
-/// Change your password; every other session ends.
-#[utoipa::path(post, path = "/account/password", tag = "ui", operation_id = "ui_change_password",
-    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "Changed: to /account; /login when not signed in"),
-              (status = 401, content_type = "text/html", body = String, description = "Wrong current password"),
-              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
-              (status = 422, content_type = "text/html", body = String, description = "New password breaks the policy, or the form is incomplete"),
-              (status = 429, content_type = "text/html", body = String, description = "Too many attempts")))]
-pub async fn change_password(
-    State(state): State<AppState>,
-    client: Caller,
-    ui: UiForm<PasswordForm>,
-) -> Response {
-    let auth = &ui.auth;
-    let form = ui.form;
-    let change = PasswordChange {
-        user: auth.session.user_id,
-        address: client.ip,
-        current: form.current_password,
-        new: form.new_password,
-        keep: Keep {
-            session: Some(&auth.session.handle),
-            family: None,
-        },
-    };
-    let (error, status) = match apply_password_change(&state, change).await {
-        Ok(()) => return see_other("/account?notice=password"),
-        Err(AuthError::InvalidCredentials) => (
-            "The current password is wrong.".to_owned(),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Err(AuthError::RateLimited { .. }) => (
-            "Too many attempts. Try again later.".to_owned(),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        // The policy's own words.
-        Err(AuthError::Invalid { detail, .. }) => (detail, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(e) => return error_page(e.into()),
-    };
-    render_account(&state, auth, None, Some(&error), status).await
 }
 
 /// The stylesheet (compiled in).

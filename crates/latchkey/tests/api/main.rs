@@ -45,3 +45,4 @@ mod sessions;
 mod soft_authenticator;
 mod throttling;
 mod tokens;
+mod ui_recent_auth;
