@@ -60,7 +60,7 @@ pub enum VerifyResponse {
 #[serde(untagged)]
 pub enum VerifyRequest {
     Code(CodeVerifyRequest),
-    Passkey(PasskeyVerifyRequest),
+    Passkey(Box<PasskeyVerifyRequest>),
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
