@@ -12,6 +12,7 @@ pub mod issue;
 pub mod keyring;
 pub mod login;
 pub mod mfa;
+pub mod mfa_passkey;
 pub mod passkeys;
 pub mod password_change;
 pub mod passwords;

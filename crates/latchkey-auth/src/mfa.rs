@@ -125,7 +125,7 @@ impl AuthService {
     ) -> Result<Vec<String>, AuthError> {
         let user = who.user;
         self.reauthenticate(who).await?;
-        if self.second_factors_of(user).await?.is_empty() {
+        if !self.second_factors_of(user).await?.contains(&Method::Totp) {
             return Err(AuthError::NoFactor);
         }
         let (codes, hashes) = recovery::new_set()?;

@@ -45,7 +45,7 @@ pub struct LoginOptions {
 }
 
 impl AuthService {
-    fn webauthn(&self) -> Result<&Webauthn, AuthError> {
+    pub(crate) fn webauthn(&self) -> Result<&Webauthn, AuthError> {
         self.webauthn
             .as_deref()
             .ok_or(AuthError::PasskeysUnavailable)
@@ -197,7 +197,7 @@ impl AuthService {
         Ok(deleted)
     }
 
-    async fn put<T: serde::Serialize>(
+    pub(crate) async fn put<T: serde::Serialize>(
         &self,
         kind: &str,
         key: &str,
@@ -225,7 +225,7 @@ impl AuthService {
     }
 
     /// The ceremony `key` of `kind`, taken (so never again).
-    async fn take(&self, kind: &str, key: &str) -> Result<Ceremony, AuthError> {
+    pub(crate) async fn take(&self, kind: &str, key: &str) -> Result<Ceremony, AuthError> {
         self.store
             .take_ceremony(&ceremony_id(key), kind, self.clock.now())
             .await?
@@ -251,7 +251,7 @@ fn signed_challenge(client_data_json: &[u8]) -> Result<String, AuthError> {
 
 /// A refused sign-in; a counter that did not move forward is a clone
 /// signal, logged (never the credential itself).
-fn clone_signal(record: &PasskeyRecord, e: WebauthnError) -> AuthError {
+pub(crate) fn clone_signal(record: &PasskeyRecord, e: WebauthnError) -> AuthError {
     if matches!(e, WebauthnError::CredentialPossibleCompromise) {
         tracing::warn!(
             user = %record.user_id,
@@ -262,7 +262,7 @@ fn clone_signal(record: &PasskeyRecord, e: WebauthnError) -> AuthError {
     refused(e)
 }
 
-fn refused(e: WebauthnError) -> AuthError {
+pub(crate) fn refused(e: WebauthnError) -> AuthError {
     tracing::debug!(error = %e, "WebAuthn ceremony refused");
     AuthError::PasskeyRefused
 }
@@ -300,15 +300,15 @@ fn counter_and_flags(serialized: &str) -> (i64, bool, bool) {
     )
 }
 
-fn encode<T: serde::Serialize>(v: &T) -> Result<String, AuthError> {
+pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<String, AuthError> {
     serde_json::to_string(v).map_err(|e| AuthError::Internal(format!("WebAuthn state: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(s: &str) -> Result<T, AuthError> {
+pub(crate) fn decode<T: DeserializeOwned>(s: &str) -> Result<T, AuthError> {
     serde_json::from_str(s).map_err(|e| AuthError::Internal(format!("stored WebAuthn state: {e}")))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

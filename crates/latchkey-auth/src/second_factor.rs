@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::error::AuthError;
 use crate::issue::Device;
-use crate::login::throttle_keys;
+use crate::login::{Keys, throttle_keys};
 use crate::principal::{Challenge, Method, Principal};
 use crate::service::AuthService;
 use crate::{random, recovery, totp};
@@ -66,6 +66,14 @@ pub struct SecondStep {
     pub remember: bool,
 }
 
+/// A live pending login, opened for its second step.
+pub(crate) struct Opened {
+    pub(crate) hash: [u8; 32],
+    pub(crate) pending: PendingLogin,
+    pub(crate) flavour: Flavour,
+    pub(crate) user: User,
+}
+
 /// What binds a pending login to its client: the address and user agent.
 fn client_binding(client: &Device) -> [u8; 32] {
     let ip = client.ip.as_deref().unwrap_or("");
@@ -80,18 +88,23 @@ fn token_hash(token: &str) -> Option<[u8; 32]> {
 
 impl AuthService {
     /// The second factors that can complete a login of `user` (empty: a
-    /// password alone suffices).
+    /// password alone suffices). A passkey counts (`webauthn`) while passkeys
+    /// are enabled.
     pub async fn second_factors_of(&self, user: UserId) -> Result<Vec<Method>, AuthError> {
         let active = self
             .store
             .totp_factor(user)
             .await?
             .is_some_and(|f| f.confirmed_at.is_some());
-        Ok(if active {
+        let mut methods = if active {
             vec![Method::Totp, Method::RecoveryCode]
         } else {
             Vec::new()
-        })
+        };
+        if self.webauthn.is_some() && !self.store.passkeys_of(user).await?.is_empty() {
+            methods.push(Method::Passkey { hardware: false });
+        }
+        Ok(methods)
     }
 
     /// Stores `challenge` as a pending login that ends as `flavour`, bound
@@ -132,11 +145,28 @@ impl AuthService {
         code: &str,
         client: &Device,
     ) -> Result<SecondStep, AuthError> {
-        let now = self.clock.now();
+        let opened = self.open_pending(mfa_token, client).await?;
+        let keys = self.count_second_step(&opened.user, client).await?;
+        let accepted = match self.classify(&opened.user, code).await? {
+            Some((presented, method)) => self
+                .consume_pending(&opened.hash, presented.proof())
+                .await?
+                .then_some(method),
+            None => None,
+        };
+        self.conclude(opened, &keys, accepted).await
+    }
+
+    /// The live pending login behind `mfa_token`, bound to `client`.
+    pub(crate) async fn open_pending(
+        &self,
+        mfa_token: &str,
+        client: &Device,
+    ) -> Result<Opened, AuthError> {
         let hash = token_hash(mfa_token).ok_or(AuthError::InvalidMfaToken)?;
         let pending = self
             .store
-            .pending_login(&hash, now)
+            .pending_login(&hash, self.clock.now())
             .await?
             .ok_or(AuthError::InvalidMfaToken)?;
         let bound = client_binding(client).ct_eq(pending.client.as_slice());
@@ -149,32 +179,63 @@ impl AuthService {
             .user_by_id(pending.user_id)
             .await?
             .ok_or(AuthError::InvalidMfaToken)?;
+        Ok(Opened {
+            hash,
+            pending,
+            flavour,
+            user,
+        })
+    }
+
+    /// Counts a second step with the login throttle, before any proof is
+    /// checked; the keys to settle on success.
+    pub(crate) async fn count_second_step(
+        &self,
+        user: &User,
+        client: &Device,
+    ) -> Result<Keys, AuthError> {
         let address = client.ip.as_deref().and_then(|ip| ip.parse().ok());
         let keys = throttle_keys(Some(&user.username), address);
         self.count_attempt(&keys).await?;
-        let accepted = match self.classify(&user, code).await? {
-            Some((presented, method)) => {
-                let proof = presented.proof();
-                match self.store.finish_pending_login(&hash, proof, now).await? {
-                    Finished::Done(_) => Some(method),
-                    Finished::Refused => None,
-                    Finished::Gone => return Err(AuthError::InvalidMfaToken),
-                }
-            }
-            None => None,
-        };
+        Ok(keys)
+    }
+
+    /// Consumes the pending login with `proof` (once): whether the proof
+    /// was accepted.
+    pub(crate) async fn consume_pending(
+        &self,
+        hash: &[u8; 32],
+        proof: Proof<'_>,
+    ) -> Result<bool, AuthError> {
+        let now = self.clock.now();
+        match self.store.finish_pending_login(hash, proof, now).await? {
+            Finished::Done(_) => Ok(true),
+            Finished::Refused => Ok(false),
+            Finished::Gone => Err(AuthError::InvalidMfaToken),
+        }
+    }
+
+    /// Ends a second step: a refusal is a strike against the pending login
+    /// (five end it); an accepted method completes the login.
+    pub(crate) async fn conclude(
+        &self,
+        opened: Opened,
+        keys: &Keys,
+        accepted: Option<Method>,
+    ) -> Result<SecondStep, AuthError> {
         let Some(method) = accepted else {
             self.store
-                .count_pending_failure(&hash, MAX_CODE_ATTEMPTS)
+                .count_pending_failure(&opened.hash, MAX_CODE_ATTEMPTS)
                 .await?;
             return Err(AuthError::InvalidCode);
         };
-        self.settle(&keys).await?;
-        used(&user, method);
+        self.settle(keys).await?;
+        used(&opened.user, method);
+        let now = self.clock.now();
         Ok(SecondStep {
-            principal: Principal::new(user, vec![Method::Password, method], now),
-            flavour,
-            remember: pending.remember,
+            principal: Principal::new(opened.user, vec![Method::Password, method], now),
+            flavour: opened.flavour,
+            remember: opened.pending.remember,
         })
     }
 

@@ -48,7 +48,9 @@ pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, S
 struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{accounts, cookie, me, mfa, ops, passkeys, sessions, token_endpoints, verify};
+    use routes::{
+        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
+    };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
@@ -71,6 +73,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::confirm_totp))
         .routes(routes!(mfa::regenerate_recovery_codes))
         .routes(routes!(mfa::verify))
+        .routes(routes!(mfa_passkey::options))
         .routes(routes!(mfa::step_up))
         .routes(routes!(me::me))
         .routes(routes!(passkeys::register_options))

@@ -53,7 +53,8 @@ pub struct AddressLimits {
     /// `POST /v1/cookie/refresh`: 60 a minute.
     pub cookie_refresh: RouteLimit,
     /// `POST /v1/mfa/verify` (each code is also counted by the login
-    /// throttle; this bounds requests with unknown tokens).
+    /// throttle; this bounds requests with unknown tokens); also the limit
+    /// of `POST /v1/mfa/webauthn/options`, counted apart.
     pub mfa_verify: RouteLimit,
     /// `POST /v1/passkeys/login/options` and `…/register/options` (each
     /// stores a ceremony): 30 a minute.
@@ -87,6 +88,7 @@ impl AddressLimits {
             "/v1/token/introspect" => Some(("token_introspect", self.token_introspect)),
             "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
             "/v1/mfa/verify" => Some(("mfa_verify", self.mfa_verify)),
+            "/v1/mfa/webauthn/options" => Some(("mfa_webauthn_options", self.mfa_verify)),
             "/v1/passkeys/login/options" | "/v1/passkeys/register/options" => {
                 Some(("passkey_options", self.passkey_options))
             }

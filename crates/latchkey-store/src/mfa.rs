@@ -54,6 +54,11 @@ pub enum Proof<'a> {
     /// The SHA-256 of a recovery code: accepted if the user holds it
     /// unused.
     RecoveryCode(&'a [u8; 32]),
+    /// A WebAuthn assertion already checked and recorded (its ceremony
+    /// taken once, its sign counter moved forward by `record_passkey_use`):
+    /// always accepted; finishing a pending login with it only consumes
+    /// the login.
+    Passkey,
 }
 
 /// A login whose first step passed, waiting for a second factor.

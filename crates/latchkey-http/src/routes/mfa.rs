@@ -16,6 +16,7 @@ use crate::error::{ApiError, Problem};
 use crate::finish::{self, CookieLoginResponse, LoginResponse};
 use crate::json::AppJson;
 use crate::login::{TokenPair, issuer_label, method_of, mfa_outcome, second_step};
+use crate::routes::mfa_passkey::{PasskeyVerifyRequest, passkey_step};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -54,8 +55,16 @@ pub enum VerifyResponse {
     Hybrid(CookieLoginResponse),
 }
 
+/// A second step: a code, or a passkey assertion.
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct VerifyRequest {
+#[serde(untagged)]
+pub enum VerifyRequest {
+    Code(CodeVerifyRequest),
+    Passkey(Box<PasskeyVerifyRequest>),
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CodeVerifyRequest {
     /// From the `mfa_required` answer of the login.
     pub mfa_token: String,
     /// A TOTP code or a recovery code.
@@ -171,15 +180,16 @@ fn recovery_codes(codes: Vec<String>) -> Result<Response, ApiError> {
     Ok((NO_STORE, AppJson(body)).into_response())
 }
 
-/// Complete a login answered `mfa_required`: the answer is the one the
-/// login that started it would have given (session cookie, bearer pair or
+/// Complete a login answered `mfa_required` with a code, or with a passkey
+/// (`challenge_id` from `POST /v1/mfa/webauthn/options` and the browser's
+/// assertion): the answer is the one the login that started it would have given (session cookie, bearer pair or
 /// hybrid cookies).
 #[utoipa::path(post, path = "/v1/mfa/verify", tag = "mfa", operation_id = "mfa_verify",
     request_body = VerifyRequest,
     responses(
         (status = 200, body = VerifyResponse,
             description = "As the login that started it: a session (and its cookie), a bearer pair or the hybrid cookies"),
-        (status = 401, body = Problem, description = "invalid_code (five end the mfa_token); invalid_mfa_token"),
+        (status = 401, body = Problem, description = "invalid_code: a wrong code or a refused passkey (five end the mfa_token); invalid_mfa_token"),
         (status = 403, body = Problem, description = "csrf_failed: cross-site"),
         (status = 429, body = Problem, description = "rate_limited"),
     ))]
@@ -190,7 +200,10 @@ pub async fn verify(
     headers: HeaderMap,
     AppJson(body): AppJson<VerifyRequest>,
 ) -> Result<Response, ApiError> {
-    let step = second_step(&state, &client, &body.mfa_token, &body.code).await?;
+    let step = match body {
+        VerifyRequest::Code(c) => second_step(&state, &client, &c.mfa_token, &c.code).await?,
+        VerifyRequest::Passkey(p) => passkey_step(&state, &client, &p).await?,
+    };
     finish::respond(
         &state,
         &client,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cookie;
 pub mod me;
 pub mod mfa;
+pub mod mfa_passkey;
 pub mod ops;
 pub mod passkeys;
 pub mod sessions;

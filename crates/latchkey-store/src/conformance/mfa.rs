@@ -158,6 +158,19 @@ pub async fn mfa_pending_logins_finish_once_with_an_accepted_proof(store: &dyn S
     assert_eq!(done, 1, "{outcomes:?}");
     assert_eq!(finish(Proof::TotpStep(105)).await.unwrap(), Finished::Gone);
     assert!(store.pending_login(&token, t(3)).await.unwrap().is_none());
+    // A passkey assertion (checked and recorded before) finishes a pending
+    // login once.
+    let passkeyed = code(51);
+    store
+        .create_pending_login(&passkeyed, &pending(&alice, 300_000))
+        .await
+        .unwrap();
+    let finish = |p| store.finish_pending_login(&passkeyed, p, t(4));
+    assert!(matches!(
+        finish(Proof::Passkey).await.unwrap(),
+        Finished::Done(_)
+    ));
+    assert_eq!(finish(Proof::Passkey).await.unwrap(), Finished::Gone);
 }
 
 pub async fn mfa_pending_logins_end_at_the_last_attempt_and_expire(store: &dyn Store) {

@@ -59,6 +59,7 @@ async fn accept<'e, D: Dialect>(
             .execute(on)
             .await?
         }
+        Proof::Passkey => 1,
     };
     Ok(n > 0)
 }

@@ -23,6 +23,7 @@ mod me;
 mod mfa_helpers;
 mod mfa_login;
 mod mfa_pages;
+mod mfa_passkey;
 mod mfa_totp;
 mod no_leaks;
 mod operations;

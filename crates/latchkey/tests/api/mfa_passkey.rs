@@ -1,0 +1,234 @@
+//! A passkey as the second step of a password login (API.md, "Second
+//! factors and passkeys"): `mfa_required` offers `webauthn`,
+//! `POST /v1/mfa/webauthn/options` starts a ceremony for the pending login
+//! and `POST /v1/mfa/verify {"mfa_token","challenge_id","credential"}`
+//! completes it in each flavour, driven by the software authenticator.
+
+use latchkey_auth::PasskeySettings;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::soft_authenticator::SoftPasskey;
+
+const ORIGIN: &str = "https://example.test";
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.http.passkeys = PasskeySettings {
+            rp_id: Some("example.test".into()),
+            origins: vec![ORIGIN.into()],
+        };
+    })
+    .await
+}
+
+/// Registers a passkey for `login` (a device-bound one).
+async fn register(app: &TestApp, login: &Login) -> SoftPasskey {
+    let options = app
+        .send(app.post("/v1/passkeys/register/options").authed(login))
+        .await;
+    assert_eq!(options.status, StatusCode::OK, "{}", options.body);
+    let (passkey, credential) = SoftPasskey::create(&options.json(), ORIGIN, false);
+    let r = app
+        .send(
+            app.post("/v1/passkeys/register")
+                .authed(login)
+                .json(&json!({ "credential": credential })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    passkey
+}
+
+/// The `mfa_token` of an `mfa_required` answer offering `methods`.
+fn token_of(r: &Reply, methods: Value) -> String {
+    assert_problem(r, 401, "mfa_required");
+    assert!(
+        r.set_cookies().is_empty(),
+        "no cookie before the second step"
+    );
+    assert_eq!(r.json()["methods"], methods);
+    r.json()["mfa_token"]
+        .as_str()
+        .expect("mfa_token")
+        .to_owned()
+}
+
+async fn options(app: &TestApp, mfa_token: &str) -> Reply {
+    app.send(
+        app.post("/v1/mfa/webauthn/options")
+            .json(&json!({ "mfa_token": mfa_token })),
+    )
+    .await
+}
+
+async fn verify(app: &TestApp, mfa_token: &str, challenge_id: &Value, credential: &Value) -> Reply {
+    app.send(app.post("/v1/mfa/verify").json(&json!({
+        "mfa_token": mfa_token, "challenge_id": challenge_id, "credential": credential,
+    })))
+    .await
+}
+
+/// Options for `mfa_token`, answered by `passkey`.
+async fn answer(app: &TestApp, mfa_token: &str, passkey: &mut SoftPasskey) -> Reply {
+    let o = options(app, mfa_token).await;
+    assert_eq!(o.status, StatusCode::OK, "{}", o.body);
+    let credential = passkey.get(&o.json(), ORIGIN);
+    verify(app, mfa_token, &o.json()["challenge_id"], &credential).await
+}
+
+#[tokio::test]
+async fn a_passkey_completes_a_password_login_in_every_flavour() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let mut passkey = register(&app, &alice).await;
+    let webauthn = json!(["webauthn"]);
+
+    let r = app
+        .send(app.login_request("alice", PASSWORD, Some(true)))
+        .await;
+    let token = token_of(&r, webauthn.clone());
+    let o = options(&app, &token).await;
+    assert_eq!(o.status, StatusCode::OK, "{}", o.body);
+    let pk = &o.json()["publicKey"];
+    assert_eq!(pk["userVerification"], "required");
+    let allowed = pk["allowCredentials"].as_array().expect("allowCredentials");
+    assert_eq!(allowed.len(), 1);
+    let credential = passkey.get(&o.json(), ORIGIN);
+    let r = verify(&app, &token, &o.json()["challenge_id"], &credential).await;
+    let login = app.login_from(&r);
+    assert_eq!(login.user_id, alice.user_id);
+    let current = app.send(app.get("/v1/session").cookie_of(&login)).await;
+    assert_eq!(current.json()["amr"], json!(["pwd", "hwk", "mfa"]));
+
+    let token = token_of(
+        &app.token_login_attempt("alice", PASSWORD).await,
+        webauthn.clone(),
+    );
+    let r = answer(&app, &token, &mut passkey).await;
+    let pair = pair_from(&r);
+    app.assert_bearer_works(&pair.access).await;
+    assert_eq!(
+        jwt_claims(&pair.access)["amr"],
+        json!(["pwd", "hwk", "mfa"])
+    );
+
+    let r = app
+        .send(
+            app.post("/v1/cookie/login")
+                .json(&json!({ "username": "alice", "password": PASSWORD })),
+        )
+        .await;
+    let token = token_of(&r, webauthn);
+    let r = answer(&app, &token, &mut passkey).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let names: Vec<String> = r
+        .set_cookies()
+        .iter()
+        .map(|c| SetCookie::parse(c).name)
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("lk_at")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with("lk_rt")), "{names:?}");
+    assert_eq!(r.json()["user"]["id"], alice.user_id.as_str());
+}
+
+#[tokio::test]
+async fn a_passkey_joins_totp_in_the_methods_offered() {
+    let app = spawn().await;
+    let (alice, _) = app.mfa_user("alice").await;
+    let mut passkey = register(&app, &alice).await;
+    let r = app.token_login_attempt("alice", PASSWORD).await;
+    let token = token_of(&r, json!(["totp", "recovery_code", "webauthn"]));
+    pair_from(&answer(&app, &token, &mut passkey).await);
+}
+
+#[tokio::test]
+async fn another_users_passkey_is_refused() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let mut alices = register(&app, &alice).await;
+    let mut bobs = register(&app, &bob).await;
+    let token = token_of(
+        &app.token_login_attempt("alice", PASSWORD).await,
+        json!(["webauthn"]),
+    );
+    let r = answer(&app, &token, &mut bobs).await;
+    assert_problem(&r, 401, "invalid_code");
+    // Bob's own pending login does not take Alice's ceremony either.
+    let bobs_token = token_of(
+        &app.token_login_attempt("bob", PASSWORD).await,
+        json!(["webauthn"]),
+    );
+    let o = options(&app, &token).await;
+    let credential = bobs.get(&o.json(), ORIGIN);
+    let r = verify(&app, &bobs_token, &o.json()["challenge_id"], &credential).await;
+    assert_problem(&r, 401, "invalid_code");
+    // The refusals were strikes, not the end: Alice's passkey still works.
+    pair_from(&answer(&app, &token, &mut alices).await);
+}
+
+#[tokio::test]
+async fn a_challenge_is_answered_once() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let mut passkey = register(&app, &alice).await;
+    let first = token_of(
+        &app.token_login_attempt("alice", PASSWORD).await,
+        json!(["webauthn"]),
+    );
+    let o = options(&app, &first).await;
+    let credential = passkey.get(&o.json(), ORIGIN);
+    let challenge = o.json()["challenge_id"].clone();
+    pair_from(&verify(&app, &first, &challenge, &credential).await);
+    // The mfa_token is spent...
+    let r = verify(&app, &first, &challenge, &credential).await;
+    assert_problem(&r, 401, "invalid_mfa_token");
+    // ...and the ceremony too, for a new pending login.
+    let second = token_of(
+        &app.token_login_attempt("alice", PASSWORD).await,
+        json!(["webauthn"]),
+    );
+    let r = verify(&app, &second, &challenge, &credential).await;
+    assert_problem(&r, 401, "invalid_code");
+    pair_from(&answer(&app, &second, &mut passkey).await);
+}
+
+#[tokio::test]
+async fn a_wrong_mfa_token_is_refused() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let mut passkey = register(&app, &alice).await;
+    let r = options(&app, "not-a-token").await;
+    assert_problem(&r, 401, "invalid_mfa_token");
+    let bogus = "A".repeat(43);
+    assert_problem(&options(&app, &bogus).await, 401, "invalid_mfa_token");
+    let token = token_of(
+        &app.token_login_attempt("alice", PASSWORD).await,
+        json!(["webauthn"]),
+    );
+    let o = options(&app, &token).await;
+    let credential = passkey.get(&o.json(), ORIGIN);
+    let r = verify(&app, &bogus, &o.json()["challenge_id"], &credential).await;
+    assert_problem(&r, 401, "invalid_mfa_token");
+}
+
+#[tokio::test]
+async fn five_refused_passkeys_end_the_mfa_token() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    let mut passkey = register(&app, &alice).await;
+    let token = token_of(
+        &app.token_login_attempt("alice", PASSWORD).await,
+        json!(["webauthn"]),
+    );
+    for _ in 0..5 {
+        let o = options(&app, &token).await;
+        let credential = passkey.get(&o.json(), "https://evil.test");
+        let r = verify(&app, &token, &o.json()["challenge_id"], &credential).await;
+        assert_problem(&r, 401, "invalid_code");
+    }
+    let r = options(&app, &token).await;
+    assert_problem(&r, 401, "invalid_mfa_token");
+}
