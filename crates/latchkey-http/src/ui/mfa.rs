@@ -66,7 +66,13 @@ pub async fn login_code(
     headers: HeaderMap,
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
-    let again = |status, message| page(status, mfa_pages::code_step(&form.mfa_token, &message));
+    let passkeys = state.auth.webauthn.is_some();
+    let again = |status, message| {
+        page(
+            status,
+            mfa_pages::code_step(&form.mfa_token, &message, passkeys),
+        )
+    };
     let step = match second_step(&state, &client, &form.mfa_token, &form.code).await {
         Ok(step) => step,
         Err(AuthError::InvalidCode) => return again(StatusCode::UNAUTHORIZED, CodeMessage::Wrong),

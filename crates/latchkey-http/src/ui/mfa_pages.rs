@@ -16,7 +16,11 @@ pub enum CodeMessage {
 }
 
 /// The sign-in's second step: a code for the pending login `mfa_token`.
-pub fn code_step(mfa_token: &str, message: &CodeMessage) -> Markup {
+/// With passkeys on, it also points to the passkey sign-in, which needs
+/// no password and no second step (a user-verified passkey is
+/// multi-factor), so an account whose only factor is a passkey is never
+/// stuck at a code it does not have.
+pub fn code_step(mfa_token: &str, message: &CodeMessage, passkeys: bool) -> Markup {
     let body = html! {
         div.card {
             h1 { "Two-step sign-in" }
@@ -32,6 +36,9 @@ pub fn code_step(mfa_token: &str, message: &CodeMessage) -> Markup {
                 input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
                     autocapitalize="none" spellcheck="false" required autofocus;
                 button.wide type="submit" { "Verify" }
+            }
+            @if passkeys {
+                p #passkey-instead { "Have a passkey? " a href="/login" { "Sign in with your passkey instead" } "." }
             }
             a href="/login" { "Start again" }
         }

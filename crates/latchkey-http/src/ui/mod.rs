@@ -208,7 +208,8 @@ pub async fn login_submit(
             return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
         }
         Err(ApiError::MfaRequired { mfa_token, .. }) => {
-            let step = mfa_pages::code_step(&mfa_token, &mfa_pages::CodeMessage::None);
+            let passkeys = state.auth.webauthn.is_some();
+            let step = mfa_pages::code_step(&mfa_token, &mfa_pages::CodeMessage::None, passkeys);
             return page(StatusCode::OK, step);
         }
         Err(e) => return error_page(e),

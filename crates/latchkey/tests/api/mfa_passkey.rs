@@ -232,3 +232,24 @@ async fn five_refused_passkeys_end_the_mfa_token() {
     let r = options(&app, &token).await;
     assert_problem(&r, 401, "invalid_mfa_token");
 }
+
+#[tokio::test]
+async fn the_pages_code_step_points_a_passkey_user_to_the_passkey_sign_in() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    register(&app, &alice).await;
+    let r = app
+        .send(
+            app.post("/login")
+                .form(&[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Two-step sign-in"), "{}", r.body);
+    assert!(
+        r.body
+            .contains(r#"<a href="/login">Sign in with your passkey instead</a>"#),
+        "a way on for an account whose only factor is a passkey: {}",
+        r.body
+    );
+}
