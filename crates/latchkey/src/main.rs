@@ -78,64 +78,55 @@ fn usage_error(e: &clap::Error) -> ExitCode {
 }
 
 async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
+    if let Command::Serve { .. } = command {
+        return serve(&config).await;
+    }
+    // Every other command works on the store, and closes it when done.
+    let store = latchkey::app::open_store(&config.database_url).await?;
+    let result = store_command(command, store.as_ref(), &config).await;
+    store.close().await;
+    result
+}
+
+async fn serve(config: &config::Config) -> anyhow::Result<()> {
+    latchkey::telemetry::init(&config.log)?;
+    let app = Application::build(config).await?;
+    tracing::info!(
+        address = %app.address(),
+        url = %format!("http://{}", app.address()),
+        database = %latchkey::app::redact_url(&config.database_url),
+        redis = config.redis_url.as_deref().map(latchkey::app::redact_url).unwrap_or_default(),
+        metrics = app.metrics_address().map(|a| a.to_string()).unwrap_or_default(),
+        "latchkey listening"
+    );
+    app.run_until(shutdown_signal()).await
+}
+
+async fn store_command(
+    command: Command,
+    store: &dyn latchkey_store::Store,
+    config: &config::Config,
+) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } => {
-            latchkey::telemetry::init(&config.log)?;
-            let app = Application::build(&config).await?;
-            tracing::info!(
-                address = %app.address(),
-                url = %format!("http://{}", app.address()),
-                database = %latchkey::app::redact_url(&config.database_url),
-                redis = config.redis_url.as_deref().map(latchkey::app::redact_url).unwrap_or_default(),
-                metrics = app.metrics_address().map(|a| a.to_string()).unwrap_or_default(),
-                "latchkey listening"
-            );
-            app.run_until(shutdown_signal()).await
-        }
+        Command::Serve { .. } => anyhow::bail!("serve does not run on an opened store"),
         Command::User {
             command: UserCommand::Add { name, .. },
-        } => {
-            let store = latchkey::app::open_store(&config.database_url).await?;
-            let result = cli::user_add(store.as_ref(), &name).await;
-            store.close().await;
-            result
-        }
+        } => cli::user_add(store, &name).await,
         Command::User {
             command: UserCommand::MfaReset { name },
-        } => {
-            let store = latchkey::app::open_store(&config.database_url).await?;
-            let result = cli::user_mfa_reset(store.as_ref(), &config.http, &name).await;
-            store.close().await;
-            result
-        }
-        Command::Keys { command } => {
-            let store = latchkey::app::open_store(&config.database_url).await?;
-            let result = match command {
-                KeysCommand::List => cli::keys_list(store.as_ref()).await,
-                KeysCommand::Rotate => cli::keys_rotate(store.as_ref(), &config).await,
-            };
-            store.close().await;
-            result
-        }
-        Command::Sessions { command } => {
-            let store = latchkey::app::open_store(&config.database_url).await?;
-            let result = match command {
-                SessionsCommand::List { user, json } => {
-                    cli::sessions_list(store.as_ref(), user.as_deref(), json).await
-                }
-                SessionsCommand::Revoke { user, id } => {
-                    cli::sessions_revoke(
-                        store.as_ref(),
-                        &config.http,
-                        user.as_deref(),
-                        id.as_deref(),
-                    )
-                    .await
-                }
-            };
-            store.close().await;
-            result
-        }
+        } => cli::user_mfa_reset(store, &config.http, &name).await,
+        Command::Keys { command } => match command {
+            KeysCommand::List => cli::keys_list(store).await,
+            KeysCommand::Rotate => cli::keys_rotate(store, config).await,
+        },
+        Command::Sessions { command } => match command {
+            SessionsCommand::List { user, json } => {
+                cli::sessions_list(store, user.as_deref(), json).await
+            }
+            SessionsCommand::Revoke { user, id } => {
+                cli::sessions_revoke(store, &config.http, user.as_deref(), id.as_deref()).await
+            }
+        },
     }
 }
 

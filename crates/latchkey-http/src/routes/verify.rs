@@ -35,29 +35,7 @@ use latchkey_auth::Subject;
     ))]
 pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (mut parts, _) = req.into_parts();
-    // Both headers are read; if either names an unsafe method, that one
-    // counts (a client-sent header must not downgrade the proxy's).
-    let mut original: Option<Method> = None;
-    for name in ["x-forwarded-method", "x-original-method"] {
-        let Some(value) = parts.headers.get(name) else {
-            continue;
-        };
-        let method = value
-            .to_str()
-            .ok()
-            .and_then(|m| Method::from_bytes(m.trim().as_bytes()).ok())
-            .ok_or_else(|| ApiError::BadRequest {
-                code: "invalid_request",
-                detail: format!("{name} is not a method."),
-            })?;
-        if method == Method::TRACE {
-            return Err(ApiError::MethodNotAllowed);
-        }
-        if original.as_ref().is_none_or(|m| !crate::auth::is_unsafe(m)) {
-            original = Some(method);
-        }
-    }
-    if let Some(m) = original {
+    if let Some(m) = original_method(&parts.headers)? {
         parts.method = m;
     }
     let credential = Credential::from_request_parts(&mut parts, &state).await?;
@@ -93,4 +71,31 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         HeaderValue::from(assurance.auth_time.unix_seconds()),
     );
     Ok(res)
+}
+
+/// The method of the request the proxy asks about. Both headers are read;
+/// if either names an unsafe method, that one counts (a client-sent header
+/// must not downgrade the proxy's).
+fn original_method(headers: &axum::http::HeaderMap) -> Result<Option<Method>, ApiError> {
+    let mut original: Option<Method> = None;
+    for name in ["x-forwarded-method", "x-original-method"] {
+        let Some(value) = headers.get(name) else {
+            continue;
+        };
+        let method = value
+            .to_str()
+            .ok()
+            .and_then(|m| Method::from_bytes(m.trim().as_bytes()).ok())
+            .ok_or_else(|| ApiError::BadRequest {
+                code: "invalid_request",
+                detail: format!("{name} is not a method."),
+            })?;
+        if method == Method::TRACE {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        if original.as_ref().is_none_or(|m| !crate::auth::is_unsafe(m)) {
+            original = Some(method);
+        }
+    }
+    Ok(original)
 }
