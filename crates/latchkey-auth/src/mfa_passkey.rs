@@ -8,12 +8,12 @@
 //! (WebAuthn L3 lets a second factor merely prefer it; requiring it keeps
 //! one rule for a passkey, alone or after a password).
 
-use latchkey_store::{PasskeyUse, Proof};
-use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PublicKeyCredential, WebauthnError};
+use latchkey_store::Proof;
+use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PublicKeyCredential};
 
 use crate::error::AuthError;
 use crate::issue::Device;
-use crate::passkeys::{LoginOptions, clone_signal, decode, encode, hex, refused};
+use crate::passkeys::{LoginOptions, decode, hex, refused};
 use crate::principal::Method;
 use crate::second_factor::{Opened, SecondStep};
 use crate::service::AuthService;
@@ -110,20 +110,7 @@ impl AuthService {
             .filter(|r| r.user_id == opened.user.id)
             .ok_or(AuthError::PasskeyRefused)?;
         let mut passkey: Passkey = decode(&record.passkey)?;
-        passkey.update_credential(&result);
-        let used = PasskeyUse {
-            passkey: encode(&passkey)?,
-            sign_count: i64::from(result.counter()),
-            backup_eligible: result.backup_eligible(),
-            backup_state: result.backup_state(),
-            at: self.clock.now(),
-        };
-        if !self.store.record_passkey_use(&record.id, &used).await? {
-            return Err(clone_signal(
-                &record,
-                WebauthnError::CredentialPossibleCompromise,
-            ));
-        }
+        self.record_use(&record, &mut passkey, &result).await?;
         Ok(Method::Passkey {
             hardware: !result.backup_eligible(),
         })

@@ -19,8 +19,9 @@ use latchkey_core::{Timestamp, UserId};
 use latchkey_store::{Ceremony, PasskeyRecord, PasskeyUse, User};
 use serde::de::DeserializeOwned;
 use webauthn_rs::prelude::{
-    CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, RequestChallengeResponse, Uuid, Webauthn, WebauthnError,
+    AuthenticationResult, CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Uuid, Webauthn,
+    WebauthnError,
 };
 
 use crate::error::AuthError;
@@ -45,6 +46,32 @@ pub struct LoginOptions {
 }
 
 impl AuthService {
+    /// Records a verified use of `passkey` (counter, backup flags, the
+    /// updated credential). A counter that did not move forward in the
+    /// store (another node saw a higher one) is a clone signal: refused.
+    pub(crate) async fn record_use(
+        &self,
+        record: &PasskeyRecord,
+        passkey: &mut Passkey,
+        result: &AuthenticationResult,
+    ) -> Result<(), AuthError> {
+        passkey.update_credential(result);
+        let used = PasskeyUse {
+            passkey: encode(passkey)?,
+            sign_count: i64::from(result.counter()),
+            backup_eligible: result.backup_eligible(),
+            backup_state: result.backup_state(),
+            at: self.clock.now(),
+        };
+        if !self.store.record_passkey_use(&record.id, &used).await? {
+            return Err(clone_signal(
+                record,
+                WebauthnError::CredentialPossibleCompromise,
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn webauthn(&self) -> Result<&Webauthn, AuthError> {
         self.webauthn
             .as_deref()
@@ -154,20 +181,7 @@ impl AuthService {
         let result = webauthn
             .finish_discoverable_authentication_v2(credential, state, &passkey)
             .map_err(|e| clone_signal(&record, e))?;
-        passkey.update_credential(&result);
-        let used = PasskeyUse {
-            passkey: encode(&passkey)?,
-            sign_count: i64::from(result.counter()),
-            backup_eligible: result.backup_eligible(),
-            backup_state: result.backup_state(),
-            at: self.clock.now(),
-        };
-        if !self.store.record_passkey_use(&record.id, &used).await? {
-            return Err(clone_signal(
-                &record,
-                WebauthnError::CredentialPossibleCompromise,
-            ));
-        }
+        self.record_use(&record, &mut passkey, &result).await?;
         let user = self
             .store
             .user_by_id(record.user_id)
@@ -178,7 +192,7 @@ impl AuthService {
         let method = Method::Passkey {
             hardware: !result.backup_eligible(),
         };
-        let mut principal = Principal::new(user, vec![method], used.at);
+        let mut principal = Principal::new(user, vec![method], self.clock.now());
         principal.multi_factor = true;
         Ok(principal)
     }

@@ -4,41 +4,16 @@
 //! and `POST /v1/mfa/verify {"mfa_token","challenge_id","credential"}`
 //! completes it in each flavour, driven by the software authenticator.
 
-use latchkey_auth::PasskeySettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::passkeys::{ORIGIN, spawn};
 use crate::soft_authenticator::SoftPasskey;
-
-const ORIGIN: &str = "https://example.test";
-
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(|c| {
-        c.http.passkeys = PasskeySettings {
-            rp_id: Some("example.test".into()),
-            origins: vec![ORIGIN.into()],
-        };
-    })
-    .await
-}
 
 /// Registers a passkey for `login` (a device-bound one).
 async fn register(app: &TestApp, login: &Login) -> SoftPasskey {
-    let options = app
-        .send(app.post("/v1/passkeys/register/options").authed(login))
-        .await;
-    assert_eq!(options.status, StatusCode::OK, "{}", options.body);
-    let (passkey, credential) = SoftPasskey::create(&options.json(), ORIGIN, false);
-    let r = app
-        .send(
-            app.post("/v1/passkeys/register")
-                .authed(login)
-                .json(&json!({ "credential": credential })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    passkey
+    crate::passkeys::register(app, login, false).await.0
 }
 
 /// The `mfa_token` of an `mfa_required` answer offering `methods`.

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::soft_authenticator::SoftPasskey;
 
-const ORIGIN: &str = "https://example.test";
+pub(crate) const ORIGIN: &str = "https://example.test";
 
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     TestApp::spawn_with(|c| {
         c.http.passkeys = PasskeySettings {
             rp_id: Some("example.test".into()),
@@ -23,7 +23,7 @@ async fn spawn() -> TestApp {
 }
 
 /// Registers a new passkey for `login` and returns it with its id.
-async fn register(app: &TestApp, login: &Login, synced: bool) -> (SoftPasskey, String) {
+pub(crate) async fn register(app: &TestApp, login: &Login, synced: bool) -> (SoftPasskey, String) {
     let options = app
         .send(app.post("/v1/passkeys/register/options").authed(login))
         .await;
