@@ -4,12 +4,11 @@
 //! finishes it (see `mfa.rs`).
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use latchkey_auth::webauthn::PublicKeyCredential;
 use latchkey_auth::{AuthError, SecondStep};
 use serde::Deserialize;
 
-use super::NO_STORE;
 use crate::auth::SameSiteLogin;
 use crate::caller::Caller;
 use crate::error::{ApiError, Problem};
@@ -61,10 +60,7 @@ pub async fn options(
         .auth
         .start_mfa_passkey(&body.mfa_token, &device(&client))
         .await?;
-    let mut out = serde_json::to_value(&started.options)
-        .map_err(|e| ApiError::Internal(format!("WebAuthn options: {e}")))?;
-    out["challenge_id"] = started.challenge_id.into();
-    Ok((NO_STORE, AppJson(out)).into_response())
+    super::passkeys::options_answer(started)
 }
 
 /// The passkey second step, counted in the metrics like a code.

@@ -6,6 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use latchkey_auth::LoginOptions;
 use latchkey_auth::webauthn::{PublicKeyCredential, RegisterPublicKeyCredential};
 use latchkey_store::PasskeyRecord;
 use serde::{Deserialize, Serialize};
@@ -187,6 +188,13 @@ pub async fn delete(
     ))]
 pub async fn login_options(State(state): State<AppState>) -> Result<Response, ApiError> {
     let started = state.auth.start_passkey_login().await?;
+    options_answer(started)
+}
+
+/// A sign-in ceremony's options as the browser's
+/// `navigator.credentials.get` takes them, with the `challenge_id` to
+/// answer with (the passkey sign-in and the passkey second step).
+pub(crate) fn options_answer(started: LoginOptions) -> Result<Response, ApiError> {
     let mut body = serde_json::to_value(&started.options)
         .map_err(|e| ApiError::Internal(format!("WebAuthn options: {e}")))?;
     body["challenge_id"] = started.challenge_id.into();
