@@ -4,11 +4,11 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use latchkey_auth::{
-    AuthError, Authentication, BearerPair, Device, EndSessions, Flavour, Method, PasswordChange,
-    Principal, Reauthenticate, Refreshed, SecondStep,
+    AuthError, Authentication, BearerPair, Device, EndSessions, Flavour, PasswordChange, Principal,
+    Refreshed, SecondStep,
 };
 use latchkey_core::refresh::RefreshSecret;
-use latchkey_core::{Assurance, Session, SessionSecret};
+use latchkey_core::{Session, SessionSecret};
 use latchkey_store::Ended;
 use serde::Serialize;
 
@@ -81,27 +81,6 @@ pub async fn apply_password_change(
     }
     state.ended(&outcome?);
     Ok(())
-}
-
-/// Step-up (see [`latchkey_auth::AuthService::reauthenticated`]): raises
-/// the credential's `amr` and `auth_time` in the store and drops a session
-/// from this node's cache at once, so its next request reads the raised
-/// values (another node's cache holds the old, lower ones for at most its
-/// 10 s).
-pub async fn reauthenticated(
-    state: &AppState,
-    credential: Reauthenticate<'_>,
-    methods: &[Method],
-    multi_factor: bool,
-) -> Result<Option<Assurance>, ApiError> {
-    let raised = state
-        .auth
-        .reauthenticated(credential, methods, multi_factor)
-        .await;
-    if let Reauthenticate::Session(secret) = credential {
-        state.forget_session(secret.as_bytes());
-    }
-    Ok(raised?)
 }
 
 /// Counts a password step; `success` names a right password's outcome.

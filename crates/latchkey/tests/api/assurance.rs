@@ -185,15 +185,19 @@ async fn step_up_raises_a_session_at_once_and_becomes_old_after_five_minutes() {
     app.send(app.get("/v1/session").cookie_of(&alice)).await;
     app.advance(Duration::from_secs(30));
     let secret = SessionSecret::parse(&alice.cookie).unwrap().hash();
-    let raised = latchkey_http::login::reauthenticated(
-        &app.state,
-        Reauthenticate::Session(&secret),
-        &[Method::Passkey { hardware: true }],
-        true,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let raised = app
+        .state
+        .auth
+        .reauthenticated(
+            Reauthenticate::Session(&secret),
+            &[Method::Passkey { hardware: true }],
+            true,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    // As `POST /v1/mfa/step-up` does: this node forgets its cached copy.
+    app.state.forget_session(secret.as_bytes());
     let r = app.send(app.get("/v1/session").cookie_of(&alice)).await;
     assert_eq!(r.json()["amr"], json!(["pwd", "hwk", "mfa"]), "{}", r.body);
     assert_eq!(r.json()["auth_time"], json!(START_SECS + 30));
