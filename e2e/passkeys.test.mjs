@@ -2,7 +2,8 @@
 // WebAuthn domain: CTAP2, internal transport, resident keys, user
 // verification) stands in for a phone or laptop. Register a passkey from
 // the account page, sign out, sign in with the passkey alone, and see the
-// assurance on the account page.
+// assurance on the account page; and use it as the second step after a
+// password, on the two-step page.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -24,6 +25,7 @@ let browser;
 before(async () => {
   lk = await startLatchkey();
   lk.addUser('paula', PASSWORD);
+  lk.addUser('pedro', PASSWORD);
   browser = await launchBrowser();
 });
 
@@ -32,12 +34,8 @@ after(async () => {
   await lk?.stop();
 });
 
-/** A page whose browser has a platform authenticator with user verification. */
-async function pageWithAuthenticator() {
-  const ctx = await newDevice(browser);
-  const page = await ctx.newPage();
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
+/** A platform authenticator with user verification, on `cdp`'s page. */
+async function addAuthenticator(cdp) {
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: {
       protocol: 'ctap2',
@@ -48,7 +46,26 @@ async function pageWithAuthenticator() {
       automaticPresenceSimulation: true,
     },
   });
+  return authenticatorId;
+}
+
+/** A page whose browser has a platform authenticator with user verification. */
+async function pageWithAuthenticator() {
+  const ctx = await newDevice(browser);
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const authenticatorId = await addAuthenticator(cdp);
   return { ctx, page, cdp, authenticatorId };
+}
+
+/** Registers a passkey named `name` on the account page `page` is on. */
+async function registerPasskey(page, name) {
+  await page.fill('#passkey_name', name);
+  await Promise.all([
+    page.waitForURL(`${lk.url}/account?notice=passkey`),
+    page.click('#passkey-register button[type=submit]'),
+  ]);
 }
 
 test('a passkey registered on the account page signs in alone, and the account page shows it', async () => {
@@ -56,11 +73,7 @@ test('a passkey registered on the account page signs in alone, and the account p
   await signIn(page, lk.url, 'paula', PASSWORD);
   assert.match(await page.locator('#assurance').textContent(), /a password/);
 
-  await page.fill('#passkey_name', 'test laptop');
-  await Promise.all([
-    page.waitForURL(`${lk.url}/account?notice=passkey`),
-    page.click('#passkey-register button[type=submit]'),
-  ]);
+  await registerPasskey(page, 'test laptop');
   assert.equal(await page.locator('.passkey-name').textContent(), 'test laptop');
   const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   assert.equal(credentials.length, 1, 'the authenticator holds one credential');
@@ -96,4 +109,28 @@ test('the login page offers passkey autofill on the username field', async () =>
   assert.doesNotMatch(csp, /unsafe/);
   assert.equal(await page.getAttribute('#username', 'autocomplete'), 'username webauthn');
   assert.equal(await page.locator('#passkey-error').count(), 0, 'no error shown');
+});
+
+test('after a password, the two-step page finishes the sign-in with the passkey', async () => {
+  const { page, cdp, authenticatorId } = await pageWithAuthenticator();
+  await signIn(page, lk.url, 'pedro', PASSWORD);
+  await registerPasskey(page, 'work laptop');
+  await Promise.all([page.waitForURL(/\/login/), page.click('header form[action="/logout"] button')]);
+
+  // Unplug the authenticator (keeping its credential) so that the login
+  // page's passkey autofill cannot sign in before the password is typed.
+  const { credentials: [credential] } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+  await page.fill('#username', 'pedro');
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(`${lk.url}/login`), page.click('form[action="/login"] button[type=submit]')]);
+  assert.equal(await page.locator('main h1').textContent(), 'Two-step sign-in');
+  assert.equal(await page.locator('#passkey-second').textContent(), 'Use a passkey');
+
+  const plugged = await addAuthenticator(cdp);
+  await cdp.send('WebAuthn.addCredential', { authenticatorId: plugged, credential });
+  await Promise.all([page.waitForURL(`${lk.url}/account`), page.click('#passkey-second')]);
+  assert.equal(await page.locator('main h1').first().textContent(), 'pedro');
+  assert.match(await page.locator('#assurance').textContent(), /multi-factor/);
+  assert.equal(await page.locator('#assurance').getAttribute('title'), 'pwd hwk mfa');
 });

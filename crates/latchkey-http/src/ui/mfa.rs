@@ -24,6 +24,10 @@ pub struct CodeForm {
     mfa_token: String,
     /// A TOTP code or a recovery code.
     code: String,
+    /// Present when the page offered the user's passkey too (it offers it
+    /// again when the code was wrong).
+    #[serde(default)]
+    passkey: Option<String>,
 }
 
 /// A form with the anti-forgery token and a code.
@@ -66,13 +70,9 @@ pub async fn login_code(
     headers: HeaderMap,
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
-    let passkeys = state.auth.webauthn.is_some();
-    let again = |status, message| {
-        page(
-            status,
-            mfa_pages::code_step(&form.mfa_token, &message, passkeys),
-        )
-    };
+    let passkey_step = form.passkey.is_some();
+    let again =
+        |status, message| code_step_page(&state, status, &form.mfa_token, &message, passkey_step);
     let step = match second_step(&state, &client, &form.mfa_token, &form.code).await {
         Ok(step) => step,
         Err(AuthError::InvalidCode) => return again(StatusCode::UNAUTHORIZED, CodeMessage::Wrong),
@@ -96,6 +96,26 @@ pub async fn login_code(
         }
         Err(e) => error_page(e),
     }
+}
+
+/// The code step as a page: with `passkey_step` (the pending login
+/// accepts the user's passkey), it runs the passkey script, which finishes
+/// the sign-in through `POST /v1/mfa/webauthn/options` and
+/// `POST /v1/mfa/verify`.
+pub(super) fn code_step_page(
+    state: &AppState,
+    status: StatusCode,
+    mfa_token: &str,
+    message: &CodeMessage,
+    passkey_step: bool,
+) -> Response {
+    let passkeys = state.auth.webauthn.is_some();
+    let offers = mfa_pages::CodeStepOffers {
+        passkey_sign_in: passkeys,
+        passkey_step: passkeys && passkey_step,
+    };
+    let step = mfa_pages::code_step(mfa_token, message, offers);
+    super::passkeys::allow_script(offers.passkey_step, page(status, step))
 }
 
 /// Start setting up an authenticator app: the QR code and a code field.

@@ -15,29 +15,49 @@ pub enum CodeMessage {
     RateLimited,
 }
 
-/// The sign-in's second step: a code for the pending login `mfa_token`.
-/// With passkeys on, it also points to the passkey sign-in, which needs
-/// no password and no second step (a user-verified passkey is
-/// multi-factor), so an account whose only factor is a passkey is never
-/// stuck at a code it does not have.
-pub fn code_step(mfa_token: &str, message: &CodeMessage, passkeys: bool) -> Markup {
+/// What the code step offers besides a code.
+#[derive(Clone, Copy)]
+pub struct CodeStepOffers {
+    /// Passkeys are configured: point to the passkey sign-in, which needs
+    /// no password and no second step (a user-verified passkey is
+    /// multi-factor).
+    pub passkey_sign_in: bool,
+    /// The pending login accepts a passkey (the user has one): "Use a
+    /// passkey" finishes this very sign-in with it (the page's script).
+    pub passkey_step: bool,
+}
+
+/// The sign-in's second step for the pending login `mfa_token`: a code,
+/// or the user's passkey, so an account whose only factor is a passkey is
+/// never stuck at a code it does not have.
+pub fn code_step(mfa_token: &str, message: &CodeMessage, offers: CodeStepOffers) -> Markup {
     let body = html! {
         div.card {
             h1 { "Two-step sign-in" }
-            p.lead { "Enter the 6-digit code from your authenticator app, or one of your recovery codes." }
+            @if offers.passkey_step {
+                p.lead { "Use your passkey, or enter the 6-digit code from your authenticator app or one of your recovery codes." }
+            } @else {
+                p.lead { "Enter the 6-digit code from your authenticator app, or one of your recovery codes." }
+            }
             @match message {
                 CodeMessage::Wrong => div.error role="alert" { "That code is wrong or was already used." },
                 CodeMessage::RateLimited => div.error role="alert" { "Too many attempts. Try again later." },
                 CodeMessage::None => {},
             }
-            form method="post" action="/login/code" {
+            @if offers.passkey_step {
+                button.wide #passkey-second type="button" { "Use a passkey" }
+            }
+            form #code-step method="post" action="/login/code" {
                 input type="hidden" name="mfa_token" value=(mfa_token);
+                @if offers.passkey_step { input type="hidden" name="passkey" value="1"; }
                 label for="code" { "Code" }
                 input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
-                    autocapitalize="none" spellcheck="false" required autofocus;
-                button.wide type="submit" { "Verify" }
+                    autocapitalize="none" spellcheck="false" required autofocus[!offers.passkey_step];
+                button.wide.quiet[offers.passkey_step] type="submit" { "Verify" }
             }
-            @if passkeys {
+            @if offers.passkey_step {
+                (super::passkeys::script_tag())
+            } @else if offers.passkey_sign_in {
                 p #passkey-instead { "Have a passkey? " a href="/login" { "Sign in with your passkey instead" } "." }
             }
             a href="/login" { "Start again" }

@@ -207,10 +207,10 @@ pub async fn login_submit(
         Err(ApiError::Overloaded) => {
             return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
         }
-        Err(ApiError::MfaRequired { mfa_token, .. }) => {
-            let passkeys = state.auth.webauthn.is_some();
-            let step = mfa_pages::code_step(&mfa_token, &mfa_pages::CodeMessage::None, passkeys);
-            return page(StatusCode::OK, step);
+        Err(ApiError::MfaRequired { mfa_token, methods }) => {
+            let passkey_step = methods.contains(&"webauthn");
+            let none = mfa_pages::CodeMessage::None;
+            return mfa::code_step_page(&state, StatusCode::OK, &mfa_token, &none, passkey_step);
         }
         Err(e) => return error_page(e),
     };

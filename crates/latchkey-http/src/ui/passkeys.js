@@ -1,7 +1,7 @@
-// latchkey's only script: passkeys on /login and /account. WebAuthn has no
-// form-only equivalent, so this file is served from latchkey's own origin
-// and allowed by `script-src 'self'` on those two pages alone; it runs no
-// inline code and evaluates nothing.
+// latchkey's only script: passkeys on /login, the sign-in's code step and
+// /account. WebAuthn has no form-only equivalent, so this file is served
+// from latchkey's own origin and allowed by `script-src 'self'` on those
+// pages alone; it runs no inline code and evaluates nothing.
 "use strict";
 (() => {
   const enc = (buf) =>
@@ -49,6 +49,7 @@
     let box = document.getElementById("passkey-error");
     if (!box) {
       const anchor = document.getElementById("passkey-signin") ||
+        document.getElementById("passkey-second") ||
         document.getElementById("passkey-register");
       if (!anchor) return;
       box = document.createElement("div");
@@ -73,6 +74,30 @@
       challenge_id: options.challenge_id, credential: toJSON(cred), issue: "session",
     });
     window.location.assign("/account");
+  };
+
+  // The second step of a password sign-in, with the user's passkey: the
+  // ceremony allows only that user's passkeys and is bound to the pending
+  // login in the code form's hidden field.
+  const secondStep = (button, form) => {
+    button.addEventListener("click", async () => {
+      const mfa_token = form.elements.mfa_token.value;
+      try {
+        const options = await post("/v1/mfa/webauthn/options", { mfa_token });
+        const publicKey = {
+          ...options.publicKey,
+          challenge: dec(options.publicKey.challenge),
+          allowCredentials: ids(options.publicKey.allowCredentials),
+        };
+        const cred = await navigator.credentials.get({ publicKey });
+        await post("/v1/mfa/verify", {
+          mfa_token, challenge_id: options.challenge_id, credential: toJSON(cred),
+        });
+        window.location.assign("/account");
+      } catch (e) {
+        show(e.name === "NotAllowedError" ? "No passkey was chosen." : e.message);
+      }
+    });
   };
 
   const loginPage = (button) => {
@@ -126,6 +151,9 @@
   }
   const button = document.getElementById("passkey-signin");
   if (button) loginPage(button);
+  const second = document.getElementById("passkey-second");
+  const codeForm = document.getElementById("code-step");
+  if (second && codeForm) secondStep(second, codeForm);
   const form = document.getElementById("passkey-register");
   if (form) accountPage(form);
 })();

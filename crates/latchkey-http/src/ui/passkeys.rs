@@ -1,8 +1,9 @@
 //! The passkey parts of the pages: the script (the only one latchkey
 //! serves), the account page's passkeys card and its delete button.
 //!
-//! **Invariant:** only the pages that use passkeys (`/login` and `/account`
-//! while passkeys are configured) allow a script, and only this file from
+//! **Invariant:** only the pages that use passkeys (`/login`, `/account`
+//! and the code step of a login that accepts a passkey, while passkeys are
+//! configured) allow a script, and only this file from
 //! latchkey's own origin (`script-src 'self'`, with `connect-src 'self'`
 //! for its requests): no inline script, no `eval`. Every other page keeps
 //! the script-free policy.

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use crate::helpers::{PASSWORD, Reply, RequestExt as _, TestApp};
 use crate::mfa_helpers::{base32_decode, totp_at_step};
 
-fn hidden(body: &str, name: &str) -> String {
+pub fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body
         .find(&marker)
@@ -15,7 +15,7 @@ fn hidden(body: &str, name: &str) -> String {
     body[start..].split('"').next().unwrap().to_owned()
 }
 
-fn assert_page(r: &Reply, status: StatusCode) {
+pub fn assert_page(r: &Reply, status: StatusCode) {
     assert_eq!(r.status, status, "{}", r.body);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let csp = r.header("content-security-policy").unwrap();

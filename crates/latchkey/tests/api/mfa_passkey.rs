@@ -208,23 +208,90 @@ async fn five_refused_passkeys_end_the_mfa_token() {
     assert_problem(&r, 401, "invalid_mfa_token");
 }
 
+/// The `/login` form's answer for alice's right password.
+async fn page_login(app: &TestApp) -> Reply {
+    app.send(
+        app.post("/login")
+            .form(&[("username", "alice"), ("password", PASSWORD)]),
+    )
+    .await
+}
+
+/// Whether the page may run latchkey's passkey script (and only that).
+fn runs_the_passkey_script(r: &Reply) -> bool {
+    crate::mfa_pages::assert_page(r, r.status);
+    let csp = r.header("content-security-policy").unwrap_or_default();
+    let tag = r
+        .body
+        .contains(r#"<script src="/assets/passkeys.js" defer></script>"#);
+    assert_eq!(tag, csp.contains("script-src 'self'"), "{csp}");
+    tag
+}
+
 #[tokio::test]
-async fn the_pages_code_step_points_a_passkey_user_to_the_passkey_sign_in() {
+async fn the_pages_code_step_finishes_the_sign_in_with_the_users_passkey() {
     let app = spawn().await;
     let alice = app.user("alice").await;
-    register(&app, &alice).await;
-    let r = app
-        .send(
-            app.post("/login")
-                .form(&[("username", "alice"), ("password", PASSWORD)]),
-        )
-        .await;
+    let mut passkey = register(&app, &alice).await;
+    let r = page_login(&app).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Two-step sign-in"), "{}", r.body);
     assert!(
+        r.body.contains(r#"id="passkey-second""#),
+        "an account whose only factor is a passkey is offered it: {}",
+        r.body
+    );
+    assert!(runs_the_passkey_script(&r), "{}", r.body);
+    assert!(
+        r.set_cookies().is_empty(),
+        "no cookie before the second step"
+    );
+
+    // What the page's script does: the ceremony for the form's pending
+    // login, then `/v1/mfa/verify`, which answers the page's flavour (a
+    // cookie session).
+    let token = crate::mfa_pages::hidden(&r.body, "mfa_token");
+    let r = answer(&app, &token, &mut passkey).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let login = app.login_from(&r);
+    assert_eq!(login.user_id, alice.user_id);
+    let account = app.send(app.get("/account").cookie_of(&login)).await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.body);
+    let current = app.send(app.get("/v1/session").cookie_of(&login)).await;
+    assert_eq!(current.json()["amr"], json!(["pwd", "hwk", "mfa"]));
+}
+
+#[tokio::test]
+async fn a_wrong_code_on_the_page_keeps_offering_the_passkey() {
+    let app = spawn().await;
+    let alice = app.user("alice").await;
+    register(&app, &alice).await;
+    let token = crate::mfa_pages::hidden(&page_login(&app).await.body, "mfa_token");
+    let r = app
+        .send(app.post("/login/code").form(&[
+            ("mfa_token", token.as_str()),
+            ("code", "000000"),
+            ("passkey", "1"),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(r.body.contains("That code is wrong"), "{}", r.body);
+    assert!(r.body.contains(r#"id="passkey-second""#), "{}", r.body);
+    assert!(runs_the_passkey_script(&r), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_code_step_without_a_passkey_stays_script_free_and_points_to_the_passkey_sign_in() {
+    let app = spawn().await;
+    app.mfa_user("alice").await;
+    let r = page_login(&app).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("passkey-second"), "{}", r.body);
+    assert!(!runs_the_passkey_script(&r), "{}", r.body);
+    assert!(
         r.body
             .contains(r#"<a href="/login">Sign in with your passkey instead</a>"#),
-        "a way on for an account whose only factor is a passkey: {}",
+        "{}",
         r.body
     );
 }
