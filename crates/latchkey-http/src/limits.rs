@@ -7,8 +7,9 @@
 //! [`AddressLimits`], counts the request against the client's address in
 //! the store (the same fixed-window counters as login throttling, so
 //! counts survive restarts and are shared between nodes), and answers
-//! `429` with `Retry-After` once the window's allowance is spent. Every
-//! request counts, good or bad, and it is counted before the handler runs.
+//! `429` with `Retry-After` once the window's allowance is spent (a page
+//! for the pages' routes, problem JSON for the API). Every request counts,
+//! good or bad, and it is counted before the handler runs.
 
 use std::time::Duration;
 
@@ -54,7 +55,8 @@ pub struct AddressLimits {
     pub cookie_refresh: RouteLimit,
     /// `POST /v1/mfa/verify` (each code is also counted by the login
     /// throttle; this bounds requests with unknown tokens); also the limit
-    /// of `POST /v1/mfa/webauthn/options`, counted apart.
+    /// of `POST /v1/mfa/webauthn/options` and of the page's code step
+    /// `POST /login/code`, each counted apart.
     pub mfa_verify: RouteLimit,
     /// `POST /v1/passkeys/login/options` and `…/register/options` (each
     /// stores a ceremony): 30 a minute.
@@ -89,6 +91,7 @@ impl AddressLimits {
             "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
             "/v1/mfa/verify" => Some(("mfa_verify", self.mfa_verify)),
             "/v1/mfa/webauthn/options" => Some(("mfa_webauthn_options", self.mfa_verify)),
+            "/login/code" => Some(("login_code", self.mfa_verify)),
             "/v1/passkeys/login/options" | "/v1/passkeys/register/options" => {
                 Some(("passkey_options", self.passkey_options))
             }
@@ -119,13 +122,16 @@ impl AddressLimits {
 /// The route layer: counts the request against its address and refuses it
 /// over the limit. Requests without a known address are not limited.
 pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limited = req
+    let route = req
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|p| state.settings.address_limits.for_route(p.as_str()));
+        .map(MatchedPath::as_str);
+    let limited = route.and_then(|p| state.settings.address_limits.for_route(p));
     let Some((name, limit)) = limited else {
         return next.run(req).await;
     };
+    // A page's form gets a page back, never problem JSON.
+    let page = route.is_some_and(|p| !p.starts_with("/v1/"));
     let ip = client_ip(
         req.extensions(),
         req.headers(),
@@ -136,6 +142,9 @@ pub async fn per_address(State(state): State<AppState>, req: Request, next: Next
         if let Err(e) = admit(&state, &key, limit).await {
             if matches!(e, ApiError::RateLimited { .. }) {
                 state.metrics.rate_limited(name);
+            }
+            if page {
+                return crate::ui::forms::error_page(e);
             }
             return e.into_response();
         }

@@ -144,3 +144,31 @@ async fn the_account_page_shows_recovery_codes_and_turns_totp_off() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     app.token_login("alice", PASSWORD).await;
 }
+
+/// The page's code step is limited per address like `/v1/mfa/verify`
+/// (made-up tokens cost a store read each), and a page's form is answered
+/// with a page: `429` in HTML under the strict CSP, with `Retry-After`.
+#[tokio::test]
+async fn the_pages_code_step_is_limited_per_address_with_a_page() {
+    let app = TestApp::spawn_with(|cfg| {
+        cfg.http.address_limits.mfa_verify = latchkey_http::RouteLimit {
+            per_address: 3,
+            window: std::time::Duration::from_secs(60),
+        };
+    })
+    .await;
+    let attempt = || {
+        app.send(
+            app.post("/login/code")
+                .form(&[("mfa_token", "made-up"), ("code", "123456")]),
+        )
+    };
+    for _ in 0..3 {
+        let r = attempt().await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    let r = attempt().await;
+    assert_page(&r, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.header("retry-after").is_some());
+    assert!(!r.body.contains("rate_limited"), "a page, not problem JSON");
+}
