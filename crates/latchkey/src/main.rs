@@ -90,6 +90,12 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
 
 async fn serve(config: &config::Config) -> anyhow::Result<()> {
     latchkey::telemetry::init(&config.log)?;
+    if !config.ignored_env.is_empty() {
+        tracing::warn!(
+            variables = %config.ignored_env.join(", "),
+            "ignoring LATCHKEY_* variables that are not configuration keys"
+        );
+    }
     let app = Application::build(config).await?;
     tracing::info!(
         address = %app.address(),

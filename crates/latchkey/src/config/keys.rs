@@ -1,5 +1,9 @@
 //! The table of known keys and what kind of value each takes.
 
+/// Prefixes of the named tables (`[bff.apis.NAME]`): any `PREFIX.NAME.FIELD`
+/// is theirs, checked field by field where the table is read.
+pub(super) const TABLES: &[&str] = &["bff.apis."];
+
 /// The keys latchkey knows, with their kinds.
 pub(super) const KEYS: &[(&str, Kind)] = &[
     ("listen", Kind::Addr),

@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::server::ServerSettings;
 
+mod env;
 mod keys;
 mod sections;
 mod values;
@@ -57,6 +58,10 @@ pub struct Config {
     pub server: ServerSettings,
     /// The store's probe timeout and circuit breaker.
     pub circuit: CircuitSettings,
+    /// `LATCHKEY_*` variables that are not configuration (Kubernetes'
+    /// service variables, test switches, misspellings), for one warning at
+    /// start.
+    pub ignored_env: Vec<String>,
 }
 
 impl Config {
@@ -106,7 +111,9 @@ pub struct ConfigErrors(pub Vec<String>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration ({} problems):", self.0.len())?;
+        let n = self.0.len();
+        let plural = if n == 1 { "" } else { "s" };
+        writeln!(f, "invalid configuration ({n} problem{plural}):")?;
         for p in &self.0 {
             writeln!(f, "  - {p}")?;
         }
@@ -123,13 +130,18 @@ pub fn load(
     env: HashMap<String, String>,
     overrides: &Overrides,
 ) -> Result<Config, ConfigErrors> {
-    let raw = merge(file, env, overrides).map_err(|e| ConfigErrors(vec![e]))?;
-    validate(&raw)
+    let env = env::Environment::read(env);
+    let sources = env.sources.clone();
+    let ignored = env.ignored.clone();
+    let raw = merge(file, env.vars, overrides).map_err(|e| ConfigErrors(vec![e]))?;
+    let mut config = validate(&raw, sources)?;
+    config.ignored_env = ignored;
+    Ok(config)
 }
 
 fn merge(
     file: Option<&Path>,
-    env: HashMap<String, String>,
+    env: config::Map<String, String>,
     overrides: &Overrides,
 ) -> Result<Value, String> {
     let mut builder = config::Config::builder();
@@ -139,10 +151,6 @@ fn merge(
         }
         builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
     }
-    let env: config::Map<String, String> = env
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("LATCHKEY_"))
-        .collect();
     builder = builder.add_source(
         config::Environment::with_prefix("LATCHKEY")
             .prefix_separator("_")
@@ -176,10 +184,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
-fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
+fn validate(raw: &Value, sources: HashMap<String, String>) -> Result<Config, ConfigErrors> {
     let (known, bff, mut errors) = partition(raw);
     let mut v = Values {
         known,
+        sources,
         errors: &mut errors,
     };
     let listen = v.addr("listen").unwrap_or_else(default_listen);
@@ -193,7 +202,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let mut http = http_settings(&mut v, &issuer, bff);
     let (server, circuit) = connection_settings(&mut v);
     let metrics_listen = v.addr("metrics.listen");
-    let log = v.string("log").unwrap_or_else(|| "info".into());
+    let log = v.log_filter("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
     // TOTP secrets are sealed with the key that seals signing keys.
@@ -202,6 +211,11 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         .map(|k| latchkey_auth::SealingKey::new(k.zeroizing()));
     audience_conflicts(&http, v.errors);
     passkey_problems(&http, &issuer, v.errors);
+    if http.sessions.idle_timeout > http.sessions.absolute_timeout {
+        v.errors.push(
+            "`sessions.idle_timeout` must not be longer than `sessions.absolute_timeout`".into(),
+        );
+    }
     if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
         v.errors
             .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
@@ -223,6 +237,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         http,
         server,
         circuit,
+        ignored_env: Vec::new(),
     })
 }
 
@@ -249,7 +264,10 @@ fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, V
             Some((k, kind)) => {
                 known.insert(*k, (*kind, value));
             }
-            None => errors.push(format!("unknown key `{key}`")),
+            None => errors.push(match env::nearest(&key) {
+                Some(meant) => format!("unknown key `{key}` (did you mean `{meant}`?)"),
+                None => format!("unknown key `{key}`"),
+            }),
         }
     }
     (known, bff, errors)

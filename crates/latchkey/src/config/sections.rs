@@ -107,11 +107,12 @@ fn bff_apis(tables: BffTables, errors: &mut Vec<String>) -> Vec<BffApi> {
             forward_cookies: false,
             pass_set_cookie: false,
         };
-        let mut has_url = false;
+        // A bad `url` is reported as bad, not also as missing.
+        let has_url = fields.iter().any(|(field, _)| field == "url");
         for (field, value) in fields {
             let at = format!("bff.apis.{name}.{field}");
             match bff_field(&mut api, &field, &value) {
-                Ok(url) => has_url |= url,
+                Ok(()) => {}
                 Err("unknown key") => errors.push(format!("unknown key `{at}`")),
                 Err(why) => errors.push(format!("`{at}`: {why}")),
             }
@@ -124,8 +125,8 @@ fn bff_apis(tables: BffTables, errors: &mut Vec<String>) -> Vec<BffApi> {
     out
 }
 
-/// Sets one field of `api`; `Ok(true)` when it was the URL.
-fn bff_field(api: &mut BffApi, field: &str, value: &Value) -> Result<bool, &'static str> {
+/// Sets one field of `api`.
+fn bff_field(api: &mut BffApi, field: &str, value: &Value) -> Result<(), &'static str> {
     match field {
         "url" => match text(value)
             .ok()
@@ -135,7 +136,6 @@ fn bff_field(api: &mut BffApi, field: &str, value: &Value) -> Result<bool, &'sta
                 if u.scheme_str() == Some("http") && u.host().is_some() && u.query().is_none() =>
             {
                 api.url = u;
-                return Ok(true);
             }
             _ => return Err("expected an http://host:port URL"),
         },
@@ -155,7 +155,7 @@ fn bff_field(api: &mut BffApi, field: &str, value: &Value) -> Result<bool, &'sta
         "pass_set_cookie" => api.pass_set_cookie = flag(value).ok_or("expected true or false")?,
         _ => return Err("unknown key"),
     }
-    Ok(false)
+    Ok(())
 }
 
 /// Every audience latchkey mints for must be its own: a token minted for

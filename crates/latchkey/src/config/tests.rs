@@ -62,14 +62,17 @@ fn every_problem_is_reported_at_once() {
         "listen = \"nope\"\nlisten_port = 1\n[cookies]\nsame_site = \"none\"\nsecure = 3\n\
          [sessions]\nidle_timeout = \"soon\"\n[login_limits]\nper_account = 0\n",
     );
-    let e = env(&[("LATCHKEY_TYPO", "1")]);
+    let e = env(&[
+        ("LATCHKEY_TYPO", "1"),
+        ("LATCHKEY_LOGIN_LIMITS__WINDOW", "never"),
+    ]);
     let errs = load(Some(f.path()), e, &Overrides::default())
         .unwrap_err()
         .0;
     let all = errs.join("\n");
     for needle in [
         "unknown key `listen_port`",
-        "unknown key `typo`",
+        "`login_limits.window` (from LATCHKEY_LOGIN_LIMITS__WINDOW): expected a duration",
         "`listen`",
         "`cookies.same_site`",
         "`cookies.secure`",
@@ -239,5 +242,100 @@ fn webauthn_keys_are_checked_against_the_issuer_one_line_each() {
         e.to_string()
             .contains("`webauthn.rp_id` must be a domain name"),
         "{e}"
+    );
+}
+
+/// Kubernetes sets `LATCHKEY_PORT` and `LATCHKEY_SERVICE_HOST` for a
+/// Service named `latchkey`; test suites set `LATCHKEY_TEST_*`. None of
+/// them may stop start-up: they are ignored and named for one warning.
+#[test]
+fn i16_variables_that_are_not_configuration_are_ignored_and_named() {
+    let e = env(&[
+        ("LATCHKEY_PORT", "tcp://10.0.0.7:8080"),
+        ("LATCHKEY_SERVICE_HOST", "10.0.0.7"),
+        ("LATCHKEY_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("LATCHKEY_SESIONS__IDLE_TIMEOUT", "5m"),
+        ("LATCHKEY_SESSIONS__ABSOLUTE_TIMEOUT", "1d"),
+    ]);
+    let c = load(None, e, &Overrides::default()).unwrap();
+    assert_eq!(c.http.sessions.absolute_timeout, Duration::from_secs(86400));
+    assert_eq!(
+        c.ignored_env,
+        [
+            "LATCHKEY_PORT",
+            "LATCHKEY_SERVICE_HOST",
+            "LATCHKEY_SESIONS__IDLE_TIMEOUT (did you mean LATCHKEY_SESSIONS__IDLE_TIMEOUT?)",
+            "LATCHKEY_TEST_REDIS_URL",
+        ]
+    );
+}
+
+#[test]
+fn i16_a_misspelt_key_in_the_file_suggests_the_key_meant() {
+    let f = file("[sessions]\nidle_timout = \"5m\"\n");
+    let errs = load(Some(f.path()), HashMap::new(), &Overrides::default()).unwrap_err();
+    assert_eq!(
+        errs.0,
+        ["unknown key `sessions.idle_timout` (did you mean `sessions.idle_timeout`?)"]
+    );
+    assert!(
+        errs.to_string()
+            .starts_with("invalid configuration (1 problem):"),
+        "{errs}"
+    );
+}
+
+#[test]
+fn i16_every_bad_item_of_a_list_is_reported() {
+    let f = file(
+        "trusted_proxies = [\"nope\", \"10.0.0.1\", \"10.0.0.0/99\"]\n\
+         [cors]\nallowed_origins = [\"https://a.example\", \"*\", \"https://b.example/x\"]\n",
+    );
+    let errs = load(Some(f.path()), HashMap::new(), &Overrides::default())
+        .unwrap_err()
+        .0;
+    let all = errs.join("\n");
+    for needle in ["`nope`", "`10.0.0.0/99`", "`*`", "`https://b.example/x`"] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    assert_eq!(errs.len(), 4, "{all}");
+}
+
+#[test]
+fn i16_an_idle_timeout_longer_than_the_absolute_one_is_refused() {
+    let e = env(&[
+        ("LATCHKEY_SESSIONS__IDLE_TIMEOUT", "2d"),
+        ("LATCHKEY_SESSIONS__ABSOLUTE_TIMEOUT", "1d"),
+    ]);
+    let errs = load(None, e, &Overrides::default()).unwrap_err().0;
+    assert_eq!(
+        errs,
+        ["`sessions.idle_timeout` must not be longer than `sessions.absolute_timeout`"]
+    );
+}
+
+#[test]
+fn i16_a_bad_bff_url_is_reported_as_bad_not_also_as_missing() {
+    let f = file("[bff.apis.orders]\nurl = \"ftp://x\"\n");
+    let errs = load(Some(f.path()), HashMap::new(), &Overrides::default())
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        errs,
+        ["`bff.apis.orders.url`: expected an http://host:port URL"]
+    );
+}
+
+#[test]
+fn i16_a_bad_log_filter_is_a_configuration_problem_reported_with_the_others() {
+    let e = env(&[
+        ("LATCHKEY_LOG", "latchkey=loud"),
+        ("LATCHKEY_LISTEN", "nope"),
+    ]);
+    let errs = load(None, e, &Overrides::default()).unwrap_err().0;
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(
+        errs[1].starts_with("`log` (from LATCHKEY_LOG): expected a log filter"),
+        "{errs:?}"
     );
 }

@@ -6,12 +6,15 @@ use super::*;
 
 pub(super) struct Values<'a> {
     pub(super) known: HashMap<&'static str, (Kind, Value)>,
+    /// Dotted key → the `LATCHKEY_*` variable that set it.
+    pub(super) sources: HashMap<String, String>,
     pub(super) errors: &'a mut Vec<String>,
 }
 
 impl Values<'_> {
     /// The value at `key` parsed by its kind; records an error if it is
-    /// present but bad.
+    /// present but bad (one per line of `why`: a list reports each bad
+    /// item), naming the variable it came from when it came from one.
     fn parsed<T>(
         &mut self,
         key: &str,
@@ -21,7 +24,13 @@ impl Values<'_> {
         match parse(*kind, value) {
             Ok(v) => Some(v),
             Err(why) => {
-                self.errors.push(format!("`{key}`: {why}"));
+                let from = match self.sources.get(key) {
+                    Some(var) => format!(" (from {var})"),
+                    None => String::new(),
+                };
+                for line in why.lines() {
+                    self.errors.push(format!("`{key}`{from}: {line}"));
+                }
                 None
             }
         }
@@ -46,6 +55,18 @@ impl Values<'_> {
                 }
                 _ => Ok(s),
             }
+        })
+    }
+
+    /// A `tracing` filter (`info`, `latchkey=debug,tower_http=warn`).
+    pub(super) fn log_filter(&mut self, key: &str) -> Option<String> {
+        self.parsed(key, |_, v| {
+            let s = text(v)?;
+            tracing_subscriber::EnvFilter::try_new(&s)
+                .map(|_| s)
+                .map_err(|e| {
+                    format!("expected a log filter like \"info\" or \"latchkey=debug\" ({e})")
+                })
         })
     }
 
@@ -96,13 +117,10 @@ impl Values<'_> {
     pub(super) fn ips(&mut self, key: &str) -> Option<Vec<IpRange>> {
         self.parsed(key, |_, v| {
             let items = list(v, "IP addresses or CIDR ranges")?;
-            items
-                .iter()
-                .map(|s| {
-                    s.parse::<IpRange>()
-                        .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
-                })
-                .collect()
+            each(&items, |s| {
+                s.parse::<IpRange>()
+                    .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
+            })
         })
     }
 
@@ -150,19 +168,20 @@ impl Values<'_> {
     pub(super) fn origins(&mut self, key: &str) -> Option<Vec<String>> {
         self.parsed(key, |_, v| {
             let items = list(v, "origins")?;
-            for o in &items {
+            each(&items, |o| {
                 let ok = (o.starts_with("http://") || o.starts_with("https://"))
                     && !o.contains('*')
                     && o.split_once("://").is_some_and(|(_, rest)| {
                         !rest.is_empty() && !rest.contains(['/', '?', '#'])
                     });
-                if !ok {
-                    return Err(format!(
+                if ok {
+                    Ok(o.clone())
+                } else {
+                    Err(format!(
                         "`{o}` is not an origin like https://app.example.com (no path, no wildcard)"
-                    ));
+                    ))
                 }
-            }
-            Ok(items)
+            })
         })
     }
 
@@ -173,34 +192,45 @@ impl Values<'_> {
                     "expected [[introspection.clients]] tables with `id` and `secret`".into(),
                 );
             };
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let obj = item
-                        .as_object()
-                        .ok_or(format!("client {i}: expected a table"))?;
-                    if let Some(extra) = obj.keys().find(|k| *k != "id" && *k != "secret") {
-                        return Err(format!("client {i}: unknown key `{extra}`"));
-                    }
-                    let id = obj.get("id").map(text).transpose()?.unwrap_or_default();
-                    let secret = obj.get("secret").map(text).transpose()?.unwrap_or_default();
-                    if id.is_empty() {
-                        return Err(format!("client {i}: `id` is required"));
-                    }
-                    if secret.len() < 16 {
-                        return Err(format!(
-                            "client {id}: `secret` must be at least 16 characters"
-                        ));
-                    }
-                    Ok(IntrospectionClient {
-                        id,
-                        secret: secret.into(),
-                    })
+            let numbered: Vec<_> = items.iter().enumerate().collect();
+            each(&numbered, |&(i, item)| {
+                let obj = item
+                    .as_object()
+                    .ok_or(format!("client {i}: expected a table"))?;
+                if let Some(extra) = obj.keys().find(|k| *k != "id" && *k != "secret") {
+                    return Err(format!("client {i}: unknown key `{extra}`"));
+                }
+                let id = obj.get("id").map(text).transpose()?.unwrap_or_default();
+                let secret = obj.get("secret").map(text).transpose()?.unwrap_or_default();
+                if id.is_empty() {
+                    return Err(format!("client {i}: `id` is required"));
+                }
+                if secret.len() < 16 {
+                    return Err(format!(
+                        "client {id}: `secret` must be at least 16 characters"
+                    ));
+                }
+                Ok(IntrospectionClient {
+                    id,
+                    secret: secret.into(),
                 })
-                .collect()
+            })
         })
     }
+}
+
+/// Every item through `check`; the problems of all bad items, one per
+/// line, rather than the first alone.
+fn each<I, T>(items: &[I], check: impl Fn(&I) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let (good, bad): (Vec<_>, Vec<_>) = items.iter().map(check).partition(Result::is_ok);
+    if bad.is_empty() {
+        return Ok(good.into_iter().filter_map(Result::ok).collect());
+    }
+    Err(bad
+        .into_iter()
+        .filter_map(Result::err)
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// A whole number, given natively (TOML) or as a string (environment).

@@ -1,6 +1,6 @@
 //! The command line: `user add`, `sessions list|revoke`, errors.
 
-use crate::server::{BIN, cli, login, session_status, start, temp};
+use crate::server::{BIN, cli, login, session_status, start, start_with_env, temp};
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -192,4 +192,38 @@ fn a_bad_config_reports_every_problem_and_exits_2() {
     ] {
         assert!(err.contains(needle), "{needle} missing from {err}");
     }
+}
+
+/// The variables Kubernetes sets for a Service named `latchkey` (and a
+/// test suite's switches) used to stop start-up as unknown keys: the
+/// server now starts, serves, and names them once in a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i16_kubernetes_service_variables_do_not_stop_start_up() {
+    let (_dir, path) = temp();
+    let server = start_with_env(
+        &path,
+        &[
+            ("LATCHKEY_PORT", "tcp://10.0.0.7:8080"),
+            ("LATCHKEY_SERVICE_HOST", "10.0.0.7"),
+            ("LATCHKEY_TEST_CHROMIUM", "1"),
+        ],
+    );
+    let r = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let logs = server.logs.lock().unwrap().clone();
+    let warnings: Vec<_> = logs
+        .iter()
+        .filter(|l| l.contains("not configuration keys"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning: {logs:?}");
+    for name in [
+        "LATCHKEY_PORT",
+        "LATCHKEY_SERVICE_HOST",
+        "LATCHKEY_TEST_CHROMIUM",
+    ] {
+        assert!(warnings[0].contains(name), "{name} named: {}", warnings[0]);
+    }
+    assert!(!warnings[0].contains("10.0.0.7"), "values are not logged");
 }
