@@ -170,12 +170,17 @@ pub async fn ensure_current(
 }
 
 /// Makes a new current key; the old one keeps verifying for
-/// `policy.retire_after`. Returns the new kid.
+/// `policy.retire_after`. Returns the new kid. Without the master key on
+/// a store whose keys are sealed, refuses: the new key would be written
+/// in the clear beside sealed ones.
 pub async fn rotate(
     store: &dyn Store,
     policy: &KeyPolicy,
     now: Timestamp,
 ) -> Result<String, KeyRingError> {
+    if policy.master_key.is_none() && store.keys().await?.iter().any(|k| k.sealed) {
+        return Err(KeyRingError::MasterKeyMissing);
+    }
     let record = new_record(policy, now)?;
     store
         .rotate_key(&record, now, now.saturating_add(policy.retire_after))

@@ -192,3 +192,47 @@ async fn without_a_master_key_the_server_warns() {
     let logs = server.logs.lock().unwrap().join("\n");
     assert!(logs.contains("LATCHKEY_MASTER_KEY is not set"), "{logs}");
 }
+
+/// `keys rotate` without the master key on a store whose keys are sealed
+/// used to write the new current key unsealed: it now refuses, naming the
+/// variable, and the store keeps only sealed keys.
+#[test]
+fn i16_keys_rotate_without_the_master_key_refuses_on_a_sealed_store() {
+    let (_dir, path) = temp();
+    let master = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let rotate = |env: &[(&str, &str)]| {
+        std::process::Command::new(crate::server::BIN)
+            .args([
+                "keys",
+                "rotate",
+                "--database",
+                &crate::server::db_url(&path),
+            ])
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let sealed = rotate(&[("LATCHKEY_MASTER_KEY", master)]);
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let out = rotate(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LATCHKEY_MASTER_KEY"));
+    let list = std::process::Command::new(crate::server::BIN)
+        .args(["keys", "list", "--database", &crate::server::db_url(&path)])
+        .env_clear()
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("current")).count(),
+        1,
+        "{listed}"
+    );
+    let again = rotate(&[("LATCHKEY_MASTER_KEY", master)]);
+    assert!(again.status.success(), "with the key it rotates");
+}
