@@ -141,6 +141,7 @@ mod tests {
             username: Username::parse("alice").unwrap_or_else(|_| unreachable!()),
             password_hash: Some(PasswordHash::from_stored("x".into())),
             created_at: Timestamp::from_unix_millis(0),
+            disabled_at: None,
         };
         Principal {
             multi_factor,

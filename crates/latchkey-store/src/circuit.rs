@@ -27,6 +27,7 @@ use latchkey_core::Clock;
 
 use crate::{Result, Store, StoreError};
 
+mod admin;
 mod delegate;
 mod passkeys;
 

@@ -20,6 +20,7 @@ use latchkey_core::revocation::{Revocation, Target};
 use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError, User};
 
 mod accounts;
+mod admin;
 mod assurance;
 mod errors;
 mod mfa;
@@ -28,6 +29,7 @@ mod regressions;
 mod sessions;
 mod tokens;
 pub use accounts::*;
+pub use admin::*;
 pub use assurance::*;
 pub use errors::*;
 pub use mfa::*;
@@ -117,7 +119,11 @@ macro_rules! conformance_suite {
             assurance_sessions_and_families_keep_amr_and_auth_time,
             assurance_step_up_raises_a_session,
             assurance_step_up_raises_a_live_family_only,
-            assurance_concurrent_step_ups_keep_every_method
+            assurance_concurrent_step_ups_keep_every_method,
+            admin_keys_are_found_by_hash_until_revoked,
+            users_are_listed_by_name_page_by_page_and_searched,
+            disabling_a_user_ends_everything_in_one_transaction,
+            deleting_a_user_keeps_the_revocations_of_what_they_held
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -163,6 +169,7 @@ async fn user(store: &dyn Store, name: &str, n: u8) -> User {
             "$argon2id$v=19$m=19456,t=2,p=1$h{n}"
         ))),
         created_at: t(0),
+        disabled_at: None,
     };
     store.create_user(&u).await.unwrap();
     u

@@ -17,6 +17,7 @@
 #[macro_use]
 mod delegate;
 
+pub mod admin;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -105,6 +106,9 @@ pub struct User {
     /// is its way in): no password ever matches it.
     pub password_hash: Option<PasswordHash>,
     pub created_at: Timestamp,
+    /// When an operator disabled the account: its sign-ins then fail like a
+    /// wrong password.
+    pub disabled_at: Option<Timestamp>,
 }
 
 #[async_trait]
@@ -222,6 +226,7 @@ pub trait LoginFailures: Send + Sync {
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }
 
+pub use admin::{Admin, AdminKeyRecord, UserQuery};
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
 };
@@ -241,6 +246,7 @@ pub trait Store:
     + SecondFactors
     + PendingLogins
     + Passkeys
+    + Admin
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -183,6 +183,7 @@ async fn alice_with_family(store: &PgStore) -> RefreshHash {
             "$argon2id$v=19$m=19456,t=2,p=1$x".into(),
         )),
         created_at: t(0),
+        disabled_at: None,
     };
     store.create_user(&alice).await.unwrap();
     let family = Family {

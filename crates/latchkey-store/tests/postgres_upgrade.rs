@@ -125,6 +125,7 @@ async fn upgrading_from_0002_keeps_rows_and_allows_accounts_without_a_password()
         username: Username::parse("keyholder").unwrap(),
         password_hash: None,
         created_at: Timestamp::from_unix_millis(20),
+        disabled_at: None,
     };
     store.create_user(&keyholder).await.unwrap();
     assert_eq!(

@@ -264,6 +264,7 @@ async fn user(store: &dyn Store, name: &str, n: u8) -> User {
             "$argon2id$v=19$m=19456,t=2,p=1$x".into(),
         )),
         created_at: t(0),
+        disabled_at: None,
     };
     store.create_user(&u).await.unwrap();
     u

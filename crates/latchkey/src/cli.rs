@@ -132,6 +132,7 @@ pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || PasswordHash::compute(&password, salt)).await?,
         ),
         created_at: SystemClock.now(),
+        disabled_at: None,
     };
     match store.create_user(&user).await {
         Ok(()) => {

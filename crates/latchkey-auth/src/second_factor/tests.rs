@@ -139,6 +139,7 @@ async fn enrolled() -> Fixture {
         username,
         password_hash: Some(auth.passwords.hash(password).await.unwrap()),
         created_at: clock.now(),
+        disabled_at: None,
     };
     auth.store.create_user(&user).await.unwrap();
     let enrolment = auth.begin_totp(user.id, "latchkey").await.unwrap();

@@ -67,6 +67,7 @@ pub async fn register(
         username,
         password_hash: Some(state.passwords.hash(password).await?),
         created_at: state.clock.now(),
+        disabled_at: None,
     };
     match state.store.create_user(&user).await {
         Ok(()) => {}

@@ -27,6 +27,7 @@ pub async fn usernames_are_unique(store: &dyn Store) {
         username: Username::parse("ALICE").unwrap(),
         password_hash: Some(PasswordHash::from_stored("x".into())),
         created_at: t(0),
+        disabled_at: None,
     };
     assert!(matches!(
         store.create_user(&dup).await,

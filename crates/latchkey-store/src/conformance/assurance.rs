@@ -14,6 +14,7 @@ pub async fn assurance_a_user_without_a_password_reads_back_as_none(store: &dyn 
         username: Username::parse("keyholder").unwrap(),
         password_hash: None,
         created_at: t(0),
+        disabled_at: None,
     };
     store.create_user(&passkey_only).await.unwrap();
     let by_name = store.user_by_name(&passkey_only.username).await.unwrap();

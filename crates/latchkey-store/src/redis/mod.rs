@@ -75,6 +75,7 @@
 #[macro_use]
 mod wrap;
 
+mod admin;
 mod cache;
 mod codec;
 mod conn;

@@ -11,7 +11,7 @@ use crate::{
     Ended, Keep, LoginFailures, Result, RevokeAt, Secrets, User, Users, millis_to_duration,
 };
 
-fn user_from_row(row: &impl Columns) -> Result<User> {
+pub(super) fn user_from_row(row: &impl Columns) -> Result<User> {
     Ok(User {
         id: UserId::parse(&row.text("id")?).map_err(corrupt)?,
         username: Username::parse(&row.text("username")?).map_err(corrupt)?,
@@ -19,6 +19,7 @@ fn user_from_row(row: &impl Columns) -> Result<User> {
             .opt_text("password_hash")?
             .map(PasswordHash::from_stored),
         created_at: row.at("created_at")?,
+        disabled_at: row.opt_at("disabled_at")?,
     })
 }
 
@@ -27,15 +28,19 @@ const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
 #[async_trait]
 impl<D: Dialect> Users for SqlStore<D> {
     async fn create_user(&self, user: &User) -> Result<()> {
-        q("INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&user.id.to_string())
-            .bind(user.username.as_str())
-            .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
-            .bind(user.created_at)
-            .unique("username taken")
-            .execute(&self.pool)
-            .await
-            .map(drop)
+        q(
+            "INSERT INTO users (id, username, password_hash, created_at, disabled_at) \
+           VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&user.id.to_string())
+        .bind(user.username.as_str())
+        .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
+        .bind(user.created_at)
+        .bind(user.disabled_at)
+        .unique("username taken")
+        .execute(&self.pool)
+        .await
+        .map(drop)
     }
 
     async fn user_by_name(&self, username: &Username) -> Result<Option<User>> {

@@ -15,6 +15,7 @@
 //! build needs no database; the conformance suite runs every query on both.
 
 mod accounts;
+mod admin;
 mod assurance;
 mod error;
 mod mfa;

@@ -23,6 +23,7 @@ async fn passwordless(app: &TestApp) -> User {
         username: Username::parse("keyholder").unwrap(),
         password_hash: None,
         created_at: app.clock.now(),
+        disabled_at: None,
     };
     app.state.store.create_user(&user).await.unwrap();
     user
