@@ -9,6 +9,12 @@ pub enum AuthError {
     /// Wrong password or unknown user: one answer for both.
     #[error("the username or password is wrong")]
     InvalidCredentials,
+    /// The username is taken.
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// An admin key that is malformed, unknown or revoked.
+    #[error("the admin key is invalid or revoked")]
+    InvalidAdminKey,
     /// The account behind a credential is gone.
     #[error("no such account")]
     UnknownUser,

@@ -6,6 +6,7 @@
 //! crate turns into problem JSON in one place, and the CLI into messages.
 
 pub mod access;
+pub mod admin;
 pub mod assurance;
 pub mod error;
 pub mod issue;

@@ -89,7 +89,9 @@ impl AuthService {
             .passwords
             .verify(hash, Password::presented(password.clone()))
             .await?;
-        let Some(user) = user.filter(|_| ok) else {
+        // A disabled account fails exactly like a wrong password, after the
+        // same hash.
+        let Some(user) = user.filter(|u| ok && u.disabled_at.is_none()) else {
             return Err(AuthError::InvalidCredentials);
         };
         if user

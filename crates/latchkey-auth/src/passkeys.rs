@@ -186,6 +186,7 @@ impl AuthService {
             .store
             .user_by_id(record.user_id)
             .await?
+            .filter(|u| u.disabled_at.is_none())
             .ok_or(AuthError::PasskeyRefused)?;
         // User verification was required: the device's PIN or biometric,
         // then its key, two factors in one method (`mfa`).

@@ -178,6 +178,7 @@ impl AuthService {
             .store
             .user_by_id(pending.user_id)
             .await?
+            .filter(|u| u.disabled_at.is_none())
             .ok_or(AuthError::InvalidMfaToken)?;
         Ok(Opened {
             hash,

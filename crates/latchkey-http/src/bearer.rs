@@ -29,7 +29,7 @@ pub struct BearerAuth {
 
 /// The token in `Authorization: Bearer …`, if the header is present.
 /// Malformed or repeated headers are an invalid token, not "no token".
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(crate) fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);

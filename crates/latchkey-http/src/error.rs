@@ -25,6 +25,13 @@ pub enum ApiError {
     },
     /// A bearer token that does not verify, has expired or was revoked.
     InvalidToken,
+    /// An admin route without a live admin key (a user's credential is
+    /// never one).
+    InvalidAdminKey,
+    /// The admin key lacks the scope the route needs.
+    InsufficientScope(&'static str),
+    /// An admin route's user id names no user.
+    UserNotFound,
     /// A refresh token that is unknown, spent, expired or revoked.
     InvalidGrant,
     /// Wrong or missing client credentials (introspection).
@@ -115,6 +122,7 @@ impl ApiError {
             | Self::PasskeyRefused
             | Self::Unauthenticated { .. }
             | Self::InvalidToken
+            | Self::InvalidAdminKey
             | Self::InvalidGrant
             | Self::InvalidClient
             | Self::MfaRequired { .. }
@@ -123,8 +131,12 @@ impl ApiError {
             Self::ReauthenticationRequired => StatusCode::FORBIDDEN,
             Self::MfaAlreadyEnabled | Self::MfaNotEnabled => StatusCode::CONFLICT,
             Self::TokenInQuery => StatusCode::BAD_REQUEST,
-            Self::CsrfFailed | Self::RegistrationDisabled => StatusCode::FORBIDDEN,
-            Self::NotFound | Self::PasskeysUnavailable => StatusCode::NOT_FOUND,
+            Self::CsrfFailed | Self::RegistrationDisabled | Self::InsufficientScope(_) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::NotFound | Self::PasskeysUnavailable | Self::UserNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UsernameTaken | Self::Conflict => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -149,6 +161,9 @@ impl ApiError {
             Self::PasskeysUnavailable => "passkeys_unavailable",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::InvalidToken => "invalid_token",
+            Self::InvalidAdminKey => "invalid_admin_key",
+            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::UserNotFound => "user_not_found",
             Self::InvalidGrant => "invalid_grant",
             Self::InvalidClient => "invalid_client",
             Self::TokenInQuery => "token_in_query",
@@ -192,6 +207,11 @@ impl ApiError {
             }
             Self::Unauthenticated { .. } => "A valid credential is required.".into(),
             Self::InvalidToken => "The access token is invalid, expired or revoked.".into(),
+            Self::InvalidAdminKey => {
+                "Admin routes need `Authorization: Bearer` with a live admin key.".into()
+            }
+            Self::InsufficientScope(scope) => format!("The admin key lacks the `{scope}` scope."),
+            Self::UserNotFound => "There is no user with this id.".into(),
             Self::InvalidGrant => "The refresh token is invalid, expired, spent or revoked.".into(),
             Self::InvalidClient => "Client authentication failed.".into(),
             Self::TokenInQuery => {
@@ -275,6 +295,8 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
+            AuthError::UsernameTaken => Self::UsernameTaken,
+            AuthError::InvalidAdminKey => Self::InvalidAdminKey,
             AuthError::InvalidGrant => Self::InvalidGrant,
             AuthError::PasskeyRefused => Self::PasskeyRefused,
             AuthError::PasskeysUnavailable => Self::PasskeysUnavailable,
@@ -329,6 +351,12 @@ impl IntoResponse for ApiError {
                 h.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"latchkey\""),
+                );
+            }
+            Self::InvalidAdminKey => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"latchkey-admin\""),
                 );
             }
             Self::InvalidCredentials | Self::MfaRequired { .. } => {

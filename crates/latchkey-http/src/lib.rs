@@ -5,6 +5,7 @@
 //! Routes are registered through `utoipa-axum`, so the OpenAPI document is
 //! generated from the same list that routes requests and cannot miss one.
 
+pub mod admin;
 pub mod auth;
 pub mod bearer;
 pub mod bff;
@@ -47,7 +48,13 @@ pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, S
 ))]
 struct ApiDoc;
 
+/// Every route, the admin API included: what the OpenAPI document shows.
 fn api_router() -> OpenApiRouter<AppState> {
+    user_routes().merge(admin::routes())
+}
+
+/// latchkey's routes but the admin API.
+fn user_routes() -> OpenApiRouter<AppState> {
     use routes::{
         accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
     };
@@ -132,13 +139,18 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = api_router().split_for_parts();
+    let api = if state.settings.admin_public {
+        api_router()
+    } else {
+        user_routes()
+    };
+    let (routes, _) = api.split_for_parts();
     let cors = cors(&state.settings.cors_allowed_origins);
     // CORS wraps latchkey's own routes only: the BFF passes every method,
     // OPTIONS included, to its upstream after authenticating it.
     // (The 405 fallback is set before the CORS layer so that a preflight
     // for a route without OPTIONS still reaches CORS.)
-    routes
+    let routes = routes
         // Per-address limits, by matched route (see `limits`).
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -153,7 +165,29 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/{api}", axum::routing::any(bff::proxy))
         .route("/bff/{api}/", axum::routing::any(bff::proxy))
         .route("/bff/{api}/{*path}", axum::routing::any(bff::proxy))
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError::NotFound });
+    outer_layers(routes, state)
+}
+
+/// The admin API alone, for a listener of its own (`admin.listen`), with
+/// the same limits, deadlines and headers as the public listener.
+pub fn admin_router(state: AppState) -> Router {
+    let (routes, _) = admin::routes().split_for_parts();
+    let routes = routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_address,
+        ))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(|| async { ApiError::NotFound });
+    outer_layers(routes, state)
+}
+
+/// What wraps every route of a listener: TRACE refused, body size and
+/// read deadline, header limits, security headers, metrics and the access
+/// log, and panics answered as an opaque 500.
+fn outer_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .layer(axum::middleware::from_fn(auth::refuse_trace))
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

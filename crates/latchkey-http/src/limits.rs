@@ -63,6 +63,9 @@ pub struct AddressLimits {
     pub passkey_options: RouteLimit,
     /// `POST /v1/passkeys/login`: 30 a minute.
     pub passkey_login: RouteLimit,
+    /// Every `/admin/v1/…` route, counted together: 600 a minute (a back
+    /// office's traffic; bounds guessing at admin keys).
+    pub admin: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -76,6 +79,7 @@ impl Default for AddressLimits {
             mfa_verify: RouteLimit::new(60, 60),
             passkey_options: RouteLimit::new(30, 60),
             passkey_login: RouteLimit::new(30, 60),
+            admin: RouteLimit::new(600, 60),
         }
     }
 }
@@ -96,6 +100,7 @@ impl AddressLimits {
                 Some(("passkey_options", self.passkey_options))
             }
             "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
+            r if r.starts_with("/admin/") => Some(("admin", self.admin)),
             _ => None,
         }
     }
@@ -111,6 +116,7 @@ impl AddressLimits {
             self.mfa_verify,
             self.passkey_options,
             self.passkey_login,
+            self.admin,
         ]
         .iter()
         .map(|l| l.window)
@@ -131,7 +137,7 @@ pub async fn per_address(State(state): State<AppState>, req: Request, next: Next
         return next.run(req).await;
     };
     // A page's form gets a page back, never problem JSON.
-    let page = route.is_some_and(|p| !p.starts_with("/v1/"));
+    let page = route.is_some_and(|p| !p.starts_with("/v1/") && !p.starts_with("/admin/"));
     let ip = client_ip(
         req.extensions(),
         req.headers(),

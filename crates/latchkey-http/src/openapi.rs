@@ -149,6 +149,11 @@ fn security_schemes(doc: &mut Value) {
                 "scheme": "basic",
                 "description": "An [[introspection.clients]] id and secret",
             },
+            "admin_key": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An admin key (`lk_admin_…`) from `latchkey admin-keys create`; each route names the scope it needs",
+            },
             "session": {
                 "type": "apiKey",
                 "in": "cookie",

@@ -63,6 +63,12 @@ pub struct Settings {
     /// `webauthn.*`: the passkeys' relying party id and origins (from the
     /// issuer unless configured).
     pub passkeys: latchkey_auth::PasskeySettings,
+    /// Whether the admin API is served on the public listener (off when
+    /// the binary serves it on a listener of its own, `admin.listen`).
+    pub admin_public: bool,
+    /// How `POST /admin/v1/keys/rotate` makes a key (the binary's key
+    /// policy, with the master key); `None` refuses rotation.
+    pub key_policy: Option<latchkey_auth::keyring::KeyPolicy>,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -149,6 +155,8 @@ impl Default for Settings {
             body_read_timeout: Duration::from_secs(10),
             sealing: None,
             passkeys: latchkey_auth::PasskeySettings::default(),
+            admin_public: true,
+            key_policy: None,
         }
     }
 }

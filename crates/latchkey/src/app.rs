@@ -35,6 +35,8 @@ pub struct Application {
     address: SocketAddr,
     /// `metrics.listen`: `/metrics` alone, off the public listener.
     metrics: Option<(TcpListener, SocketAddr)>,
+    /// `admin.listen`: the admin API alone, off the public listener.
+    admin: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     store: Arc<dyn Store>,
     policy: KeyPolicy,
@@ -210,6 +212,8 @@ impl Application {
         warn_about_insecure_choices(config, store.as_ref());
         let mut settings = config.http.clone();
         settings.metrics_public = config.metrics_listen.is_none();
+        settings.admin_public = config.admin_listen.is_none();
+        settings.key_policy = Some(policy.clone());
         let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);
         // The denylist is complete before the first request is answered.
         let (revocations, cursor) = store.revocations_since(0, now).await?;
@@ -218,20 +222,13 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        let metrics = match config.metrics_listen {
-            Some(at) => {
-                let l = TcpListener::bind(at)
-                    .await
-                    .with_context(|| format!("cannot listen on {at} (metrics.listen)"))?;
-                let a = l.local_addr()?;
-                Some((l, a))
-            }
-            None => None,
-        };
+        let metrics = bind_extra(config.metrics_listen, "metrics.listen").await?;
+        let admin = bind_extra(config.admin_listen, "admin.listen").await?;
         Ok(Self {
             listener,
             address,
             metrics,
+            admin,
             state,
             store,
             policy,
@@ -243,6 +240,11 @@ impl Application {
     /// Where the server listens (the real port when 0 was asked for).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where the admin API is served when `admin.listen` is set.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(_, a)| *a)
     }
 
     /// Where `/metrics` is served when `metrics.listen` is set.
@@ -261,10 +263,15 @@ impl Application {
             tokio::spawn(poll_revocations(self.state.clone(), self.cursor)),
             tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
         ];
-        if let Some((listener, _)) = self.metrics {
+        let extra = [
+            self.metrics
+                .map(|(l, _)| (l, latchkey_http::metrics_router(self.state.clone()))),
+            self.admin
+                .map(|(l, _)| (l, latchkey_http::admin_router(self.state.clone()))),
+        ];
+        for (listener, app) in extra.into_iter().flatten() {
             // The same accept loop and deadlines as the public listener;
             // it stops when the tasks are aborted below.
-            let app = latchkey_http::metrics_router(self.state.clone());
             let settings = self.server.clone();
             let clock = self.state.clock.clone();
             tasks.push(tokio::spawn(async move {
@@ -281,6 +288,19 @@ impl Application {
         self.store.close().await;
         Ok(())
     }
+}
+
+/// Binds the listener `at` asks for (`what` names its key in errors).
+async fn bind_extra(
+    at: Option<SocketAddr>,
+    what: &str,
+) -> anyhow::Result<Option<(TcpListener, SocketAddr)>> {
+    let Some(at) = at else { return Ok(None) };
+    let l = TcpListener::bind(at)
+        .await
+        .with_context(|| format!("cannot listen on {at} ({what})"))?;
+    let a = l.local_addr()?;
+    Ok(Some((l, a)))
 }
 
 /// `server.*` with the connection cap kept within the descriptors left

@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the admin API's keys.
+    AdminKeys {
+        #[command(subcommand)]
+        command: crate::admin_cli::AdminKeysCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,6 +2,7 @@
 //! factory used by `main` and by the end-to-end tests alike, the HTTP
 //! server loop, telemetry, and the CLI subcommands.
 
+pub mod admin_cli;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -103,6 +103,7 @@ async fn serve(config: &config::Config) -> anyhow::Result<()> {
         database = %latchkey::app::redact_url(&config.database_url),
         redis = config.redis_url.as_deref().map(latchkey::app::redact_url).unwrap_or_default(),
         metrics = app.metrics_address().map(|a| a.to_string()).unwrap_or_default(),
+        admin = app.admin_address().map(|a| a.to_string()).unwrap_or_default(),
         "latchkey listening"
     );
     app.run_until(shutdown_signal()).await
@@ -121,6 +122,7 @@ async fn store_command(
         Command::User {
             command: UserCommand::MfaReset { name },
         } => cli::user_mfa_reset(store, &config.http, &name).await,
+        Command::AdminKeys { command } => latchkey::admin_cli::run(store, command).await,
         Command::Keys { command } => match command {
             KeysCommand::List => cli::keys_list(store).await,
             KeysCommand::Rotate => cli::keys_rotate(store, config).await,

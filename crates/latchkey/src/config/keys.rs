@@ -52,6 +52,9 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("rate_limits.passkey_options.window", Kind::Duration),
     ("rate_limits.passkey_login.per_address", Kind::Count),
     ("rate_limits.passkey_login.window", Kind::Duration),
+    ("rate_limits.admin.per_address", Kind::Count),
+    ("rate_limits.admin.window", Kind::Duration),
+    ("admin.listen", Kind::Addr),
     ("webauthn.rp_id", Kind::Str),
     ("webauthn.origins", Kind::Origins),
 ];

@@ -47,6 +47,8 @@ pub struct Config {
     pub issuer_configured: bool,
     /// Serve `/metrics` on this address alone (and not on `listen`).
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve the admin API on this address alone (and not on `listen`).
+    pub admin_listen: Option<SocketAddr>,
     /// `tracing` filter directives, e.g. `info` or `latchkey=debug`.
     pub log: String,
     /// Signing algorithm for new keys.
@@ -202,6 +204,7 @@ fn validate(raw: &Value, sources: HashMap<String, String>) -> Result<Config, Con
     let mut http = http_settings(&mut v, &issuer, bff);
     let (server, circuit) = connection_settings(&mut v);
     let metrics_listen = v.addr("metrics.listen");
+    let admin_listen = v.addr("admin.listen");
     let log = v.log_filter("log").unwrap_or_else(|| "info".into());
     let algorithm = v.algorithm("tokens.algorithm").unwrap_or(Algorithm::EdDSA);
     let master_key = v.master_key("master_key");
@@ -231,6 +234,7 @@ fn validate(raw: &Value, sources: HashMap<String, String>) -> Result<Config, Con
         issuer,
         issuer_configured,
         metrics_listen,
+        admin_listen,
         log,
         algorithm,
         master_key,

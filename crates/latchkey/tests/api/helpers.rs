@@ -51,6 +51,8 @@ pub struct TestApp {
     pub config: Config,
     /// The `metrics.listen` listener's address, when configured.
     pub metrics_address: Option<SocketAddr>,
+    /// Where the admin API listens when `admin.listen` is set.
+    pub admin_address: Option<SocketAddr>,
     dir: Arc<TempDir>,
     tweak: Tweak,
     shutdown: Option<oneshot::Sender<()>>,
@@ -100,6 +102,7 @@ impl TestApp {
             .expect("build the application");
         let address = app.address();
         let metrics_address = app.metrics_address();
+        let admin_address = app.admin_address();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
@@ -125,6 +128,7 @@ impl TestApp {
             state,
             config,
             metrics_address,
+            admin_address,
             dir,
             tweak,
             shutdown: Some(tx),

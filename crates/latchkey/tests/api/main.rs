@@ -6,6 +6,7 @@
 //! clock, and real HTTP requests. Each test starts its own server.
 
 mod accounts;
+mod admin;
 mod assurance;
 mod bff;
 mod cors;

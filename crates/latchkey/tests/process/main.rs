@@ -4,6 +4,7 @@
 // Real-time bounds on process deadlines (never "took < X" assertions).
 #![allow(clippy::disallowed_methods)]
 
+mod admin_cli;
 mod cli;
 mod cluster;
 mod durability;
