@@ -28,6 +28,7 @@ use latchkey_core::Clock;
 use crate::{Result, Store, StoreError};
 
 mod admin;
+mod audit;
 mod delegate;
 mod passkeys;
 

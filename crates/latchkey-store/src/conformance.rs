@@ -22,6 +22,7 @@ use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError
 mod accounts;
 mod admin;
 mod assurance;
+mod audit;
 mod errors;
 mod mfa;
 mod passkeys;
@@ -31,6 +32,7 @@ mod tokens;
 pub use accounts::*;
 pub use admin::*;
 pub use assurance::*;
+pub use audit::*;
 pub use errors::*;
 pub use mfa::*;
 pub use passkeys::*;
@@ -123,7 +125,9 @@ macro_rules! conformance_suite {
             admin_keys_are_found_by_hash_until_revoked,
             users_are_listed_by_name_page_by_page_and_searched,
             disabling_a_user_ends_everything_in_one_transaction,
-            deleting_a_user_keeps_the_revocations_of_what_they_held
+            deleting_a_user_keeps_the_revocations_of_what_they_held,
+            audit_events_are_read_by_user_type_and_position,
+            audit_events_are_swept_after_retention
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -18,6 +18,7 @@
 mod delegate;
 
 pub mod admin;
+pub mod audit;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -227,6 +228,7 @@ pub trait LoginFailures: Send + Sync {
 }
 
 pub use admin::{Admin, AdminKeyRecord, UserQuery};
+pub use audit::{Audit, AuditEvent, EventQuery};
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
 };
@@ -247,6 +249,7 @@ pub trait Store:
     + PendingLogins
     + Passkeys
     + Admin
+    + Audit
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

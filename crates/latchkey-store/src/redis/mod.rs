@@ -76,6 +76,7 @@
 mod wrap;
 
 mod admin;
+mod audit;
 mod cache;
 mod codec;
 mod conn;

@@ -17,6 +17,7 @@
 mod accounts;
 mod admin;
 mod assurance;
+mod audit;
 mod error;
 mod mfa;
 mod passkeys;

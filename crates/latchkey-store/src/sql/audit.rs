@@ -1,0 +1,79 @@
+//! The audit trail's table.
+
+use async_trait::async_trait;
+use latchkey_core::{Timestamp, UserId};
+
+use super::{Columns, Dialect, SqlStore, corrupt, q};
+use crate::Result;
+use crate::audit::{Audit, AuditEvent, EventQuery};
+
+fn event_from_row(row: &impl Columns) -> Result<AuditEvent> {
+    let user_id = match row.opt_text("user_id")? {
+        Some(id) => Some(UserId::parse(&id).map_err(corrupt)?),
+        None => None,
+    };
+    Ok(AuditEvent {
+        id: row.int("id")?,
+        kind: row.text("type")?,
+        at: row.at("at")?,
+        user_id,
+        ip: row.opt_text("ip")?,
+        user_agent: row.opt_text("user_agent")?,
+        request_id: row.opt_text("request_id")?,
+        detail: row.text("detail")?,
+    })
+}
+
+const OLDEST_FIRST: &str = "SELECT * FROM audit_events \
+     WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR type = $2) \
+     AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4";
+const NEWEST_FIRST: &str = "SELECT * FROM audit_events \
+     WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR type = $2) \
+     AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4";
+
+#[async_trait]
+impl<D: Dialect> Audit for SqlStore<D> {
+    async fn record_event(&self, e: &AuditEvent) -> Result<i64> {
+        let user = e.user_id.map(|u| u.to_string());
+        q(
+            "INSERT INTO audit_events (type, at, user_id, ip, user_agent, request_id, detail) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(e.kind.as_str())
+        .bind(e.at)
+        .bind(user.as_deref())
+        .bind(e.ip.as_deref())
+        .bind(e.user_agent.as_deref())
+        .bind(e.request_id.as_deref())
+        .bind(e.detail.as_str())
+        .fetch_one(&self.pool)
+        .await?
+        .int("id")
+    }
+
+    async fn events(&self, query: EventQuery<'_>) -> Result<Vec<AuditEvent>> {
+        let user = query.user.map(|u| u.to_string());
+        let sql = if query.newest_first {
+            NEWEST_FIRST
+        } else {
+            OLDEST_FIRST
+        };
+        q(sql)
+            .bind(user.as_deref())
+            .bind(query.kind)
+            .bind(query.after)
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
+
+    async fn sweep_events(&self, before: Timestamp) -> Result<u64> {
+        q("DELETE FROM audit_events WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+    }
+}
