@@ -7,6 +7,7 @@
 //! is never accepted where a user's credential is expected (the prefix
 //! tells them apart before any lookup).
 
+use crate::audit::kind;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::{Password, Timestamp, UserId, Username, sha256};
@@ -168,6 +169,13 @@ impl AuthService {
             .await?
             .ok_or(AuthError::UnknownUser)?;
         tracing::warn!(user_id = %user, disabled, "account disabled state changed by an operator");
+        let event = if disabled {
+            kind::USER_DISABLED
+        } else {
+            kind::USER_ENABLED
+        };
+        let detail = serde_json::json!({ "sessions_ended": ended.sessions.len() });
+        self.audit(event, Some(user), detail).await;
         Ok(ended)
     }
 

@@ -3,6 +3,7 @@
 //! cookies, with its anti-forgery token). Also the refresh rotation, which
 //! issues the next pair of a family.
 
+use crate::audit::kind;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::refresh::RefreshSecret;
@@ -101,6 +102,7 @@ impl AuthService {
             )
         };
         self.store.create_session(&secret.hash(), &session).await?;
+        self.signed_in(principal, "session").await;
         Ok(IssuedSession {
             secret,
             session,
@@ -110,6 +112,19 @@ impl AuthService {
 
     /// Creates a refresh family for `principal` and issues its first pair.
     pub async fn issue_bearer(&self, principal: &Principal) -> Result<BearerPair, AuthError> {
+        let pair = self.new_family(principal).await?;
+        self.signed_in(principal, "tokens").await;
+        Ok(pair)
+    }
+
+    /// The security event of a credential issued for `principal`.
+    async fn signed_in(&self, principal: &Principal, flavour: &str) {
+        let detail = serde_json::json!({ "flavour": flavour, "amr": principal.amr_values() });
+        self.audit(kind::LOGIN_SUCCEEDED, Some(principal.user.id), detail)
+            .await;
+    }
+
+    async fn new_family(&self, principal: &Principal) -> Result<BearerPair, AuthError> {
         let now = self.clock.now();
         let family = Family {
             id: URL_SAFE_NO_PAD.encode(random::<16>()?),
@@ -127,7 +142,8 @@ impl AuthService {
     /// As [`issue_bearer`](Self::issue_bearer), with the anti-forgery
     /// token that the hybrid's unsafe requests must carry.
     pub async fn issue_hybrid(&self, principal: &Principal) -> Result<HybridLogin, AuthError> {
-        let pair = self.issue_bearer(principal).await?;
+        let pair = self.new_family(principal).await?;
+        self.signed_in(principal, "cookie_jwt").await;
         let csrf_token = self.csrf.token(&hybrid_binding(&pair.family));
         Ok(HybridLogin { pair, csrf_token })
     }
@@ -155,6 +171,9 @@ impl AuthService {
                 revocations,
             } => {
                 tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused: family revoked");
+                let detail = serde_json::json!({ "family": family.id });
+                self.audit(kind::REFRESH_REUSE_DETECTED, Some(family.user_id), detail)
+                    .await;
                 Ok(Refreshed::Reused(revocations))
             }
             RefreshOutcome::Expired | RefreshOutcome::Revoked | RefreshOutcome::Unknown => {

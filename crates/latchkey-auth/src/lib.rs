@@ -8,6 +8,7 @@
 pub mod access;
 pub mod admin;
 pub mod assurance;
+pub mod audit;
 pub mod error;
 pub mod issue;
 pub mod keyring;

@@ -8,6 +8,7 @@
 //! dummy verification as wrong passwords, so timing says nothing about
 //! which accounts exist.
 
+use crate::audit::kind;
 use std::net::IpAddr;
 
 use latchkey_core::throttle::{self, Decision};
@@ -73,7 +74,13 @@ impl AuthService {
     ) -> Result<(User, Keys), AuthError> {
         let username = Username::parse(username).ok();
         let keys = throttle_keys(username.as_ref(), address);
-        self.count_attempt(&keys).await?;
+        if let Err(e) = self.count_attempt(&keys).await {
+            if matches!(e, AuthError::RateLimited { .. }) {
+                let detail = serde_json::json!({ "method": "password" });
+                self.audit(kind::LOGIN_RATE_LIMITED, None, detail).await;
+            }
+            return Err(e);
+        }
         let user = match &username {
             Some(name) => self.store.user_by_name(name).await?,
             None => None,
@@ -91,7 +98,14 @@ impl AuthService {
             .await?;
         // A disabled account fails exactly like a wrong password, after the
         // same hash.
+        let known = user.as_ref().map(|u| (u.id, u.disabled_at.is_some()));
         let Some(user) = user.filter(|u| ok && u.disabled_at.is_none()) else {
+            let detail = serde_json::json!({
+                "method": "password",
+                "disabled": known.is_some_and(|(_, disabled)| disabled),
+            });
+            self.audit(kind::LOGIN_FAILED, known.map(|(id, _)| id), detail)
+                .await;
             return Err(AuthError::InvalidCredentials);
         };
         if user

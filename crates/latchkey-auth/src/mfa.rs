@@ -3,6 +3,7 @@
 //! recent sign-in), stepping up an existing sign-in, and the operator's
 //! reset.
 
+use crate::audit::kind;
 use std::net::IpAddr;
 
 use latchkey_core::{Assurance, Timestamp, UserId};
@@ -104,6 +105,8 @@ impl AuthService {
             return Err(AuthError::NoFactor);
         }
         tracing::info!(user_id = %user, "TOTP enrolled");
+        let detail = serde_json::json!({ "method": "totp" });
+        self.audit(kind::MFA_ENROLLED, Some(user), detail).await;
         Ok(codes)
     }
 
@@ -115,6 +118,8 @@ impl AuthService {
             return Err(AuthError::NoFactor);
         }
         tracing::info!(user_id = %user, "TOTP removed");
+        let detail = serde_json::json!({ "method": "totp" });
+        self.audit(kind::MFA_REMOVED, Some(user), detail).await;
         Ok(())
     }
 
@@ -133,6 +138,8 @@ impl AuthService {
             .replace_recovery_codes(user, &hashes, self.clock.now())
             .await?;
         tracing::info!(user_id = %user, "recovery codes regenerated");
+        let detail = serde_json::json!({ "method": "recovery_code" });
+        self.audit(kind::MFA_ENROLLED, Some(user), detail).await;
         Ok(codes)
     }
 
@@ -179,7 +186,10 @@ impl AuthService {
 
     /// [`reset_mfa`] with this service's store and revocation lifetime.
     pub async fn reset_mfa(&self, user: UserId) -> Result<Ended, AuthError> {
-        reset_mfa(self.store.as_ref(), self.revoke_at(), user).await
+        let ended = reset_mfa(self.store.as_ref(), self.revoke_at(), user).await?;
+        let detail = serde_json::json!({ "method": "all" });
+        self.audit(kind::MFA_REMOVED, Some(user), detail).await;
+        Ok(ended)
     }
 
     /// The current password (checked like a login) or a recent sign-in

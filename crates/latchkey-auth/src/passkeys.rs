@@ -10,6 +10,7 @@
 //! counter did not move forward (a cloned authenticator) is refused and
 //! logged, and so is one that lost a race for the same counter value.
 
+use crate::audit::kind;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -141,6 +142,8 @@ impl AuthService {
         };
         self.store.add_passkey(&record).await?;
         tracing::info!(user = %user, passkey = %record.id, "passkey registered");
+        let detail = serde_json::json!({ "method": "webauthn", "passkey": record.id });
+        self.audit(kind::MFA_ENROLLED, Some(user), detail).await;
         Ok(record)
     }
 
@@ -178,9 +181,16 @@ impl AuthService {
             .filter(|r| uuid(r.user_id).is_ok_and(|u| u == handle))
             .ok_or(AuthError::PasskeyRefused)?;
         let mut passkey: Passkey = decode(&record.passkey)?;
-        let result = webauthn
-            .finish_discoverable_authentication_v2(credential, state, &passkey)
-            .map_err(|e| clone_signal(&record, e))?;
+        let result =
+            match webauthn.finish_discoverable_authentication_v2(credential, state, &passkey) {
+                Ok(result) => result,
+                Err(e) => {
+                    let detail = serde_json::json!({ "method": "passkey", "passkey": record.id });
+                    self.audit(kind::LOGIN_FAILED, Some(record.user_id), detail)
+                        .await;
+                    return Err(clone_signal(&record, e));
+                }
+            };
         self.record_use(&record, &mut passkey, &result).await?;
         let user = self
             .store
@@ -208,6 +218,8 @@ impl AuthService {
         let deleted = self.store.delete_passkey(id, owner).await?;
         if deleted {
             tracing::info!(user = %owner, passkey = %id, "passkey deleted");
+            let detail = serde_json::json!({ "method": "webauthn", "passkey": id });
+            self.audit(kind::MFA_REMOVED, Some(owner), detail).await;
         }
         Ok(deleted)
     }

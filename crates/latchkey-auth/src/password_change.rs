@@ -2,6 +2,7 @@
 //! (throttled, counted, constant-cost), the new one against the policy,
 //! and every other session and token family of the user ends.
 
+use crate::audit::kind;
 use std::net::IpAddr;
 
 use latchkey_core::{Password, PasswordError, UserId};
@@ -46,6 +47,12 @@ impl AuthService {
             families_revoked = ended.families.len(),
             "password changed"
         );
+        let detail = serde_json::json!({
+            "sessions_ended": ended.sessions.len(),
+            "families_revoked": ended.families.len(),
+        });
+        self.audit(kind::PASSWORD_CHANGED, Some(user.id), detail)
+            .await;
         Ok(ended)
     }
 }

@@ -8,6 +8,7 @@
 //! five wrong codes end it, and every second step is counted by the login
 //! throttle like a password attempt, before any code is checked.
 
+use crate::audit::kind;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -228,6 +229,9 @@ impl AuthService {
             self.store
                 .count_pending_failure(&opened.hash, MAX_CODE_ATTEMPTS)
                 .await?;
+            let detail = serde_json::json!({ "flavour": opened.flavour.as_str() });
+            self.audit(kind::MFA_FAILED, Some(opened.user.id), detail)
+                .await;
             return Err(AuthError::InvalidCode);
         };
         self.settle(keys).await?;

@@ -2,6 +2,7 @@
 //! from a listing, everywhere, one hybrid or bearer login. Shared by the
 //! JSON endpoints, the account page and the CLI.
 
+use crate::audit::kind;
 use latchkey_core::{SessionHandle, SessionSecretHash, UserId};
 use latchkey_store::{Ended, Keep, RevokeAt, Store};
 
@@ -47,8 +48,24 @@ pub async fn end_sessions(
 }
 
 impl AuthService {
-    /// [`end_sessions`] with this service's store and revocation lifetime.
+    /// [`end_sessions`] with this service's store and revocation lifetime,
+    /// recorded as a security event when anything ended.
     pub async fn end_sessions(&self, which: EndSessions<'_>) -> Result<Ended, AuthError> {
-        end_sessions(self.store.as_ref(), self.revoke_at(), which).await
+        let ended = end_sessions(self.store.as_ref(), self.revoke_at(), which).await?;
+        if !ended.is_empty() {
+            let (what, user) = match which {
+                EndSessions::Presented(_) => ("here", None),
+                EndSessions::One { owner, .. } => ("one", owner),
+                EndSessions::Everywhere(user) => ("everywhere", Some(user)),
+                EndSessions::Family(_) => ("family", None),
+            };
+            let detail = serde_json::json!({
+                "which": what,
+                "sessions": ended.sessions.len(),
+                "families": ended.families.len(),
+            });
+            self.audit(kind::SESSION_ENDED, user, detail).await;
+        }
+        Ok(ended)
     }
 }

@@ -37,7 +37,24 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
-    let mut res = next.run(req).instrument(span.clone()).await;
+    // Where the request came from, for the security events it causes.
+    let origin = latchkey_auth::audit::Origin {
+        ip: crate::caller::client_ip(
+            req.extensions(),
+            req.headers(),
+            &state.settings.trusted_proxies,
+        )
+        .map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        request_id: Some(id.clone()),
+    };
+    let mut res = latchkey_auth::audit::ORIGIN
+        .scope(origin, next.run(req).instrument(span.clone()))
+        .await;
     let elapsed = state.clock.monotonic().saturating_sub(start);
     let status = res.status().as_u16();
     span.in_scope(|| {

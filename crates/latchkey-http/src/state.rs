@@ -69,6 +69,8 @@ pub struct Settings {
     /// How `POST /admin/v1/keys/rotate` makes a key (the binary's key
     /// policy, with the master key); `None` refuses rotation.
     pub key_policy: Option<latchkey_auth::keyring::KeyPolicy>,
+    /// How long security events are kept (`audit.retention`, 90 days).
+    pub audit_retention: Duration,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -157,6 +159,7 @@ impl Default for Settings {
             passkeys: latchkey_auth::PasskeySettings::default(),
             admin_public: true,
             key_policy: None,
+            audit_retention: Duration::from_secs(90 * 86_400),
         }
     }
 }

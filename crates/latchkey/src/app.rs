@@ -340,6 +340,12 @@ async fn sweep_forever(state: AppState) {
             ("signing keys", store.delete_expired_keys(now).await),
             ("pending logins", store.sweep_pending_logins(now).await),
             ("WebAuthn ceremonies", store.sweep_ceremonies(now).await),
+            (
+                "audit events",
+                store
+                    .sweep_events(now.saturating_sub(state.settings.audit_retention))
+                    .await,
+            ),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

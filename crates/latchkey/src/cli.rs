@@ -52,6 +52,18 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print security events (the audit trail), oldest first, as JSON lines.
+    Events {
+        /// Only this user's events.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Only events of this type (e.g. login.failed).
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Keep printing new events as they are recorded.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Manage the admin API's keys.
     AdminKeys {
         #[command(subcommand)]

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod events_cli;
 pub mod fdlimit;
 pub mod server;
 pub mod telemetry;

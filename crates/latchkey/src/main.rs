@@ -122,6 +122,9 @@ async fn store_command(
         Command::User {
             command: UserCommand::MfaReset { name },
         } => cli::user_mfa_reset(store, &config.http, &name).await,
+        Command::Events { user, kind, follow } => {
+            latchkey::events_cli::run(store, user.as_deref(), kind.as_deref(), follow).await
+        }
         Command::AdminKeys { command } => latchkey::admin_cli::run(store, command).await,
         Command::Keys { command } => match command {
             KeysCommand::List => cli::keys_list(store).await,

@@ -5,13 +5,16 @@
 //! unless `admin.listen` gives them a listener of their own, and they are
 //! limited per address like every route a stranger can reach.
 
+mod events;
 mod users;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use latchkey_auth::audit::kind;
 use latchkey_store::AdminKeyRecord;
 use serde::Serialize;
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::sessions, users::end_sessions))
         .routes(routes!(users::reset_mfa))
         .routes(routes!(rotate_keys))
+        .routes(routes!(events::list))
 }
 
 /// A request made with a live admin key.
@@ -37,6 +41,20 @@ pub struct AdminAuth {
 }
 
 impl AdminAuth {
+    /// Records what this key did (`admin.*` events name the key's id).
+    pub async fn record(
+        &self,
+        state: &AppState,
+        event: &'static str,
+        user: Option<latchkey_core::UserId>,
+        mut detail: serde_json::Value,
+    ) {
+        if let Some(map) = detail.as_object_mut() {
+            map.insert("admin_key".into(), self.key.id.clone().into());
+        }
+        state.auth.audit(event, user, detail).await;
+    }
+
     /// Refuses unless the key carries `scope`.
     pub fn require(&self, scope: &'static str) -> Result<(), ApiError> {
         if self.key.scopes.iter().any(|s| s == scope) {
@@ -96,5 +114,8 @@ pub async fn rotate_keys(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.tokens.replace_keys(keys);
     tracing::warn!(%kid, admin_key = %admin.key.id, "signing key rotated through the admin API");
+    admin
+        .record(&state, kind::KEYS_ROTATED, None, json!({ "kid": kid }))
+        .await;
     Ok((NO_STORE, AppJson(RotatedKey { kid })).into_response())
 }

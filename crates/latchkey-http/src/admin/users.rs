@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_auth::EndSessions;
+use latchkey_auth::audit::kind;
 use latchkey_core::UserId;
 use latchkey_store::{User, UserQuery};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::AdminAuth;
 use crate::error::{ApiError, Problem};
@@ -207,6 +209,9 @@ pub async fn create(
         .create_account(&body.username, body.password)
         .await?;
     tracing::info!(user_id = %user.id, admin_key = %admin.key.id, "user created by an operator");
+    admin
+        .record(&state, kind::USER_CREATED, Some(user.id), json!({}))
+        .await;
     let view = view(&state, user).await?;
     Ok((StatusCode::CREATED, NO_STORE, AppJson(view)).into_response())
 }
@@ -258,6 +263,10 @@ pub async fn update(
         .await
         .map_err(gone)?;
     state.ended(&ended);
+    let detail = json!({ "disabled": body.disabled });
+    admin
+        .record(&state, kind::USER_UPDATED, Some(user.id), detail)
+        .await;
     let user = target_by_id(&state, user.id).await?;
     Ok((NO_STORE, AppJson(view(&state, user).await?)).into_response())
 }
@@ -290,6 +299,10 @@ pub async fn delete(
     let user = target(&state, id).await?;
     let ended = state.auth.delete_account(user.id).await.map_err(gone)?;
     state.ended(&ended);
+    let detail = json!({ "username": user.username.as_str() });
+    admin
+        .record(&state, kind::USER_DELETED, Some(user.id), detail)
+        .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -350,6 +363,14 @@ pub async fn end_sessions(
     let user = target(&state, id).await?;
     end(&state, EndSessions::Everywhere(user.id)).await?;
     tracing::info!(user_id = %user.id, admin_key = %admin.key.id, "sessions ended by an operator");
+    admin
+        .record(
+            &state,
+            kind::SESSIONS_ENDED_BY_ADMIN,
+            Some(user.id),
+            json!({}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -375,5 +396,8 @@ pub async fn reset_mfa(
     let user = target(&state, id).await?;
     let ended = state.auth.reset_mfa(user.id).await?;
     state.ended(&ended);
+    admin
+        .record(&state, kind::MFA_RESET_BY_ADMIN, Some(user.id), json!({}))
+        .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -170,6 +170,12 @@ pub async fn revoke(
             .add_revocations(std::slice::from_ref(&entry))
             .await?;
         state.deny(&[entry]);
+        let user = latchkey_core::UserId::parse(&claims.sub).ok();
+        let detail = serde_json::json!({ "token": "access" });
+        state
+            .auth
+            .audit(latchkey_auth::audit::kind::TOKENS_REVOKED, user, detail)
+            .await;
     }
     Ok((NO_STORE, axum::http::StatusCode::OK).into_response())
 }

@@ -13,6 +13,7 @@
 //! included, are HTML pages ([`forms::error_page`]).
 
 pub mod account;
+pub mod activity;
 pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
@@ -279,7 +280,18 @@ pub(super) async fn render_account(
         Ok(m) => m,
         Err(e) => return error_page(e.into()),
     };
+    let recent = latchkey_store::EventQuery {
+        user: Some(auth.session.user_id),
+        newest_first: true,
+        limit: activity::SHOWN,
+        ..latchkey_store::EventQuery::default()
+    };
+    let activity = match state.store.events(recent).await {
+        Ok(a) => a,
+        Err(e) => return error_page(ApiError::from(e)),
+    };
     let account = Account {
+        activity: &activity,
         username: &auth.username,
         amr: &auth.session.assurance.amr,
         passkeys: passkeys.as_deref(),

@@ -100,6 +100,8 @@ pub struct Account<'a> {
     pub now: Timestamp,
     /// Second factors: TOTP and the recovery codes' state.
     pub mfa: latchkey_auth::MfaState,
+    /// The user's latest security events, newest first.
+    pub activity: &'a [latchkey_store::AuditEvent],
 }
 
 pub fn account(a: &Account<'_>) -> Markup {
@@ -135,6 +137,7 @@ pub fn account(a: &Account<'_>) -> Markup {
             (super::passkeys::script_tag())
         }
         (password_card(a))
+        (super::activity::card(a.activity, a.now))
     };
     layout("Your account", false, header, body)
 }

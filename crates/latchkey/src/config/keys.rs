@@ -55,6 +55,7 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("rate_limits.admin.per_address", Kind::Count),
     ("rate_limits.admin.window", Kind::Duration),
     ("admin.listen", Kind::Addr),
+    ("audit.retention", Kind::Duration),
     ("webauthn.rp_id", Kind::Str),
     ("webauthn.origins", Kind::Origins),
 ];

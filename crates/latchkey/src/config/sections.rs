@@ -44,6 +44,9 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
         // and the key policy (it holds the master key).
         admin_public: true,
         key_policy: None,
+        audit_retention: v
+            .duration("audit.retention")
+            .unwrap_or(defaults.audit_retention),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// A live admin key with `scopes` (none: every scope).
-async fn admin_key(app: &TestApp, name: &str, scopes: &[&str]) -> String {
+pub async fn admin_key(app: &TestApp, name: &str, scopes: &[&str]) -> String {
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     let made = create_admin_key(app.state.store.as_ref(), START, name, &scopes)
         .await

@@ -8,6 +8,7 @@
 mod accounts;
 mod admin;
 mod assurance;
+mod audit;
 mod bff;
 mod cors;
 mod credentials;
