@@ -1,16 +1,16 @@
 //! Command-line interface: `serve`, `user add|mfa-reset`, `sessions list|revoke`.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 use latchkey_auth::keyring;
 use latchkey_auth::sessions::{EndSessions, end_sessions};
-use latchkey_core::{Clock as _, Password, PasswordHash, SessionHandle, UserId, Username};
+use latchkey_core::{Clock as _, SessionHandle, UserId, Username};
 use latchkey_store::{RevokeAt, Store, StoreError, User};
 
 use crate::clock::SystemClock;
+use crate::user_cli::{ended_summary, find_user, hash, read_password};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -96,6 +96,8 @@ pub enum UserCommand {
         /// The user's name.
         name: String,
     },
+    #[command(flatten)]
+    Account(crate::user_cli::AccountCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,27 +129,13 @@ pub enum SessionsCommand {
 /// `latchkey user add NAME --password-stdin`.
 pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
     let username = Username::parse(name).map_err(|e| anyhow::anyhow!("invalid username: {e}"))?;
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("cannot read the password from standard input")?;
-    let line = input
-        .strip_suffix("\r\n")
-        .or_else(|| input.strip_suffix('\n'))
-        .unwrap_or(&input)
-        .to_owned();
-    let password =
-        Password::new_for(line, &username).map_err(|e| anyhow::anyhow!("invalid password: {e}"))?;
+    let password = read_password(&username)?;
     let mut id = [0u8; 16];
-    let mut salt = [0u8; 16];
     getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("OS random failed: {e}"))?;
-    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("OS random failed: {e}"))?;
     let user = User {
         id: UserId::from_random(id),
         username,
-        password_hash: Some(
-            tokio::task::spawn_blocking(move || PasswordHash::compute(&password, salt)).await?,
-        ),
+        password_hash: Some(hash(password).await?),
         created_at: SystemClock.now(),
         disabled_at: None,
     };
@@ -159,14 +147,6 @@ pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
         Err(StoreError::Conflict(_)) => bail!("user {} already exists", user.username),
         Err(e) => Err(e.into()),
     }
-}
-
-async fn find_user(store: &dyn Store, name: &str) -> anyhow::Result<User> {
-    let username = Username::parse(name).map_err(|e| anyhow::anyhow!("invalid username: {e}"))?;
-    store
-        .user_by_name(&username)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user named {username}"))
 }
 
 /// `latchkey sessions list [--user NAME] [--json]`.
@@ -182,15 +162,25 @@ pub async fn sessions_list(
     let sessions = store.list_sessions(user_id, SystemClock.now()).await?;
     if !json {
         println!(
-            "{:<24} {:<36} {:<24} {:<24} {:<15} USER AGENT",
-            "ID", "USER ID", "CREATED", "LAST SEEN", "IP"
+            "{:<24} {:<24} {:<24} {:<24} {:<15} USER AGENT",
+            "ID", "USER", "CREATED", "LAST SEEN", "IP"
         );
     }
+    let mut names: std::collections::HashMap<UserId, String> = std::collections::HashMap::new();
     for s in sessions {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(s.user_id) {
+            let name = store
+                .user_by_id(s.user_id)
+                .await?
+                .map_or_else(|| s.user_id.to_string(), |u| u.username.to_string());
+            slot.insert(name);
+        }
+        let username = names.get(&s.user_id).map_or("-", String::as_str);
         if json {
             let line = serde_json::json!({
                 "id": s.handle.as_str(),
                 "user_id": s.user_id.to_string(),
+                "username": username,
                 "created_at": s.created_at.to_rfc3339(),
                 "last_seen_at": s.last_seen_at.to_rfc3339(),
                 "expires_at": s.idle_expires_at.min(s.absolute_expires_at).to_rfc3339(),
@@ -200,9 +190,9 @@ pub async fn sessions_list(
             println!("{line}");
         } else {
             println!(
-                "{:<24} {:<36} {:<24} {:<24} {:<15} {}",
+                "{:<24} {:<24} {:<24} {:<24} {:<15} {}",
                 s.handle.as_str(),
-                s.user_id,
+                username,
                 s.created_at.to_rfc3339(),
                 s.last_seen_at.to_rfc3339(),
                 s.ip.as_deref().unwrap_or("-"),
@@ -228,12 +218,7 @@ pub async fn sessions_revoke(
         (Some(name), _) => {
             let user = find_user(store, name).await?;
             let ended = end_sessions(store, at, EndSessions::Everywhere(user.id)).await?;
-            println!(
-                "ended {} session(s) and {} token famil(ies) of {}",
-                ended.sessions.len(),
-                ended.families.len(),
-                user.username
-            );
+            println!("ended {} of {}", ended_summary(&ended), user.username);
             Ok(())
         }
         (None, Some(id)) => {
@@ -267,10 +252,9 @@ pub async fn user_mfa_reset(
     };
     let ended = latchkey_auth::mfa::reset_mfa(store, at, user.id).await?;
     println!(
-        "removed the second factors of {}; ended {} session(s) and {} token famil(ies)",
+        "removed the second factors of {}; ended {}",
         user.username,
-        ended.sessions.len(),
-        ended.families.len()
+        ended_summary(&ended)
     );
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod events_cli;
 pub mod fdlimit;
 pub mod server;
 pub mod telemetry;
+pub mod user_cli;
 
 pub use app::Application;
 pub use config::{Config, Overrides};

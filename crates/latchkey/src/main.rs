@@ -67,11 +67,19 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!(
-                "latchkey: {} (see --help)",
-                first.trim_start_matches("error: ")
-            );
+            let mut lines = rendered.lines();
+            let first = lines.next().unwrap_or("invalid arguments");
+            let mut message = first.trim_start_matches("error: ").to_owned();
+            // "…were not provided:" is followed by the arguments it means,
+            // one per indented line: name them on the same line.
+            if message.ends_with(':') {
+                let missing: Vec<&str> = lines
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect();
+                message = format!("{message} {}", missing.join(", "));
+            }
+            eprintln!("latchkey: {message} (see --help)");
             ExitCode::from(2)
         }
     }
@@ -122,6 +130,9 @@ async fn store_command(
         Command::User {
             command: UserCommand::MfaReset { name },
         } => cli::user_mfa_reset(store, &config.http, &name).await,
+        Command::User {
+            command: UserCommand::Account(command),
+        } => latchkey::user_cli::run(store, config.http.revocation_ttl(), command).await,
         Command::Events { user, kind, follow } => {
             latchkey::events_cli::run(store, user.as_deref(), kind.as_deref(), follow).await
         }

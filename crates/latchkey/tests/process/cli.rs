@@ -117,7 +117,7 @@ async fn sessions_list_and_revoke_by_id_and_by_user() {
 
     let out = cli(&path, &["sessions", "revoke", "--user", "erin"], None);
     assert!(out.status.success());
-    assert!(stdout(&out).contains("ended 2 session(s)"));
+    assert!(stdout(&out).contains("ended 2 sessions"));
     for l in [&a, &b, &c] {
         let mut code = 0;
         for _ in 0..50 {

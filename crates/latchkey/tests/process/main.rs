@@ -12,3 +12,4 @@ mod memory;
 mod mfa_cli;
 mod server;
 mod tokens;
+mod user_cli;

@@ -80,7 +80,7 @@ async fn mfa_reset_removes_the_factor_and_ends_every_session() {
         String::from_utf8_lossy(&out.stderr)
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("ended 1 session(s)"), "{said}");
+    assert!(said.contains("ended 1 session and"), "{said}");
     // The running server learns of the ended session through the
     // revocation log within a second or so.
     let deadline = Instant::now() + Duration::from_secs(10);
