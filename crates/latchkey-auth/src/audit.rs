@@ -52,8 +52,14 @@ tokio::task_local! {
     pub static ORIGIN: Origin;
 }
 
+/// Where the request being served on this task came from (nothing
+/// outside a request).
+pub fn current_origin() -> Origin {
+    ORIGIN.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// A user agent as recorded: at most 256 characters.
-fn bounded(s: &Option<String>) -> Option<String> {
+pub(crate) fn bounded(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| s.chars().take(256).collect())
 }
 
@@ -61,7 +67,7 @@ impl AuthService {
     /// Records the event `kind` about `user`, from the request being
     /// served (if any).
     pub async fn audit(&self, kind: &'static str, user: Option<UserId>, detail: serde_json::Value) {
-        let origin = ORIGIN.try_with(Clone::clone).unwrap_or_default();
+        let origin = current_origin();
         let event = AuditEvent {
             id: 0,
             kind: kind.to_owned(),

@@ -112,7 +112,7 @@ impl AuthService {
 
     /// Creates a refresh family for `principal` and issues its first pair.
     pub async fn issue_bearer(&self, principal: &Principal) -> Result<BearerPair, AuthError> {
-        let pair = self.new_family(principal).await?;
+        let pair = self.new_family(principal, "tokens").await?;
         self.signed_in(principal, "tokens").await;
         Ok(pair)
     }
@@ -124,8 +124,11 @@ impl AuthService {
             .await;
     }
 
-    async fn new_family(&self, principal: &Principal) -> Result<BearerPair, AuthError> {
+    /// A new family of `kind` for `principal`, recording the device of
+    /// the request being served (as a session records its own).
+    async fn new_family(&self, principal: &Principal, kind: &str) -> Result<BearerPair, AuthError> {
         let now = self.clock.now();
+        let origin = crate::audit::current_origin();
         let family = Family {
             id: URL_SAFE_NO_PAD.encode(random::<16>()?),
             user_id: principal.user.id,
@@ -133,6 +136,10 @@ impl AuthService {
             expires_at: now.saturating_add(self.tokens.settings().refresh_ttl),
             revoked_at: None,
             assurance: principal.assurance(),
+            kind: kind.to_owned(),
+            user_agent: crate::audit::bounded(&origin.user_agent),
+            ip: origin.ip,
+            last_used_at: now,
         };
         let secret = RefreshSecret::from_random(random()?);
         self.store.create_family(&family, &secret.hash()).await?;
@@ -142,7 +149,7 @@ impl AuthService {
     /// As [`issue_bearer`](Self::issue_bearer), with the anti-forgery
     /// token that the hybrid's unsafe requests must carry.
     pub async fn issue_hybrid(&self, principal: &Principal) -> Result<HybridLogin, AuthError> {
-        let pair = self.new_family(principal).await?;
+        let pair = self.new_family(principal, "cookie_jwt").await?;
         self.signed_in(principal, "cookie_jwt").await;
         let csrf_token = self.csrf.token(&hybrid_binding(&pair.family));
         Ok(HybridLogin { pair, csrf_token })

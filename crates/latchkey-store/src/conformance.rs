@@ -127,7 +127,8 @@ macro_rules! conformance_suite {
             disabling_a_user_ends_everything_in_one_transaction,
             deleting_a_user_keeps_the_revocations_of_what_they_held,
             audit_events_are_read_by_user_type_and_position,
-            audit_events_are_swept_after_retention
+            audit_events_are_swept_after_retention,
+            families_are_listed_live_with_their_device_and_last_use
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -233,6 +234,10 @@ async fn family(store: &dyn Store, u: &User, id: &str, at_ms: i64) -> RefreshHas
         expires_at: t(at_ms + 30 * 24 * 3_600_000),
         revoked_at: None,
         assurance: Assurance::new(["pwd"], t(at_ms)),
+        kind: "tokens".into(),
+        user_agent: None,
+        ip: None,
+        last_used_at: t(at_ms),
     };
     store.create_family(&f, &first).await.unwrap();
     first

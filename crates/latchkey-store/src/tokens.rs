@@ -44,6 +44,14 @@ pub struct Family {
     /// How and when the login that started it signed in, raised by
     /// step-up; every access token of the family carries it.
     pub assurance: Assurance,
+    /// The login that started it: `tokens` (bearer) or `cookie_jwt`
+    /// (hybrid).
+    pub kind: String,
+    /// The device that started it, as a session records it.
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// Its last rotation (its creation until the first).
+    pub last_used_at: Timestamp,
 }
 
 /// What happened to a presented refresh token.
@@ -97,6 +105,9 @@ pub trait RefreshTokens: Send + Sync {
     async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;
     /// Deletes families past their absolute end.
     async fn sweep_families(&self, now: Timestamp) -> Result<u64>;
+    /// Live families (unrevoked, unexpired) of `user`, or of everyone,
+    /// most recently used first.
+    async fn list_families(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Family>>;
 }
 
 #[async_trait]

@@ -193,6 +193,10 @@ async fn alice_with_family(store: &PgStore) -> RefreshHash {
         expires_at: t(3_600_000),
         revoked_at: None,
         assurance: latchkey_core::Assurance::new(["pwd"], t(0)),
+        kind: "tokens".into(),
+        user_agent: None,
+        ip: None,
+        last_used_at: t(0),
     };
     store.create_family(&family, &token(1)).await.unwrap();
     token(1)

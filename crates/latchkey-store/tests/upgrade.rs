@@ -117,6 +117,10 @@ async fn upgrading_from_0002_keeps_rows_and_references() {
         expires_at: Timestamp::from_unix_millis(1),
         revoked_at: None,
         assurance: latchkey_core::Assurance::new(["pwd"], Timestamp::from_unix_millis(0)),
+        kind: "tokens".into(),
+        user_agent: None,
+        ip: None,
+        last_used_at: Timestamp::from_unix_millis(0),
     };
     let first = RefreshSecret::from_random([8; 32]).hash();
     let refused = store.create_family(&orphan, &first).await;
@@ -174,6 +178,10 @@ async fn the_store_runs_with_foreign_keys_on_after_the_upgrade() {
         expires_at: Timestamp::from_unix_millis(1),
         revoked_at: None,
         assurance: latchkey_core::Assurance::new(["pwd"], Timestamp::from_unix_millis(0)),
+        kind: "tokens".into(),
+        user_agent: None,
+        ip: None,
+        last_used_at: Timestamp::from_unix_millis(0),
     };
     let first = RefreshSecret::from_random([8; 32]).hash();
     let refused = store.create_family(&orphan, &first).await;

@@ -124,6 +124,7 @@ delegate! {
             ) -> Result<Option<Assurance>>;
             fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;
             fn sweep_families(&self, now: Timestamp) -> Result<u64>;
+            fn list_families(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Family>>;
         }
     }
 }

@@ -20,6 +20,10 @@ pub async fn errors_a_family_for_an_unknown_user_is_a_conflict(store: &dyn Store
         expires_at: t(60_000),
         revoked_at: None,
         assurance: latchkey_core::Assurance::new(["pwd"], t(0)),
+        kind: "tokens".into(),
+        user_agent: None,
+        ip: None,
+        last_used_at: t(0),
     };
     let refused = store.create_family(&family, &first).await;
     assert!(

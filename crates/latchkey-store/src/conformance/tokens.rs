@@ -173,3 +173,41 @@ pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store)
     assert_eq!(store.delete_expired_keys(t(1_000)).await.unwrap(), 1);
     assert_eq!(store.keys().await.unwrap(), vec![key("k3", 10)]);
 }
+
+pub async fn families_are_listed_live_with_their_device_and_last_use(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let bob = user(store, "bob", 2).await;
+    let mut hybrid = Family {
+        id: "fam-hybrid".into(),
+        user_id: alice.id,
+        created_at: t(0),
+        expires_at: t(30 * 24 * 3_600_000),
+        revoked_at: None,
+        assurance: Assurance::new(["pwd"], t(0)),
+        kind: "cookie_jwt".into(),
+        user_agent: Some("Firefox".into()),
+        ip: Some("192.0.2.9".into()),
+        last_used_at: t(0),
+    };
+    let first = succ(40);
+    store.create_family(&hybrid, &first).await.unwrap();
+    family(store, &alice, "fam-old", 5).await;
+    family(store, &alice, "fam-gone", 6).await;
+    family(store, &bob, "fam-bob", 7).await;
+    store.revoke_family("fam-gone", at(8)).await.unwrap();
+    let ids = |fs: Vec<Family>| fs.into_iter().map(|f| f.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_families(Some(alice.id), t(10)).await.unwrap()),
+        ["fam-old", "fam-hybrid"],
+        "live ones, most recently used first"
+    );
+    // A rotation is a use.
+    store
+        .refresh(&first, &succ(41), at(20), GRACE)
+        .await
+        .unwrap();
+    let listed = store.list_families(Some(alice.id), t(21)).await.unwrap();
+    hybrid.last_used_at = t(20);
+    assert_eq!(listed[0], hybrid);
+    assert_eq!(store.list_families(None, t(21)).await.unwrap().len(), 3);
+}

@@ -255,6 +255,7 @@ wrap! {
                 at: Timestamp,
             ) -> Result<Option<Assurance>>;
             fn sweep_families(&self, now: Timestamp) -> Result<u64>;
+            fn list_families(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Family>>;
         }
 
         async fn refresh(

@@ -114,7 +114,7 @@ macro_rules! signing_keys {
 macro_rules! family_of_token {
     () => {
         "SELECT f.id, f.user_id, f.created_at, f.expires_at, f.revoked_at, f.amr, f.auth_time, \
-         t.spent_at, t.successor_hash, n.spent_at AS successor_spent_at \
+         f.kind, f.user_agent, f.ip, f.last_used_at, t.spent_at, t.successor_hash, n.spent_at AS successor_spent_at \
          FROM refresh_tokens t \
          JOIN refresh_families f ON f.id = t.family_id \
          LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash WHERE t.hash = $1"

@@ -20,6 +20,10 @@ fn family_from_row(row: &impl Columns) -> Result<Family> {
         expires_at: row.at("expires_at")?,
         revoked_at: row.opt_at("revoked_at")?,
         assurance: assurance_from_row(row)?,
+        kind: row.text("kind")?,
+        user_agent: row.opt_text("user_agent")?,
+        ip: row.opt_text("ip")?,
+        last_used_at: row.opt_at("last_used_at")?.unwrap_or(row.at("created_at")?),
     })
 }
 
@@ -32,7 +36,8 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
         let mut tx = self.begin().await?;
         q(
             "INSERT INTO refresh_families (id, user_id, created_at, expires_at, revoked_at, \
-             amr, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             amr, auth_time, kind, user_agent, ip, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&family.id)
         .bind(&family.user_id.to_string())
@@ -41,6 +46,10 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
         .bind(family.revoked_at)
         .bind(family.assurance.amr_text().as_str())
         .bind(family.assurance.auth_time)
+        .bind(family.kind.as_str())
+        .bind(family.user_agent.as_deref())
+        .bind(family.ip.as_deref())
+        .bind(family.last_used_at)
         .execute(&mut tx)
         .await?;
         q(INSERT_TOKEN)
@@ -148,6 +157,20 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
             .execute(&self.pool)
             .await
     }
+
+    async fn list_families(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Family>> {
+        let user = user.map(|u| u.to_string());
+        q("SELECT * FROM refresh_families \
+           WHERE ($1 IS NULL OR user_id = $1) AND revoked_at IS NULL AND expires_at > $2 \
+           ORDER BY COALESCE(last_used_at, created_at) DESC, id")
+        .bind(user.as_deref())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(family_from_row)
+        .collect()
+    }
 }
 
 /// Spends `presented` and stores `successor` as the family's live token.
@@ -168,6 +191,11 @@ async fn rotate_in<D: Dialect>(
         .bind(successor.as_bytes().as_slice())
         .bind(family)
         .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    q("UPDATE refresh_families SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(family)
         .execute(&mut *tx)
         .await
         .map(drop)
