@@ -149,7 +149,58 @@ pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
     }
 }
 
-/// `latchkey sessions list [--user NAME] [--json]`.
+/// One live login as `sessions list` shows it.
+struct Row {
+    id: String,
+    kind: String,
+    user_id: UserId,
+    created_at: latchkey_core::Timestamp,
+    last_used_at: latchkey_core::Timestamp,
+    expires_at: latchkey_core::Timestamp,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// Every live login (cookie sessions, bearer and hybrid logins) of `user`
+/// or of everyone, most recently used first.
+async fn live_rows(store: &dyn Store, user: Option<UserId>) -> anyhow::Result<Vec<Row>> {
+    let now = SystemClock.now();
+    let mut rows: Vec<Row> = store
+        .list_sessions(user, now)
+        .await?
+        .into_iter()
+        .map(|s| Row {
+            id: s.handle.to_string(),
+            kind: "session".into(),
+            user_id: s.user_id,
+            created_at: s.created_at,
+            last_used_at: s.last_seen_at,
+            expires_at: s.idle_expires_at.min(s.absolute_expires_at),
+            ip: s.ip,
+            user_agent: s.user_agent,
+        })
+        .collect();
+    rows.extend(
+        store
+            .list_families(user, now)
+            .await?
+            .into_iter()
+            .map(|f| Row {
+                id: f.id,
+                kind: f.kind,
+                user_id: f.user_id,
+                created_at: f.created_at,
+                last_used_at: f.last_used_at,
+                expires_at: f.expires_at,
+                ip: f.ip,
+                user_agent: f.user_agent,
+            }),
+    );
+    rows.sort_by_key(|r| std::cmp::Reverse(r.last_used_at));
+    Ok(rows)
+}
+
+/// `latchkey sessions list [--user NAME] [--json]`: every live login.
 pub async fn sessions_list(
     store: &dyn Store,
     user: Option<&str>,
@@ -159,15 +210,14 @@ pub async fn sessions_list(
         Some(name) => Some(find_user(store, name).await?.id),
         None => None,
     };
-    let sessions = store.list_sessions(user_id, SystemClock.now()).await?;
     if !json {
         println!(
-            "{:<24} {:<24} {:<24} {:<24} {:<15} USER AGENT",
-            "ID", "USER", "CREATED", "LAST SEEN", "IP"
+            "{:<24} {:<10} {:<24} {:<24} {:<24} {:<15} USER AGENT",
+            "ID", "KIND", "USER", "CREATED", "LAST USED", "IP"
         );
     }
     let mut names: std::collections::HashMap<UserId, String> = std::collections::HashMap::new();
-    for s in sessions {
+    for s in live_rows(store, user_id).await? {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(s.user_id) {
             let name = store
                 .user_by_id(s.user_id)
@@ -178,23 +228,25 @@ pub async fn sessions_list(
         let username = names.get(&s.user_id).map_or("-", String::as_str);
         if json {
             let line = serde_json::json!({
-                "id": s.handle.as_str(),
+                "id": s.id,
+                "kind": s.kind,
                 "user_id": s.user_id.to_string(),
                 "username": username,
                 "created_at": s.created_at.to_rfc3339(),
-                "last_seen_at": s.last_seen_at.to_rfc3339(),
-                "expires_at": s.idle_expires_at.min(s.absolute_expires_at).to_rfc3339(),
+                "last_seen_at": s.last_used_at.to_rfc3339(),
+                "expires_at": s.expires_at.to_rfc3339(),
                 "ip": s.ip,
                 "user_agent": s.user_agent,
             });
             println!("{line}");
         } else {
             println!(
-                "{:<24} {:<24} {:<24} {:<24} {:<15} {}",
-                s.handle.as_str(),
+                "{:<24} {:<10} {:<24} {:<24} {:<24} {:<15} {}",
+                s.id,
+                s.kind,
                 username,
                 s.created_at.to_rfc3339(),
-                s.last_seen_at.to_rfc3339(),
+                s.last_used_at.to_rfc3339(),
                 s.ip.as_deref().unwrap_or("-"),
                 s.user_agent.as_deref().unwrap_or("-"),
             );
@@ -222,18 +274,24 @@ pub async fn sessions_revoke(
             Ok(())
         }
         (None, Some(id)) => {
-            let handle =
-                SessionHandle::parse(id).map_err(|_| anyhow::anyhow!("no session with id {id}"))?;
-            let which = EndSessions::One {
-                handle: &handle,
-                owner: None,
-            };
-            if !end_sessions(store, at, which).await?.is_empty() {
-                println!("ended session {id}");
-                Ok(())
-            } else {
-                bail!("no session with id {id}")
+            if let Ok(handle) = SessionHandle::parse(id) {
+                let which = EndSessions::One {
+                    handle: &handle,
+                    owner: None,
+                };
+                if !end_sessions(store, at, which).await?.is_empty() {
+                    println!("ended session {id}");
+                    return Ok(());
+                }
             }
+            // A bearer or hybrid login, by its family's id.
+            let live = store.list_families(None, at.now).await?;
+            if live.iter().any(|f| f.id == id) {
+                end_sessions(store, at, EndSessions::Family(id)).await?;
+                println!("ended login {id}");
+                return Ok(());
+            }
+            bail!("no session or login with id {id}")
         }
         (None, None) => bail!("give a session id or --user NAME"),
     }

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use latchkey_auth::{EndSessions, Flavour};
-use latchkey_core::SessionHandle;
 use serde::{Deserialize, Serialize};
 
 use super::{NO_STORE, UserView};
@@ -51,13 +50,20 @@ pub struct CurrentSessionResponse {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionListItem {
+    /// A session's handle, or a bearer or hybrid login's family id: what
+    /// `DELETE /v1/sessions/{id}` ends.
     pub id: String,
+    /// `session` (a cookie session), `tokens` (a bearer login) or
+    /// `cookie_jwt` (a hybrid login).
+    pub kind: String,
     pub created_at: String,
     pub last_seen_at: String,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     /// The session making this request.
     pub current: bool,
+    /// How the login's holder signed in (RFC 8176).
+    pub amr: Vec<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -140,19 +146,20 @@ pub async fn logout(
         (status = 401, body = Problem, description = "unauthenticated"),
     ))]
 pub async fn list(State(state): State<AppState>, auth: SessionAuth) -> Result<Response, ApiError> {
-    let now = state.clock.now();
     let sessions = state
-        .store
-        .list_sessions(Some(auth.session.user_id), now)
+        .auth
+        .live_logins(Some(auth.session.user_id))
         .await?
         .into_iter()
         .map(|s| SessionListItem {
-            current: s.handle == auth.session.handle,
-            id: s.handle.to_string(),
+            current: s.kind == "session" && s.id == auth.session.handle.as_str(),
+            id: s.id,
+            kind: s.kind,
             created_at: s.created_at.to_rfc3339(),
-            last_seen_at: s.last_seen_at.to_rfc3339(),
+            last_seen_at: s.last_used_at.to_rfc3339(),
             user_agent: s.user_agent,
             ip: s.ip,
+            amr: s.amr,
         })
         .collect();
     Ok((NO_STORE, AppJson(SessionList { sessions })).into_response())
@@ -161,7 +168,7 @@ pub async fn list(State(state): State<AppState>, auth: SessionAuth) -> Result<Re
 /// End one of the caller's sessions.
 #[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions",
     params(
-        ("id" = String, Path, description = "Session handle from the listing"),
+        ("id" = String, Path, description = "A session's or a bearer or hybrid login's id, from the listing"),
         ("X-CSRF-Token" = String, Header, description = "From the login response"),
     ),
     responses(
@@ -175,18 +182,16 @@ pub async fn end_one(
     auth: SessionAuth,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    // A handle that does not even decode names no session either.
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
-    let handle = SessionHandle::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let owner = Some(auth.session.user_id);
-    let which = EndSessions::One {
-        handle: &handle,
-        owner,
-    };
-    if end_sessions(&state, which).await?.is_empty() {
+    let ended = state
+        .auth
+        .end_login(Some(auth.session.user_id), &id)
+        .await?;
+    if ended.is_empty() {
         return Err(ApiError::NotFound);
     }
-    if handle == auth.session.handle {
+    state.ended(&ended);
+    if ended.sessions.contains(&auth.session.handle) {
         return Ok(cleared(&state));
     }
     Ok(StatusCode::NO_CONTENT.into_response())

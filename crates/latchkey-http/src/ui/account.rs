@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_auth::{AuthError, EndSessions, PasswordChange};
-use latchkey_core::SessionHandle;
 use latchkey_store::Keep;
 
 use super::{
@@ -25,7 +24,7 @@ const SIGN_IN_AGAIN: &str = "Signing out everywhere needs a sign-in from the las
 
 /// End one of your sessions.
 #[utoipa::path(post, path = "/account/sessions/{id}/end", tag = "ui",
-    params(("id" = String, Path, description = "Session handle")),
+    params(("id" = String, Path, description = "A session's or a bearer or hybrid login's id")),
     request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "To /account, or /login if it was this one; /login when not signed in"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
@@ -35,24 +34,21 @@ pub async fn end_session(
     id: Result<Path<String>, PathRejection>,
     ui: UiForm<CsrfOnly>,
 ) -> Response {
-    let Some(handle) = id.ok().and_then(|Path(id)| SessionHandle::parse(&id).ok()) else {
+    let Ok(Path(id)) = id else {
         return error_page(ApiError::NotFound);
     };
     let owner = Some(ui.auth.session.user_id);
-    let which = EndSessions::One {
-        handle: &handle,
-        owner,
-    };
-    match end_sessions(&state, which).await {
+    match state.auth.end_login(owner, &id).await {
         Ok(ended) if ended.is_empty() => error_page(ApiError::NotFound),
-        Ok(_) => {
-            if handle == ui.auth.session.handle {
+        Ok(ended) => {
+            state.ended(&ended);
+            if ended.sessions.contains(&ui.auth.session.handle) {
                 see_other_cleared(&state, "/login?out=1")
             } else {
                 see_other("/account?notice=ended")
             }
         }
-        Err(e) => error_page(e),
+        Err(e) => error_page(e.into()),
     }
 }
 

@@ -261,20 +261,18 @@ pub(super) async fn render_account(
     status: StatusCode,
 ) -> Response {
     let now = state.clock.now();
-    let mut sessions = match state
-        .store
-        .list_sessions(Some(auth.session.user_id), now)
-        .await
-    {
+    let mut sessions = match state.auth.live_logins(Some(auth.session.user_id)).await {
         Ok(s) => s,
-        Err(e) => return error_page(ApiError::from(e)),
+        Err(e) => return error_page(e.into()),
     };
+    let is_current =
+        |l: &latchkey_auth::LiveLogin| l.kind == "session" && l.id == auth.session.handle.as_str();
     let passkeys = match passkeys::of(state, auth.session.user_id).await {
         Ok(p) => p,
         Err(e) => return error_page(e),
     };
     // This device first, then newest first (a stable sort keeps that order).
-    sessions.sort_by_key(|s| s.handle != auth.session.handle);
+    sessions.sort_by_key(|s| !is_current(s));
     let csrf = state.csrf.token(auth.session.handle.as_str());
     let mfa = match state.auth.mfa_state(auth.session.user_id).await {
         Ok(m) => m,
@@ -299,8 +297,8 @@ pub(super) async fn render_account(
         sessions: sessions
             .iter()
             .map(|s| SessionRow {
-                session: s,
-                current: s.handle == auth.session.handle,
+                login: s,
+                current: is_current(s),
             })
             .collect(),
         notice,

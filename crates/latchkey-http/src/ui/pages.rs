@@ -2,7 +2,7 @@
 //! script or style: everything is allowed by the strict CSP. The one
 //! script, for passkeys, is a file of ours (see `passkeys.rs`).
 
-use latchkey_core::{Session, Timestamp, Username};
+use latchkey_core::{Timestamp, Username};
 use maud::{DOCTYPE, Markup, html};
 
 /// What the login page shows besides the form.
@@ -83,7 +83,8 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
 
 /// One row of the sessions table.
 pub struct SessionRow<'a> {
-    pub session: &'a Session,
+    /// A cookie session, or a bearer or hybrid login.
+    pub login: &'a latchkey_auth::LiveLogin,
     pub current: bool,
 }
 
@@ -154,18 +155,19 @@ fn sessions_card(a: &Account<'_>) -> Markup {
             }
         }
         table {
-            thead { tr { th { "Device" } th { "Address" } th { "Last seen" } th {} } }
+            thead { tr { th { "Device" } th { "Kind" } th { "Address" } th { "Last seen" } th {} } }
             tbody {
                 @for row in &a.sessions {
                     tr {
                         td {
-                            (device(row.session.user_agent.as_deref()))
+                            (device(row.login.user_agent.as_deref()))
                             @if row.current { span.tag { "this device" } }
                         }
-                        td { (row.session.ip.as_deref().unwrap_or("unknown")) }
-                        td title=(row.session.last_seen_at.to_rfc3339()) { (ago(a.now, row.session.last_seen_at)) }
+                        td { (kind_of(&row.login.kind)) }
+                        td { (row.login.ip.as_deref().unwrap_or("unknown")) }
+                        td title=(row.login.last_used_at.to_rfc3339()) { (ago(a.now, row.login.last_used_at)) }
                         td.actions {
-                            form.inline method="post" action={ "/account/sessions/" (row.session.handle) "/end" } {
+                            form.inline method="post" action={ "/account/sessions/" (row.login.id) "/end" } {
                                 input type="hidden" name="csrf_token" value=(a.csrf);
                                 button.quiet type="submit" { @if row.current { "Sign out" } @else { "End" } }
                             }
@@ -175,6 +177,15 @@ fn sessions_card(a: &Account<'_>) -> Markup {
             }
         }
     }
+    }
+}
+
+/// A login's kind as people read it.
+fn kind_of(kind: &str) -> &'static str {
+    match kind {
+        "tokens" => "App (bearer tokens)",
+        "cookie_jwt" => "App (token cookies)",
+        _ => "Browser session",
     }
 }
 

@@ -21,6 +21,7 @@ mod helpers;
 mod introspection;
 mod jwt;
 mod keys;
+mod logins;
 mod me;
 mod mfa_helpers;
 mod mfa_login;

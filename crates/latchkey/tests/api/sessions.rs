@@ -265,10 +265,12 @@ async fn listing_sessions_shows_each_with_exactly_one_current_and_no_secrets() {
         assert_eq!(
             keys,
             [
+                "amr",
                 "created_at",
                 "current",
                 "id",
                 "ip",
+                "kind",
                 "last_seen_at",
                 "user_agent"
             ]
