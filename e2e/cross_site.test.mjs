@@ -61,7 +61,7 @@ async function assertVictimUntouched() {
     await page.goto(`${lk.url}/account`);
     assert.equal(new URL(page.url()).pathname, '/account', `${name} is still signed in`);
     assert.equal(await page.locator('main h1').first().textContent(), 'victim', `${name} is still the victim`);
-    assert.equal(await page.locator('table tbody tr').count(), 2, `${name} sees both sessions`);
+    assert.equal(await page.locator('#sessions table tbody tr').count(), 2, `${name} sees both sessions`);
     await page.close();
   }
 }

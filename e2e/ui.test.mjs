@@ -44,7 +44,7 @@ async function device(options) {
 }
 
 /** The rows of the sessions table on /account. */
-const rows = (page) => page.locator('table tbody tr');
+const rows = (page) => page.locator('#sessions table tbody tr');
 
 function parseCsp(value) {
   const out = {};
@@ -160,15 +160,21 @@ test('every UI page sends a strict CSP (no inline script, no framing), no-referr
   await assertPageHeaders(await page.goto(`${lk.url}/account`), 'GET /account');
   await assertOnlyThePasskeyScript(page, '/account');
 
-  // The password form with a wrong current password: the account page again, 401.
+  // The password form with a wrong current password: post/redirect/get to
+  // the account page, the error at the form; a reload sends nothing again.
   await page.fill('#current_password', 'not it at all');
   await page.fill('#new_password', 'another good password');
+  await page.fill('#confirm_password', 'another good password');
   const [wrong] = await Promise.all([
     page.waitForNavigation(),
     page.click('form[action="/account/password"] button[type=submit]'),
   ]);
-  assert.equal(wrong.status(), 401);
+  assert.equal(wrong.request().method(), 'GET', 'redirected after the post');
+  assert.match(page.url(), /\/account\?password_error=wrong#password$/);
+  assert.equal(await page.locator('#password [role=alert]').textContent(), 'The current password is wrong.');
   await assertPageHeaders(wrong, 'POST /account/password (wrong current password)');
+  const reloaded = await page.reload();
+  assert.equal(reloaded.request().method(), 'GET', 'a reload does not re-post');
 
   // A form whose CSRF token was tampered with: the refusal page, 403.
   await page.locator('header form[action="/logout"] input[name=csrf_token]').evaluate((el) => {
@@ -202,8 +208,9 @@ test('two devices: A sees both sessions, "this device" once, ends B\'s; B is sen
   assert.match(await other.locator('td').first().textContent(), /Safari on iOS/);
   for (const row of [mine, other]) {
     const cells = row.locator('td');
-    assert.match(await cells.nth(1).textContent(), /^(127\.0\.0\.1|::1)$/, 'address');
-    assert.equal(await cells.nth(2).textContent(), 'just now', 'last seen');
+    assert.equal(await cells.nth(1).textContent(), 'Browser session', 'kind');
+    assert.match(await cells.nth(2).textContent(), /^(127\.0\.0\.1|::1)$/, 'address');
+    assert.equal(await cells.nth(3).textContent(), 'just now', 'last seen');
   }
 
   mkdirSync(SHOTS, { recursive: true });
@@ -234,6 +241,7 @@ test('changing the password through the form works and signs out the other devic
   await pageA.goto(`${lk.url}/account`);
   await pageA.fill('#current_password', PASSWORD);
   await pageA.fill('#new_password', NEW);
+  await pageA.fill('#confirm_password', NEW);
   await Promise.all([
     pageA.waitForURL(`${lk.url}/account?notice=password`),
     pageA.click('form[action="/account/password"] button[type=submit]'),

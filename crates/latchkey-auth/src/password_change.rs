@@ -32,9 +32,16 @@ impl AuthService {
             .user_by_id(change.user)
             .await?
             .ok_or(AuthError::UnknownUser)?;
+        let unchanged = change.current == change.new;
         let user = self
             .check_password(change.address, account.username.as_str(), change.current)
             .await?;
+        if unchanged {
+            return Err(AuthError::Invalid {
+                code: "password_unchanged",
+                detail: "The new password is the current one; choose another.".into(),
+            });
+        }
         let new = Password::new_for(change.new, &user.username).map_err(policy_error)?;
         let hash = self.passwords.hash(new).await?;
         let ended = self

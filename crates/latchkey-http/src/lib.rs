@@ -90,6 +90,7 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
         .routes(routes!(verify::verify))
+        .routes(routes!(ui::root))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))
         .routes(routes!(ui::account::end_session))

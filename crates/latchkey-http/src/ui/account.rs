@@ -89,10 +89,9 @@ pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Resp
 /// Change your password; every other session ends.
 #[utoipa::path(post, path = "/account/password", tag = "ui", operation_id = "ui_change_password",
     request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "Changed: to /account; /login when not signed in"),
-              (status = 401, content_type = "text/html", body = String, description = "Wrong current password"),
+    responses((status = 303, description = "Changed: to /account?notice=password. Refused (wrong current password, the new ones differ, unchanged, or against the policy): to /account?password_error=…#password, which shows why at the form; /login when not signed in"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
-              (status = 422, content_type = "text/html", body = String, description = "New password breaks the policy, or the form is incomplete"),
+              (status = 422, content_type = "text/html", body = String, description = "The form is incomplete"),
               (status = 429, content_type = "text/html", body = String, description = "Too many attempts")))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -101,6 +100,13 @@ pub async fn change_password(
 ) -> Response {
     let auth = &ui.auth;
     let form = ui.form;
+    if form
+        .confirm_password
+        .as_ref()
+        .is_some_and(|c| *c != form.new_password)
+    {
+        return see_other("/account?password_error=mismatch#password");
+    }
     let change = PasswordChange {
         user: auth.session.user_id,
         address: client.ip,
@@ -111,19 +117,22 @@ pub async fn change_password(
             family: None,
         },
     };
-    let (error, status) = match apply_password_change(&state, change).await {
+    // A refusal is answered post/redirect/get: the error stands at the
+    // form, and reloading the page does not send the passwords again.
+    let back = match apply_password_change(&state, change).await {
         Ok(()) => return see_other("/account?notice=password"),
-        Err(AuthError::InvalidCredentials) => (
-            "The current password is wrong.".to_owned(),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Err(AuthError::RateLimited { .. }) => (
-            "Too many attempts. Try again later.".to_owned(),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        // The policy's own words.
-        Err(AuthError::Invalid { detail, .. }) => (detail, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AuthError::InvalidCredentials) => "/account?password_error=wrong#password",
+        Err(AuthError::Invalid {
+            code: "password_unchanged",
+            ..
+        }) => "/account?password_error=unchanged#password",
+        Err(AuthError::Invalid { .. }) => "/account?password_error=policy#password",
+        Err(AuthError::RateLimited { .. }) => {
+            let error = "Too many attempts. Try again later.";
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            return render_account(&state, auth, None, Some(error), status).await;
+        }
         Err(e) => return error_page(e.into()),
     };
-    render_account(&state, auth, None, Some(&error), status).await
+    see_other(back)
 }

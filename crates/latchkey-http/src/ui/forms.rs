@@ -42,6 +42,11 @@ pub struct PasswordForm {
     pub(super) current_password: String,
     /// 8–256 characters, not the username.
     pub(super) new_password: String,
+    /// The new password again (the page's form sends it; when present it
+    /// must match).
+    #[serde(default)]
+    #[schema(value_type = String, required = false)]
+    pub(super) confirm_password: Option<String>,
 }
 
 impl CsrfField for PasswordForm {
@@ -70,6 +75,8 @@ pub struct LoginQuery {
 #[derive(Deserialize, Default)]
 pub struct AccountQuery {
     pub(super) notice: Option<String>,
+    /// Why the password form was refused (post/redirect/get).
+    pub(super) password_error: Option<String>,
 }
 
 /// `Form<T>` whose rejection is an error page.

@@ -250,7 +250,29 @@ pub async fn account_page(
         Some("passkey-deleted") => Some("Passkey deleted."),
         _ => None,
     };
-    render_account(&state, &auth, notice, None, StatusCode::OK).await
+    let password_error = match q.password_error.as_deref() {
+        Some("wrong") => Some("The current password is wrong."),
+        Some("mismatch") => Some("The two new passwords differ."),
+        Some("unchanged") => Some("The new password is the current one; choose another."),
+        Some("policy") => Some(
+            "The new password must be 8 to 256 characters, without NUL, and not your username.",
+        ),
+        _ => None,
+    };
+    let messages = Messages {
+        notice,
+        error: None,
+        password_error,
+    };
+    render_account_with(&state, &auth, messages, StatusCode::OK).await
+}
+
+/// What the account page says besides its cards.
+#[derive(Default)]
+pub(super) struct Messages<'a> {
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub password_error: Option<&'a str>,
 }
 
 pub(super) async fn render_account(
@@ -260,6 +282,25 @@ pub(super) async fn render_account(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let messages = Messages {
+        notice,
+        error,
+        password_error: None,
+    };
+    render_account_with(state, auth, messages, status).await
+}
+
+pub(super) async fn render_account_with(
+    state: &AppState,
+    auth: &SessionAuth,
+    messages: Messages<'_>,
+    status: StatusCode,
+) -> Response {
+    let Messages {
+        notice,
+        error,
+        password_error,
+    } = messages;
     let now = state.clock.now();
     let mut sessions = match state.auth.live_logins(Some(auth.session.user_id)).await {
         Ok(s) => s,
@@ -303,10 +344,18 @@ pub(super) async fn render_account(
             .collect(),
         notice,
         error,
+        password_error,
         now,
         mfa,
     };
     passkeys::allow_script(passkeys.is_some(), page(status, pages::account(&account)))
+}
+
+/// The root: to the account page (which sends a stranger to sign in).
+#[utoipa::path(get, path = "/", tag = "ui", operation_id = "ui_root",
+    responses((status = 303, description = "To /account")))]
+pub async fn root() -> Response {
+    see_other("/account")
 }
 
 /// The stylesheet (compiled in).

@@ -66,9 +66,10 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
             form method="post" action="/login" {
                 label for="username" { "Username" }
                 input #username type="text" name="username" value=(username)
-                    autocomplete=(autocomplete) autocapitalize="none" spellcheck="false" required autofocus;
+                    autocomplete=(autocomplete) autocapitalize="none" spellcheck="false" required autofocus[username.is_empty()];
                 label for="password" { "Password" }
-                input #password type="password" name="password" autocomplete="current-password" required;
+                // After a failed sign-in the name is kept: the password is next.
+                input #password type="password" name="password" autocomplete="current-password" required autofocus[!username.is_empty()];
                 label.check { input type="checkbox" name="remember" value="on"; "Keep me signed in on this device" }
                 button.wide type="submit" { "Sign in" }
             }
@@ -98,6 +99,8 @@ pub struct Account<'a> {
     pub sessions: Vec<SessionRow<'a>>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Why the password form was refused, shown at the form.
+    pub password_error: Option<&'a str>,
     pub now: Timestamp,
     /// Second factors: TOTP and the recovery codes' state.
     pub mfa: latchkey_auth::MfaState,
@@ -146,7 +149,7 @@ pub fn account(a: &Account<'_>) -> Markup {
 /// The account page's list of sessions, each with a button to end it.
 fn sessions_card(a: &Account<'_>) -> Markup {
     html! {
-    div.card {
+    div.card #sessions {
         div.row {
             h2 { "Your sessions" }
             form.inline method="post" action="/account/logout-everywhere" {
@@ -192,16 +195,19 @@ fn kind_of(kind: &str) -> &'static str {
 /// The account page's password form.
 fn password_card(a: &Account<'_>) -> Markup {
     html! {
-    div.card {
+    div.card #password {
         h2 { "Change password" }
         p.muted { "Every other session will be signed out." }
+        @if let Some(e) = a.password_error { div.error role="alert" { (e) } }
         form method="post" action="/account/password" {
             input type="hidden" name="csrf_token" value=(a.csrf);
             input type="text" name="username" value=(a.username) autocomplete="username" hidden;
             label for="current_password" { "Current password" }
-            input #current_password type="password" name="current_password" autocomplete="current-password" required;
+            input #current_password type="password" name="current_password" autocomplete="current-password" required autofocus[a.password_error.is_some()];
             label for="new_password" { "New password" }
             input #new_password type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="256" required;
+            label for="confirm_password" { "New password again" }
+            input #confirm_password type="password" name="confirm_password" autocomplete="new-password" minlength="8" maxlength="256" required;
             button type="submit" { "Change password" }
         }
     }

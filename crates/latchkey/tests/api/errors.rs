@@ -221,7 +221,6 @@ async fn headers_just_under_16_kib_are_accepted() {
 async fn an_unknown_route_is_404_problem() {
     let app = TestApp::spawn().await;
     for rb in [
-        app.get("/"),
         app.get("/nope"),
         app.post("/v1/nope"),
         app.get("/v1/session/extra"),

@@ -49,4 +49,5 @@ mod sessions;
 mod soft_authenticator;
 mod throttling;
 mod tokens;
+mod ui_account;
 mod ui_recent_auth;

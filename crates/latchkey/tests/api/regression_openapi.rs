@@ -195,7 +195,12 @@ const FORMS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "/account/password",
-        &["csrf_token", "current_password", "new_password"],
+        &[
+            "confirm_password",
+            "csrf_token",
+            "current_password",
+            "new_password",
+        ],
         &["csrf_token", "current_password", "new_password"],
     ),
     ("/v1/token/revoke", &["token"], &["token"]),
