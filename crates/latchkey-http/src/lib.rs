@@ -13,6 +13,7 @@ pub mod cookies;
 pub mod deadline;
 pub mod error;
 pub mod finish;
+pub mod forward_auth;
 pub mod json;
 pub mod limits;
 pub mod login;
@@ -36,6 +37,7 @@ use utoipa_axum::routes;
 
 pub use caller::IpRange;
 pub use error::ApiError;
+pub use forward_auth::ForwardAuthSettings;
 pub use latchkey_auth::{PasswordService, TokenService, TokenSettings};
 pub use limits::{AddressLimits, RouteLimit};
 pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, Settings};

@@ -63,6 +63,9 @@ pub struct Settings {
     /// `webauthn.*`: the passkeys' relying party id and origins (from the
     /// issuer unless configured).
     pub passkeys: latchkey_auth::PasskeySettings,
+    /// `[forward_auth]`: who may call `/v1/verify`, the access rules and
+    /// where `rd` may send a browser.
+    pub forward_auth: crate::forward_auth::ForwardAuthSettings,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -81,6 +84,9 @@ pub struct BffApi {
     pub forward_cookies: bool,
     /// Pass the upstream's `Set-Cookie` to the browser (default: no).
     pub pass_set_cookie: bool,
+    /// Put the user's groups in the tokens minted for this API (a
+    /// `groups` claim; default: no).
+    pub groups_claim: bool,
 }
 
 /// The bearer token a Prometheus scraper presents. `Debug` is redacted.
@@ -149,6 +155,7 @@ impl Default for Settings {
             body_read_timeout: Duration::from_secs(10),
             sealing: None,
             passkeys: latchkey_auth::PasskeySettings::default(),
+            forward_auth: crate::forward_auth::ForwardAuthSettings::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError
 mod accounts;
 mod assurance;
 mod errors;
+mod groups;
 mod mfa;
 mod passkeys;
 mod regressions;
@@ -30,6 +31,7 @@ mod tokens;
 pub use accounts::*;
 pub use assurance::*;
 pub use errors::*;
+pub use groups::*;
 pub use mfa::*;
 pub use passkeys::*;
 pub use regressions::*;
@@ -117,7 +119,9 @@ macro_rules! conformance_suite {
             assurance_sessions_and_families_keep_amr_and_auth_time,
             assurance_step_up_raises_a_session,
             assurance_step_up_raises_a_live_family_only,
-            assurance_concurrent_step_ups_keep_every_method
+            assurance_concurrent_step_ups_keep_every_method,
+            groups_are_per_user_sorted_and_idempotent,
+            groups_of_an_unknown_user_are_a_conflict
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `user add|mfa-reset`, `sessions list|revoke`.
+//! Command-line interface: `serve`, `user add|mfa-reset|groups`,
+//! `sessions list|revoke`, `keys list|rotate`, `forward-auth check`.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -52,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Check forward auth's access rules.
+    ForwardAuth {
+        #[command(subcommand)]
+        command: crate::cli_forward::ForwardAuthCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,6 +84,17 @@ pub enum UserCommand {
     MfaReset {
         /// The user's name.
         name: String,
+    },
+    /// Show a user's groups, after adding and removing the ones given.
+    Groups {
+        /// The user's name.
+        name: String,
+        /// Add the user to this group (repeatable).
+        #[arg(long, value_name = "GROUP")]
+        add: Vec<String>,
+        /// Remove the user from this group (repeatable).
+        #[arg(long, value_name = "GROUP")]
+        remove: Vec<String>,
     },
 }
 
@@ -143,7 +160,7 @@ pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn find_user(store: &dyn Store, name: &str) -> anyhow::Result<User> {
+pub(crate) async fn find_user(store: &dyn Store, name: &str) -> anyhow::Result<User> {
     let username = Username::parse(name).map_err(|e| anyhow::anyhow!("invalid username: {e}"))?;
     store
         .user_by_name(&username)

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cli_forward;
 pub mod clock;
 pub mod config;
 pub mod fdlimit;

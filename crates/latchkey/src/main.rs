@@ -115,6 +115,12 @@ async fn store_command(
         Command::User {
             command: UserCommand::MfaReset { name },
         } => cli::user_mfa_reset(store, &config.http, &name).await,
+        Command::User {
+            command: UserCommand::Groups { name, add, remove },
+        } => latchkey::cli_forward::user_groups(store, &name, &add, &remove).await,
+        Command::ForwardAuth { command } => {
+            latchkey::cli_forward::check(store, &config.http, command).await
+        }
         Command::Keys { command } => match command {
             KeysCommand::List => cli::keys_list(store).await,
             KeysCommand::Rotate => cli::keys_rotate(store, config).await,

@@ -103,10 +103,16 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
     let uri = upstream_uri(&api, &rest, parts.uri.query())?;
     let user = credential.user_id();
     let assurance = credential.assurance();
+    let groups = if api.groups_claim {
+        state.store().groups_of(user).await?
+    } else {
+        Vec::new()
+    };
     let subject = Subject {
         user,
         sid: credential.sid(),
         assurance: &assurance,
+        groups: &groups,
     };
     let (token, _) = state
         .tokens

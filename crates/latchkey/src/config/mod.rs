@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::server::ServerSettings;
 
+mod forward_auth;
 mod keys;
 mod sections;
 mod values;

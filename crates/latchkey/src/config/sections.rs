@@ -40,6 +40,7 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
             rp_id: v.string("webauthn.rp_id"),
             origins: v.origins("webauthn.origins").unwrap_or_default(),
         },
+        forward_auth: super::forward_auth::settings(v),
     }
 }
 
@@ -82,8 +83,8 @@ fn token_settings(v: &mut Values<'_>, issuer: &str) -> TokenSettings {
 }
 
 /// `[bff.apis.NAME]` tables: `url` (required), `timeout_ms` (10000),
-/// `audience` (NAME), `max_body_bytes` (10 MiB), `forward_cookies` and
-/// `pass_set_cookie` (false).
+/// `audience` (NAME), `max_body_bytes` (10 MiB), `forward_cookies`,
+/// `pass_set_cookie` and `groups_claim` (false).
 fn bff_apis(tables: BffTables, errors: &mut Vec<String>) -> Vec<BffApi> {
     let mut out = Vec::new();
     for (name, fields) in tables {
@@ -106,6 +107,7 @@ fn bff_apis(tables: BffTables, errors: &mut Vec<String>) -> Vec<BffApi> {
             max_body_bytes: 10 * 1024 * 1024,
             forward_cookies: false,
             pass_set_cookie: false,
+            groups_claim: false,
         };
         let mut has_url = false;
         for (field, value) in fields {
@@ -153,6 +155,7 @@ fn bff_field(api: &mut BffApi, field: &str, value: &Value) -> Result<bool, &'sta
         },
         "forward_cookies" => api.forward_cookies = flag(value).ok_or("expected true or false")?,
         "pass_set_cookie" => api.pass_set_cookie = flag(value).ok_or("expected true or false")?,
+        "groups_claim" => api.groups_claim = flag(value).ok_or("expected true or false")?,
         _ => return Err("unknown key"),
     }
     Ok(false)

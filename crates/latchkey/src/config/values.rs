@@ -12,7 +12,7 @@ pub(super) struct Values<'a> {
 impl Values<'_> {
     /// The value at `key` parsed by its kind; records an error if it is
     /// present but bad.
-    fn parsed<T>(
+    pub(super) fn parsed<T>(
         &mut self,
         key: &str,
         parse: impl FnOnce(Kind, &Value) -> Result<T, String>,
