@@ -24,6 +24,9 @@ pub struct CodeForm {
     mfa_token: String,
     /// A TOTP code or a recovery code.
     code: String,
+    /// Where to go once signed in (carried from the sign-in form).
+    #[schema(value_type = String, required = false)]
+    rd: Option<String>,
 }
 
 /// A form with the anti-forgery token and a code.
@@ -67,11 +70,10 @@ pub async fn login_code(
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
     let passkeys = state.auth.webauthn.is_some();
+    let rd = super::return_to(&state, form.rd.as_deref());
     let again = |status, message| {
-        page(
-            status,
-            mfa_pages::code_step(&form.mfa_token, &message, passkeys),
-        )
+        let step = mfa_pages::code_step(&form.mfa_token, &message, passkeys, rd.as_deref());
+        super::allow_form_target(page(status, step), rd.as_deref())
     };
     let step = match second_step(&state, &client, &form.mfa_token, &form.code).await {
         Ok(step) => step,
@@ -84,13 +86,14 @@ pub async fn login_code(
         }
         Err(AuthError::InvalidMfaToken) => {
             let status = StatusCode::UNAUTHORIZED;
-            return super::login_form(&state, status, &LoginMessage::SignInAgain, "");
+            let again = LoginMessage::SignInAgain;
+            return super::login_form(&state, status, &again, "", rd.as_deref());
         }
         Err(e) => return error_page(e.into()),
     };
     match issue_session(&state, &client, &headers, &step.principal, step.remember).await {
         Ok((cookie, _)) => {
-            let mut res = see_other("/account");
+            let mut res = super::see_other_rd(rd.as_deref(), "/account");
             res.headers_mut().append(header::SET_COOKIE, cookie);
             res
         }

@@ -20,7 +20,12 @@ pub enum CodeMessage {
 /// no password and no second step (a user-verified passkey is
 /// multi-factor), so an account whose only factor is a passkey is never
 /// stuck at a code it does not have.
-pub fn code_step(mfa_token: &str, message: &CodeMessage, passkeys: bool) -> Markup {
+pub fn code_step(
+    mfa_token: &str,
+    message: &CodeMessage,
+    passkeys: bool,
+    rd: Option<&str>,
+) -> Markup {
     let body = html! {
         div.card {
             h1 { "Two-step sign-in" }
@@ -32,6 +37,7 @@ pub fn code_step(mfa_token: &str, message: &CodeMessage, passkeys: bool) -> Mark
             }
             form method="post" action="/login/code" {
                 input type="hidden" name="mfa_token" value=(mfa_token);
+                @if let Some(rd) = rd { input type="hidden" name="rd" value=(rd); }
                 label for="code" { "Code" }
                 input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
                     autocapitalize="none" spellcheck="false" required autofocus;

@@ -72,7 +72,10 @@
     await post("/v1/passkeys/login", {
       challenge_id: options.challenge_id, credential: toJSON(cred), issue: "session",
     });
-    window.location.assign("/account");
+    // Back to where forward auth sent the user from, when the server
+    // vouched for it (data-rd is rendered only for an allowed host).
+    const rd = document.getElementById("passkey-signin")?.dataset.rd;
+    window.location.assign(rd && /^https?:\/\//.test(rd) ? rd : "/account");
   };
 
   const loginPage = (button) => {

@@ -15,6 +15,7 @@ mod errors;
 mod expiry;
 mod forgery;
 mod forward_auth;
+mod forward_auth_rd;
 mod forward_auth_rules;
 mod helpers;
 mod introspection;
