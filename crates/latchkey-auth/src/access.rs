@@ -30,6 +30,9 @@ pub struct Subject<'a> {
     pub groups: &'a [String],
 }
 
+/// A cached upstream token's key: `sid`, audience, `auth_time`, groups.
+type SessionTokenKey = (String, String, Timestamp, Vec<String>);
+
 /// How tokens are issued (from configuration).
 #[derive(Clone, Debug)]
 pub struct TokenSettings {
@@ -96,7 +99,7 @@ pub struct TokenService {
     /// (ES256 signatures are randomised) and even across a key rotation.
     recent: moka::sync::Cache<[u8; 32], (String, i64)>,
     /// Tokens minted for cookie sessions, by (sid, audience, auth_time).
-    session_tokens: moka::sync::Cache<(String, String, Timestamp, Vec<String>), (String, i64)>,
+    session_tokens: moka::sync::Cache<SessionTokenKey, (String, i64)>,
     cache: moka::sync::Cache<[u8; 32], Cached>,
     /// Every audience this node issues: the first-party one, forward
     /// auth's and the BFF APIs'. What `verify` accepts is narrowed to the

@@ -320,7 +320,9 @@ mod tests {
 
     #[test]
     fn user_supplied_text_is_escaped() {
-        let page = login(&LoginMessage::None, "<script>alert(1)</script>", false).into_string();
+        let rd = Some("https://app.example.com/\"><script>x</script>");
+        let page = login(&LoginMessage::None, "<script>alert(1)</script>", true, rd).into_string();
+        let page = page.replace(r#"<script src="/assets/passkeys.js" defer></script>"#, "");
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
     }

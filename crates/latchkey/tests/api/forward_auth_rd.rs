@@ -36,7 +36,7 @@ fn login_page(app: &TestApp, rd: &str) -> reqwest::RequestBuilder {
     app.get(&format!("/login?rd={rd}"))
 }
 
-fn login_form<'a>(rd: &'a str) -> [(&'static str, &'a str); 3] {
+fn login_form(rd: &str) -> [(&'static str, &str); 3] {
     [("username", "alice"), ("password", PASSWORD), ("rd", rd)]
 }
 
