@@ -15,6 +15,9 @@ fn the_doc_shows_the_tested_snippets_verbatim() {
         ("docs/forward-auth/Caddyfile", "caddyfile"),
     ] {
         let block = format!("```{lang}\n{}```\n", read(file));
-        assert!(doc.contains(&block), "FORWARD_AUTH.md must show {file} as it is");
+        assert!(
+            doc.contains(&block),
+            "FORWARD_AUTH.md must show {file} as it is"
+        );
     }
 }
