@@ -126,21 +126,28 @@ async fn the_second_step_carries_rd_through() {
 async fn the_passkey_button_carries_only_an_allowed_rd() {
     let app = TestApp::spawn_with(|cfg| {
         cfg.http.forward_auth.allowed_redirect_domains = vec!["example.com".into()];
-        cfg.http.passkeys.rp_id = Some("localhost".into());
-        cfg.http.passkeys.origins = vec!["http://localhost".into()];
+        cfg.http.passkeys = latchkey_auth::PasskeySettings {
+            rp_id: Some("example.test".into()),
+            origins: vec!["https://example.test".into()],
+        };
     })
     .await;
     let page = app.send(login_page(&app, BACK)).await;
-    if !page.body.contains("passkey-signin") {
-        // Passkeys could not be configured for this harness's origin.
-        return;
-    }
+    assert!(page.body.contains("passkey-signin"), "{}", page.body);
     assert!(
         page.body
-            .contains(r#"data-rd="https://app.example.com/orders?id=7""#)
+            .contains(r#"data-rd="https://app.example.com/orders?id=7""#),
+        "{}",
+        page.body
+    );
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("form-action 'self' https://app.example.com;"),
+        "{csp}"
     );
     let page = app.send(login_page(&app, "https://evil.test/")).await;
-    assert!(!page.body.contains("data-rd"));
+    assert!(!page.body.contains("data-rd"), "{}", page.body);
 }
 
 #[tokio::test]
