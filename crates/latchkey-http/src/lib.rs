@@ -51,7 +51,8 @@ struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
+        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, revocations, sessions,
+        token_endpoints, verify,
     };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -85,6 +86,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
         .routes(routes!(verify::verify))
+        .routes(routes!(revocations::feed))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))
         .routes(routes!(ui::account::end_session))

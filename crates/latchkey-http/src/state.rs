@@ -187,6 +187,9 @@ pub struct Inner {
     usernames: moka::sync::Cache<UserId, Username>,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
+    /// Woken whenever revocations reach this node's denylist (the
+    /// revocation feed's long polls wait on it).
+    pub revocations_changed: tokio::sync::Notify,
     /// Until when the denylist counts as up to date (`Clock::monotonic`):
     /// the revocation poll pushes it forward each time it reaches the store.
     denylist_fresh_until: std::sync::Mutex<Duration>,
@@ -250,6 +253,7 @@ impl AppState {
                 .build(),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
+            revocations_changed: tokio::sync::Notify::new(),
             denylist_fresh_until: std::sync::Mutex::new(fresh_until),
         }))
     }
@@ -300,6 +304,8 @@ impl AppState {
                 self.0.session_cache.invalidate(&hash);
             }
         }
+        drop(d);
+        self.0.revocations_changed.notify_waiters();
     }
 
     /// A session served from memory: only while the denylist is current

@@ -8,6 +8,7 @@ pub mod mfa;
 pub mod mfa_passkey;
 pub mod ops;
 pub mod passkeys;
+pub mod revocations;
 pub mod sessions;
 pub mod token_endpoints;
 pub mod verify;

@@ -44,6 +44,7 @@ mod regression_readiness;
 mod regression_store;
 mod regression_tokens;
 mod revocation;
+mod revocation_feed;
 mod sessions;
 mod soft_authenticator;
 mod throttling;
