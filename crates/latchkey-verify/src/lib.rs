@@ -31,6 +31,12 @@
 //!   leeway, default none), as must `nbf`/`iat` not be.
 //! * With [`Introspection`] configured, latchkey must also answer
 //!   `{"active":true}`; if it cannot be asked, the token is refused.
+//! * With a [`RevocationFeed`] configured (and
+//!   [`LatchkeyVerifier::spawn_revocation_feed`] called), the token must
+//!   not be on the denylist the feed fills (revoked `jti`, ended session
+//!   or family `sid`, user not-before); while the feed has been silent
+//!   longer than its `max_silence`, or before it first answers, every
+//!   token is refused.
 //!
 //! # How the caller signed in
 //!
