@@ -198,3 +198,45 @@ async fn a_verifier_whose_feed_is_cut_refuses_every_token() {
         "not before the bound: {cut:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::disallowed_methods)] // a test measures real time
+async fn the_example_api_refuses_a_revoked_token_within_100_ms() {
+    let app = app().await;
+    let feed = RevocationFeed::for_latchkey(&app.base, CLIENT, SECRET);
+    let verifier = follower(&app, feed);
+    let _feed = verifier.spawn_revocation_feed().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let example = listener.local_addr().unwrap();
+    let api = latchkey_example_api::app(verifier);
+    tokio::spawn(async move { axum::serve(listener, api).await });
+    let whoami = format!("http://{example}/whoami");
+    let pair = app.token_user("alice").await;
+    let call = || app.client.get(&whoami).bearer_auth(&pair.access).send();
+    let mut ready = false;
+    for _ in 0..500 {
+        if call().await.unwrap().status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        ready,
+        "the example API accepts the token once the feed answers"
+    );
+    app.revoke_token(&pair.access).await;
+    let mut refused = false;
+    let revoked_at = std::time::Instant::now();
+    while revoked_at.elapsed() < Duration::from_millis(100) {
+        if call().await.unwrap().status() == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(
+        refused,
+        "the revoked token is refused while verifying locally"
+    );
+}
