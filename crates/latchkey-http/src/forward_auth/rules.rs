@@ -317,3 +317,7 @@ impl std::fmt::Display for Rule {
         )
     }
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;
