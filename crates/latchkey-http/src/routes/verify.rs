@@ -38,7 +38,7 @@ use latchkey_auth::Subject;
         (status = 302, description = "With `mode=redirect`, a browser navigation without a credential: to `/login?rd=<original URL>`"),
         (status = 400, body = Problem, description = "invalid_request: a method header that is not a method, or a malformed original URL"),
         (status = 401, body = Problem, description = "No valid credential; `Location` names the sign-in page (with `rd` when the original host is allowed)"),
-        (status = 403, body = Problem, description = "untrusted_proxy (the peer is not a trusted proxy), access_denied (a rule refuses), csrf_failed (an unsafe original method)"),
+        (status = 403, body = Problem, description = "untrusted_proxy (the peer is not a trusted proxy), access_denied (a rule refuses), csrf_failed (an unsafe original method, or a cookie-authenticated WebSocket handshake from another origin)"),
     ))]
 pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (mut parts, _) = req.into_parts();
@@ -70,7 +70,36 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         Ok(c) => c,
         Err(e) => return Ok(sign_in(&state, &parts, original.as_ref(), e)),
     };
+    let by_cookie = !matches!(credential, Credential::Bearer(_));
+    if by_cookie && foreign_websocket(&state, &parts.headers, original.as_ref()) {
+        return Err(ApiError::CsrfFailed);
+    }
     allowed(&state, &credential, original.as_ref()).await
+}
+
+/// A WebSocket handshake (a `GET`, so no CSRF token) whose `Origin` is
+/// neither the original request's origin nor latchkey's: a sibling
+/// subdomain riding the user's cookie. Browsers always send `Origin` on
+/// a handshake; nginx drops `Upgrade` but passes `Sec-WebSocket-Key`.
+fn foreign_websocket(
+    state: &AppState,
+    headers: &HeaderMap,
+    original: Option<&OriginalRequest>,
+) -> bool {
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let websocket = get("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+        || headers.contains_key("sec-websocket-key")
+        || get("sec-fetch-mode") == Some("websocket");
+    if !websocket {
+        return false;
+    }
+    let Some(origin) = get("origin") else {
+        return false;
+    };
+    let own = original.map(|o| format!("{}://{}", o.scheme, o.authority));
+    let public = state.settings.public_origin.as_deref();
+    !(own.is_some_and(|o| o.eq_ignore_ascii_case(origin))
+        || public.is_some_and(|p| p.eq_ignore_ascii_case(origin)))
 }
 
 fn denied() -> ApiError {

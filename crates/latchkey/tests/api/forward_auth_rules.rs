@@ -315,3 +315,41 @@ groups = ["admins"]
         );
     }
 }
+
+#[tokio::test]
+async fn a_websocket_from_another_origin_cannot_ride_the_cookie() {
+    let app = gate(vec![rule(&[], &[], "signed_in")], Policy::Deny).await;
+    let alice = app.user("alice").await;
+    let url = "https://app.example.com/ws";
+    let handshake = |origin: &str| {
+        ask(&app, "GET", url)
+            .cookie_of(&alice)
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("origin", origin)
+    };
+    let r = app.send(handshake("https://sibling.example.com")).await;
+    assert_problem(&r, 403, "csrf_failed");
+    assert!(r.header("authorization").is_none());
+    allowed(&app.send(handshake("https://app.example.com")).await);
+    allowed(&app.send(handshake("https://auth.example.com")).await);
+    // A bearer token is no ambient credential: any origin.
+    let pair = app.token_user("bob").await;
+    let r = app
+        .send(
+            ask(&app, "GET", url)
+                .bearer(&pair.access)
+                .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+                .header("origin", "https://sibling.example.com"),
+        )
+        .await;
+    allowed(&r);
+    // A plain navigation from another site is not a handshake.
+    let r = app
+        .send(
+            ask(&app, "GET", url)
+                .cookie_of(&alice)
+                .header("origin", "https://sibling.example.com"),
+        )
+        .await;
+    allowed(&r);
+}
