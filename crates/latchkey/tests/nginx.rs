@@ -202,9 +202,17 @@ async fn browser_round_trip(site: &Site) {
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()["location"], original.as_str());
     let cookie = cookie_of(&signed_in);
+    the_app_sees_who_but_no_cookie(site, &original, &cookie).await;
+    hostile_rd_is_ignored(site).await;
+}
+
+/// With the cookie, the app gets the user's id, name and groups (and a
+/// token saying the same), never the cookie.
+async fn the_app_sees_who_but_no_cookie(site: &Site, original: &str, cookie: &str) {
+    let http = client_from("127.0.0.1");
     let r = http
-        .get(&original)
-        .header("cookie", &cookie)
+        .get(original)
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();
@@ -226,7 +234,11 @@ async fn browser_round_trip(site: &Site) {
     assert_eq!(claims["aud"], "latchkey-forward-auth");
     assert_eq!(claims["groups"], json!(["admins", "ops"]));
     assert_eq!(headers["x-latchkey-user"], claims["sub"].as_str().unwrap());
-    // A hostile rd: signed in, the browser lands on its account page.
+}
+
+/// A hostile rd: signed in, the browser lands on its account page.
+async fn hostile_rd_is_ignored(site: &Site) {
+    let http = client_from("127.0.0.1");
     let form = [
         ("username", "nina"),
         ("password", PASSWORD),

@@ -88,8 +88,8 @@ async fn the_default_policy_is_deny_for_everyone() {
     assert!(r.header("authorization").is_none());
 }
 
-#[tokio::test]
-async fn the_first_matching_rule_decides() {
+/// Five rules, alice in `admins`, bob not; `as_` asks as a user.
+async fn ruled() -> (TestApp, crate::helpers::Login, crate::helpers::Login) {
     let app = gate(
         vec![
             rule(&["app.example.com"], &["/public"], "deny"),
@@ -111,62 +111,79 @@ async fn the_first_matching_rule_decides() {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     join(&app, &alice.user_id, "admins").await;
-    let as_ = |who: &crate::helpers::Login, m: &str, url: &str| {
-        ask(&app, m, url).cookie_of(who).csrf_of(who)
-    };
+    (app, alice, bob)
+}
+
+fn as_(app: &TestApp, who: &crate::helpers::Login, m: &str, url: &str) -> RequestBuilder {
+    ask(app, m, url).cookie_of(who).csrf_of(who)
+}
+
+#[tokio::test]
+async fn the_first_matching_rule_decides_on_groups_hosts_and_paths() {
+    let (app, alice, bob) = ruled().await;
     // Groups: alice is an admin, bob is not; the rule covers subdomains
     // and the path's segments, not /administrator, nor the bare domain.
     allowed(
-        &app.send(as_(&alice, "GET", "https://app.example.com/admin/x"))
+        &app.send(as_(&app, &alice, "GET", "https://app.example.com/admin/x"))
             .await,
     );
     allowed(
-        &app.send(as_(&alice, "GET", "https://a.b.example.com/admin"))
+        &app.send(as_(&app, &alice, "GET", "https://a.b.example.com/admin"))
             .await,
     );
     let r = app
-        .send(as_(&bob, "GET", "https://app.example.com/admin/x"))
+        .send(as_(&app, &bob, "GET", "https://app.example.com/admin/x"))
         .await;
     assert_problem(&r, 403, "access_denied");
     allowed(
-        &app.send(as_(&bob, "GET", "https://app.example.com/administrator"))
-            .await,
+        &app.send(as_(
+            &app,
+            &bob,
+            "GET",
+            "https://app.example.com/administrator",
+        ))
+        .await,
     );
     let r = app
-        .send(as_(&alice, "GET", "https://example.com/admin"))
+        .send(as_(&app, &alice, "GET", "https://example.com/admin"))
         .await;
     assert_problem(&r, 403, "access_denied");
     // The path is read as the upstream will see it.
     for sneaky in ["/x/../admin", "//admin", "/%61dmin/", "/./admin"] {
         let url = format!("https://app.example.com{sneaky}");
-        let r = app.send(as_(&bob, "GET", &url)).await;
+        let r = app.send(as_(&app, &bob, "GET", &url)).await;
         assert_problem(&r, 403, "access_denied");
     }
     let r = app
-        .send(as_(&bob, "GET", "https://app.example.com/a%2fadmin"))
+        .send(as_(&app, &bob, "GET", "https://app.example.com/a%2fadmin"))
         .await;
     assert_problem(&r, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn the_first_matching_rule_decides_on_deny_users_methods_and_factors() {
+    let (app, alice, bob) = ruled().await;
     // Deny comes first and holds whoever asks.
     let r = app
-        .send(as_(&alice, "GET", "https://app.example.com/public/x"))
+        .send(as_(&app, &alice, "GET", "https://app.example.com/public/x"))
         .await;
     assert_problem(&r, 403, "access_denied");
     // Users and methods with a regex path.
     allowed(
-        &app.send(as_(&bob, "POST", "https://x.test/api/v2/orders"))
+        &app.send(as_(&app, &bob, "POST", "https://x.test/api/v2/orders"))
             .await,
     );
     let r = app
-        .send(as_(&alice, "POST", "https://x.test/api/v2/orders"))
+        .send(as_(&app, &alice, "POST", "https://x.test/api/v2/orders"))
         .await;
     assert_problem(&r, 403, "access_denied");
     let r = app
-        .send(as_(&bob, "GET", "https://x.test/api/v2/orders"))
+        .send(as_(&app, &bob, "GET", "https://x.test/api/v2/orders"))
         .await;
     assert_problem(&r, 403, "access_denied");
     // two_factor: a password alone is not enough.
     let r = app
-        .send(as_(&alice, "GET", "https://secure.example.com/"))
+        .send(as_(&app, &alice, "GET", "https://secure.example.com/"))
         .await;
     assert_problem(&r, 403, "access_denied");
 }
