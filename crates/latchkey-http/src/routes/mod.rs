@@ -9,6 +9,7 @@ pub mod mfa_passkey;
 pub mod ops;
 pub mod passkeys;
 pub mod revocations;
+mod revocations_sse;
 pub mod sessions;
 pub mod token_endpoints;
 pub mod verify;

@@ -8,7 +8,9 @@
 //! CLI's revocations, unexpired) after the cursor `after`; `next` is the
 //! cursor to ask with next time. With nothing new and `wait` above zero
 //! the request is held until a revocation reaches this node's denylist or
-//! `wait` seconds (at most 25) pass: a long poll.
+//! `wait` seconds (at most 25) pass: a long poll. With
+//! `Accept: text/event-stream` the same answers are streamed as
+//! Server-Sent Events instead (`revocations_sse.rs`).
 
 use std::time::Duration;
 
@@ -66,7 +68,7 @@ pub struct Feed {
 #[utoipa::path(get, path = "/v1/revocations", tag = "tokens",
     params(FeedQuery),
     responses(
-        (status = 200, body = Feed),
+        (status = 200, body = Feed, description = "The entries after `after`; with `Accept: text/event-stream`, a stream of `revocations` events whose data is this object, one per batch"),
         (status = 400, body = Problem, description = "invalid_request: a negative cursor or a malformed query"),
         (status = 401, body = Problem, description = "invalid_client"),
         (status = 429, body = Problem, description = "rate_limited"),
@@ -88,6 +90,9 @@ pub async fn feed(
     if after < 0 || wait > MAX_WAIT {
         return Err(bad());
     }
+    if wants_stream(&headers) {
+        return Ok(super::revocations_sse::stream(state, after));
+    }
     // Registered before the read, so a revocation between the read and
     // the wait still wakes it.
     let changed = state.revocations_changed.notified();
@@ -108,7 +113,15 @@ pub async fn feed(
     Ok((NO_STORE, AppJson(Feed { entries, next })).into_response())
 }
 
-fn entry(r: &Revocation, seq: i64) -> FeedEntry {
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"))
+}
+
+/// One entry of the feed's JSON.
+pub(super) fn entry(r: &Revocation, seq: i64) -> FeedEntry {
     let (kind, value) = match &r.target {
         Target::Jti(v) => ("jti", v.clone()),
         Target::Sid(v) => ("sid", v.clone()),

@@ -240,3 +240,38 @@ async fn the_example_api_refuses_a_revoked_token_within_100_ms() {
         "the revoked token is refused while verifying locally"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_streams_as_server_sent_events() {
+    let app = app().await;
+    let start = app.send(feed(&app, "")).await.json()["next"]
+        .as_i64()
+        .unwrap();
+    let alice = app.user("alice").await;
+    let mut stream = feed(&app, &format!("?after={start}"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let r = app
+        .send(app.post("/v1/session/logout").authed(&alice))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let mut text = String::new();
+    let read = async {
+        while !text.contains("\n\n") || !text.contains("data:") {
+            let chunk = stream.chunk().await.unwrap().expect("the stream goes on");
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("an event arrives");
+    assert!(text.contains("event: revocations"), "{text}");
+    let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+    let batch: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(batch["entries"][0]["kind"], "sid", "{batch}");
+    assert!(batch["next"].as_i64().unwrap() > start);
+}
