@@ -370,3 +370,35 @@ async fn a_websocket_from_another_origin_cannot_ride_the_cookie() {
         .await;
     allowed(&r);
 }
+
+#[tokio::test]
+async fn a_bff_api_gets_a_groups_claim_only_when_configured() {
+    let bff = crate::bff::Bff::spawn_with(|cfg| {
+        for api in &mut cfg.http.bff_apis {
+            api.groups_claim = api.name == "other";
+        }
+    })
+    .await;
+    let app = &bff.app;
+    let alice = app.user("alice").await;
+    join(app, &alice.user_id, "ops").await;
+    let token_for = |path: &'static str| {
+        let bff = &bff;
+        let alice = &alice;
+        async move {
+            let r = bff.app.send(bff.app.get(path).cookie_of(alice)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let seen = bff.recorder.seen();
+            let auth = seen.last().unwrap().headers["authorization"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            jwt_claims(auth.trim_start_matches("Bearer "))
+        }
+    };
+    assert_eq!(
+        token_for("/bff/other/x").await["groups"],
+        serde_json::json!(["ops"])
+    );
+    assert!(token_for("/bff/rec/x").await.get("groups").is_none());
+}
