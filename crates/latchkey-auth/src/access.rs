@@ -19,13 +19,19 @@ use latchkey_core::{Assurance, Timestamp, UserId};
 use latchkey_tokens::{AccessClaims, Expectations, KeySet, TokenError, Verifier};
 
 /// Whom an access token speaks for: the user, the session or family
-/// (`sid`) and how its holder signed in (`amr`, `auth_time`).
+/// (`sid`), how its holder signed in (`amr`, `auth_time`) and, in tokens
+/// for upstreams that ask for them, the user's groups.
 #[derive(Clone, Copy, Debug)]
 pub struct Subject<'a> {
     pub user: UserId,
     pub sid: &'a str,
     pub assurance: &'a Assurance,
+    /// Empty: no `groups` claim.
+    pub groups: &'a [String],
 }
+
+/// A cached upstream token's key: `sid`, audience, `auth_time`, groups.
+type SessionTokenKey = (String, String, Timestamp, Vec<String>);
 
 /// How tokens are issued (from configuration).
 #[derive(Clone, Debug)]
@@ -93,7 +99,7 @@ pub struct TokenService {
     /// (ES256 signatures are randomised) and even across a key rotation.
     recent: moka::sync::Cache<[u8; 32], (String, i64)>,
     /// Tokens minted for cookie sessions, by (sid, audience, auth_time).
-    session_tokens: moka::sync::Cache<(String, String, Timestamp), (String, i64)>,
+    session_tokens: moka::sync::Cache<SessionTokenKey, (String, i64)>,
     cache: moka::sync::Cache<[u8; 32], Cached>,
     /// Every audience this node issues: the first-party one, forward
     /// auth's and the BFF APIs'. What `verify` accepts is narrowed to the
@@ -224,6 +230,7 @@ impl TokenService {
             subject.sid.to_owned(),
             audience.to_owned(),
             subject.assurance.auth_time,
+            subject.groups.to_vec(),
         );
         let margin = i64::try_from(self.settings.access_ttl.as_secs() / 5).unwrap_or(0);
         if let Some((token, exp)) = self.session_tokens.get(&key)
@@ -260,6 +267,7 @@ impl TokenService {
             sid: subject.sid.to_owned(),
             amr: subject.assurance.amr.clone(),
             auth_time: Some(subject.assurance.auth_time.unix_seconds()),
+            groups: subject.groups.to_vec(),
         };
         Ok((self.active().keys.sign(&claims)?, exp))
     }

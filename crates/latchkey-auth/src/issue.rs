@@ -63,6 +63,7 @@ fn subject_of(family: &Family) -> Subject<'_> {
         user: family.user_id,
         sid: &family.id,
         assurance: &family.assurance,
+        groups: &[],
     }
 }
 

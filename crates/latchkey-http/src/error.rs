@@ -69,6 +69,11 @@ pub enum ApiError {
         code: &'static str,
         detail: String,
     },
+    /// Refused by a rule (`untrusted_proxy`, `access_denied`, …).
+    Forbidden {
+        code: &'static str,
+        detail: String,
+    },
     /// The body is not JSON, or not the JSON expected.
     BadRequest {
         code: &'static str,
@@ -141,6 +146,7 @@ impl ApiError {
             Self::UsernameTaken | Self::Conflict => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -179,7 +185,9 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UsernameTaken => "username_taken",
             Self::Conflict => "conflict",
-            Self::Invalid { code, .. } | Self::BadRequest { code, .. } => code,
+            Self::Invalid { code, .. }
+            | Self::BadRequest { code, .. }
+            | Self::Forbidden { code, .. } => code,
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RequestTimeout => "request_timeout",
@@ -240,7 +248,9 @@ impl ApiError {
             Self::Conflict => {
                 "The request conflicted with another change; nothing was changed. Try again.".into()
             }
-            Self::Invalid { detail, .. } | Self::BadRequest { detail, .. } => detail.clone(),
+            Self::Invalid { detail, .. }
+            | Self::BadRequest { detail, .. }
+            | Self::Forbidden { detail, .. } => detail.clone(),
             Self::UnsupportedMediaType => "The body must be application/json.".into(),
             Self::PayloadTooLarge => "The request body is too large.".into(),
             Self::RequestTimeout => "The request body did not arrive in time.".into(),

@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod deadline;
 pub mod error;
 pub mod finish;
+pub mod forward_auth;
 pub mod json;
 pub mod limits;
 pub mod login;
@@ -37,6 +38,7 @@ use utoipa_axum::routes;
 
 pub use caller::IpRange;
 pub use error::ApiError;
+pub use forward_auth::ForwardAuthSettings;
 pub use latchkey_auth::{PasswordService, TokenService, TokenSettings};
 pub use limits::{AddressLimits, RouteLimit};
 pub use state::{AppState, BffApi, IntrospectionClient, MetricsToken, SameSite, Settings};
@@ -56,7 +58,8 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// latchkey's routes but the admin API.
 fn user_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
+        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, revocations, sessions,
+        token_endpoints, verify,
     };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -91,6 +94,7 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::login))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::root))
+        .routes(routes!(revocations::feed))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))
         .routes(routes!(ui::account::end_session))

@@ -92,6 +92,8 @@ impl AddressLimits {
             "/v1/token/refresh" => Some(("token_refresh", self.token_refresh)),
             "/v1/token/revoke" => Some(("token_revoke", self.token_revoke)),
             "/v1/token/introspect" => Some(("token_introspect", self.token_introspect)),
+            // The feed's clients are introspection's; the same allowance.
+            "/v1/revocations" => Some(("revocations", self.token_introspect)),
             "/v1/cookie/refresh" => Some(("cookie_refresh", self.cookie_refresh)),
             "/v1/mfa/verify" => Some(("mfa_verify", self.mfa_verify)),
             "/v1/mfa/webauthn/options" => Some(("mfa_webauthn_options", self.mfa_verify)),

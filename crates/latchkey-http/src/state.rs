@@ -71,6 +71,9 @@ pub struct Settings {
     pub key_policy: Option<latchkey_auth::keyring::KeyPolicy>,
     /// How long security events are kept (`audit.retention`, 90 days).
     pub audit_retention: Duration,
+    /// `[forward_auth]`: who may call `/v1/verify`, the access rules and
+    /// where `rd` may send a browser.
+    pub forward_auth: crate::forward_auth::ForwardAuthSettings,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -89,6 +92,9 @@ pub struct BffApi {
     pub forward_cookies: bool,
     /// Pass the upstream's `Set-Cookie` to the browser (default: no).
     pub pass_set_cookie: bool,
+    /// Put the user's groups in the tokens minted for this API (a
+    /// `groups` claim; default: no).
+    pub groups_claim: bool,
 }
 
 /// The bearer token a Prometheus scraper presents. `Debug` is redacted.
@@ -160,6 +166,7 @@ impl Default for Settings {
             admin_public: true,
             key_policy: None,
             audit_retention: Duration::from_secs(90 * 86_400),
+            forward_auth: crate::forward_auth::ForwardAuthSettings::default(),
         }
     }
 }
@@ -191,6 +198,9 @@ pub struct Inner {
     usernames: moka::sync::Cache<UserId, Username>,
     /// Revoked access tokens, consulted on every bearer request.
     pub denylist: RwLock<Denylist>,
+    /// Woken whenever revocations reach this node's denylist (the
+    /// revocation feed's long polls wait on it).
+    pub revocations_changed: tokio::sync::Notify,
     /// Until when the denylist counts as up to date (`Clock::monotonic`):
     /// the revocation poll pushes it forward each time it reaches the store.
     denylist_fresh_until: std::sync::Mutex<Duration>,
@@ -254,6 +264,7 @@ impl AppState {
                 .build(),
             metrics: Metrics::new(),
             denylist: RwLock::new(Denylist::default()),
+            revocations_changed: tokio::sync::Notify::new(),
             denylist_fresh_until: std::sync::Mutex::new(fresh_until),
         }))
     }
@@ -304,6 +315,8 @@ impl AppState {
                 self.0.session_cache.invalidate(&hash);
             }
         }
+        drop(d);
+        self.0.revocations_changed.notify_waiters();
     }
 
     /// A session served from memory: only while the denylist is current

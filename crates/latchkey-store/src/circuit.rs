@@ -30,6 +30,7 @@ use crate::{Result, Store, StoreError};
 mod admin;
 mod audit;
 mod delegate;
+mod groups;
 mod passkeys;
 
 /// The most one store call may take, pool wait included. Above

@@ -24,6 +24,7 @@ mod admin;
 mod assurance;
 mod audit;
 mod errors;
+mod groups;
 mod mfa;
 mod passkeys;
 mod regressions;
@@ -34,6 +35,7 @@ pub use admin::*;
 pub use assurance::*;
 pub use audit::*;
 pub use errors::*;
+pub use groups::*;
 pub use mfa::*;
 pub use passkeys::*;
 pub use regressions::*;
@@ -128,7 +130,9 @@ macro_rules! conformance_suite {
             deleting_a_user_keeps_the_revocations_of_what_they_held,
             audit_events_are_read_by_user_type_and_position,
             audit_events_are_swept_after_retention,
-            families_are_listed_live_with_their_device_and_last_use
+            families_are_listed_live_with_their_device_and_last_use,
+            groups_are_per_user_sorted_and_idempotent,
+            groups_of_an_unknown_user_are_a_conflict
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

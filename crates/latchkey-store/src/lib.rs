@@ -22,6 +22,7 @@ pub mod audit;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod groups;
 pub mod mfa;
 pub mod passkeys;
 pub mod postgres;
@@ -229,6 +230,7 @@ pub trait LoginFailures: Send + Sync {
 
 pub use admin::{Admin, AdminKeyRecord, UserQuery};
 pub use audit::{Audit, AuditEvent, EventQuery};
+pub use groups::Groups;
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
 };
@@ -250,6 +252,7 @@ pub trait Store:
     + Passkeys
     + Admin
     + Audit
+    + Groups
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

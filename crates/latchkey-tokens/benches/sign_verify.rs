@@ -30,6 +30,7 @@ fn claims() -> AccessClaims {
         sid: "0191f8d2-6a4b-7c3e-9d10-bbbbbbbbbbbb".to_owned(),
         amr: Vec::new(),
         auth_time: None,
+        groups: Vec::new(),
     }
 }
 

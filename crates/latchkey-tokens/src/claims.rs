@@ -46,6 +46,11 @@ pub struct AccessClaims {
     /// integer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// The user's groups, in tokens minted for upstreams that asked for
+    /// them (forward auth, BFF APIs with `groups_claim`). Absent (empty)
+    /// otherwise; when present, an array of strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// What a verifier requires of a token's claims.
@@ -110,6 +115,7 @@ pub(crate) fn check_claims(
     let sid = string(&mut object, "sid")?;
     let amr = strings(&mut object, "amr")?;
     let auth_time = integer(&mut object, "auth_time")?;
+    let groups = strings(&mut object, "groups")?;
 
     if iss != expected.issuer {
         return Err(TokenError::WrongIssuer);
@@ -138,6 +144,7 @@ pub(crate) fn check_claims(
         sid,
         amr,
         auth_time,
+        groups,
     })
 }
 

@@ -91,6 +91,7 @@ mod tests {
             sid: "s".into(),
             amr: amr.iter().map(|v| (*v).to_owned()).collect(),
             auth_time,
+            groups: Vec::new(),
         }
     }
 

@@ -18,6 +18,17 @@ pub fn system_now() -> i64 {
     }
 }
 
+/// A monotonic source: time since some fixed point (how long the
+/// revocation feed has been silent).
+pub type Monotonic = Arc<dyn Fn() -> std::time::Duration + Send + Sync>;
+
+/// The system's monotonic clock, from the first call.
+#[allow(clippy::disallowed_methods)] // the one adapter that reads the clock
+pub fn system_monotonic() -> Monotonic {
+    let start = std::time::Instant::now();
+    Arc::new(move || start.elapsed())
+}
+
 /// The system clock as a [`Clock`].
 pub fn system_clock() -> Clock {
     Arc::new(system_now)

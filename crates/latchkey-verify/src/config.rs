@@ -44,6 +44,10 @@ pub struct VerifierConfig {
     /// then trusted until its `exp` (latchkey's default lifetime is 5
     /// minutes).
     pub introspection: Option<Introspection>,
+    /// Follow latchkey's revocation feed into a local denylist (see
+    /// [`crate::RevocationFeed`]); start it with
+    /// [`crate::LatchkeyVerifier::spawn_revocation_feed`]. Off by default.
+    pub revocation_feed: Option<crate::RevocationFeed>,
 }
 
 impl VerifierConfig {
@@ -63,6 +67,7 @@ impl VerifierConfig {
             leeway: Duration::ZERO,
             jwks_timeout: Duration::from_secs(5),
             introspection: None,
+            revocation_feed: None,
         }
     }
 
@@ -78,6 +83,15 @@ impl VerifierConfig {
     #[must_use]
     pub fn with_introspection(mut self, introspection: Introspection) -> Self {
         self.introspection = Some(introspection);
+        self
+    }
+}
+
+impl VerifierConfig {
+    /// The same configuration, also following latchkey's revocation feed.
+    #[must_use]
+    pub fn with_revocation_feed(mut self, feed: crate::RevocationFeed) -> Self {
+        self.revocation_feed = Some(feed);
         self
     }
 }

@@ -23,6 +23,15 @@ pub enum VerifyError {
     /// refused: the verifier fails closed.
     #[error("introspection failed: {0}")]
     IntrospectionFailed(FetchError),
+    /// The revocation feed lists the token (its `jti`, its session, or
+    /// its user since before it was issued).
+    #[error("token is revoked (revocation feed)")]
+    Revoked,
+    /// The revocation feed is configured but has not answered within its
+    /// `max_silence`: a revocation could be missing, so every token is
+    /// refused.
+    #[error("the revocation feed is silent; refusing tokens")]
+    RevocationStateUnknown,
 }
 
 /// Why the JWKS could not be refreshed ([`crate::LatchkeyVerifier::refresh`]).

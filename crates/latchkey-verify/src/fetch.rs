@@ -67,7 +67,7 @@ pub(crate) async fn introspect(
 
 /// The request's timeout also bounds reading the body (reqwest applies it
 /// until the body has been read).
-async fn json_object(response: Response) -> Result<Value, FetchError> {
+pub(crate) async fn json_object(response: Response) -> Result<Value, FetchError> {
     if response.status() != StatusCode::OK {
         return Err(FetchError::Status(response.status().as_u16()));
     }

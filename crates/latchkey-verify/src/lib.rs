@@ -31,6 +31,12 @@
 //!   leeway, default none), as must `nbf`/`iat` not be.
 //! * With [`Introspection`] configured, latchkey must also answer
 //!   `{"active":true}`; if it cannot be asked, the token is refused.
+//! * With a [`RevocationFeed`] configured (and
+//!   [`LatchkeyVerifier::spawn_revocation_feed`] called), the token must
+//!   not be on the denylist the feed fills (revoked `jti`, ended session
+//!   or family `sid`, user not-before); while the feed has been silent
+//!   longer than its `max_silence`, or before it first answers, every
+//!   token is refused.
 //!
 //! # How the caller signed in
 //!
@@ -69,6 +75,7 @@ pub mod clock;
 mod config;
 mod error;
 mod extract;
+mod feed;
 mod fetch;
 mod keys;
 mod layer;
@@ -80,6 +87,7 @@ pub use clock::Clock;
 pub use config::{Introspection, VerifierConfig};
 pub use error::{BuildError, FetchError, JwksError, VerifyError};
 pub use extract::{Claims, bearer_token};
+pub use feed::RevocationFeed;
 pub use latchkey_tokens::{AccessClaims, TokenError};
 pub use layer::{RequireLatchkey, RequireLatchkeyLayer};
 pub use rejection::AuthRejection;

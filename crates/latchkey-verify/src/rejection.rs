@@ -100,7 +100,9 @@ impl AuthRejection {
 impl From<VerifyError> for AuthRejection {
     fn from(error: VerifyError) -> Self {
         match error {
-            VerifyError::IntrospectionFailed(_) => Self::Unavailable,
+            VerifyError::IntrospectionFailed(_) | VerifyError::RevocationStateUnknown => {
+                Self::Unavailable
+            }
             _ => Self::InvalidToken,
         }
     }

@@ -8,9 +8,10 @@ use latchkey_tokens::{AccessClaims, Expectations, TokenError};
 use reqwest::Client;
 
 use crate::assurance::AuthRequirement;
-use crate::clock::{Clock, system_clock};
+use crate::clock::{Clock, Monotonic, system_clock, system_monotonic};
 use crate::config::{Introspection, VerifierConfig, ceil_secs};
 use crate::error::{BuildError, JwksError, VerifyError};
+use crate::feed::{FeedState, RevocationFeed};
 use crate::fetch;
 use crate::keys::{KeyCache, Wait};
 use crate::rejection::AuthRejection;
@@ -30,8 +31,10 @@ struct Inner {
     expectations: Expectations,
     keys: KeyCache,
     introspection: Option<Introspection>,
+    feed: Option<(RevocationFeed, Arc<FeedState>)>,
     client: Client,
     clock: Clock,
+    monotonic: Monotonic,
 }
 
 impl LatchkeyVerifier {
@@ -47,6 +50,9 @@ impl LatchkeyVerifier {
         if let Some(introspection) = &config.introspection {
             check_url(&introspection.url, "introspection.url")?;
         }
+        if let Some(feed) = &config.revocation_feed {
+            check_url(&feed.url, "revocation_feed.url")?;
+        }
         let leeway = u32::try_from(config.leeway.as_secs()).unwrap_or(u32::MAX);
         let keys = KeyCache::new(
             config.jwks_url,
@@ -59,8 +65,12 @@ impl LatchkeyVerifier {
                 expectations: Expectations::new(config.issuer, config.audience).with_leeway(leeway),
                 keys,
                 introspection: config.introspection,
+                feed: config
+                    .revocation_feed
+                    .map(|f| (f, Arc::new(FeedState::default()))),
                 client: fetch::client()?,
                 clock,
+                monotonic: system_monotonic(),
             }),
         })
     }
@@ -86,6 +96,14 @@ impl LatchkeyVerifier {
     /// token that passed locally must also be reported active.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
         let claims = self.verify_locally(token).await?;
+        if let Some((feed, state)) = &self.inner.feed {
+            let now = (self.inner.monotonic)();
+            match state.check(&claims, now, feed.max_silence) {
+                Err(()) => return Err(VerifyError::RevocationStateUnknown),
+                Ok(true) => return Err(VerifyError::Revoked),
+                Ok(false) => {}
+            }
+        }
         if let Some(introspection) = &self.inner.introspection {
             let active = fetch::introspect(&self.inner.client, introspection, token, &claims)
                 .await
@@ -124,6 +142,21 @@ impl LatchkeyVerifier {
             }
             other => other,
         }
+    }
+
+    /// Starts following the revocation feed (when configured) on the
+    /// current Tokio runtime; the task runs until aborted. Until the feed
+    /// first answers, every token is refused.
+    pub fn spawn_revocation_feed(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let (feed, state) = self.inner.feed.clone()?;
+        let inner = &*self.inner;
+        Some(tokio::spawn(crate::feed::follow(
+            inner.client.clone(),
+            feed,
+            state,
+            inner.clock.clone(),
+            inner.monotonic.clone(),
+        )))
     }
 
     /// Fetches the JWKS now, ignoring the refetch rate limit (the attempt

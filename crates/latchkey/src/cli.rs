@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `user add|mfa-reset`, `sessions list|revoke`.
+//! Command-line interface: `serve`, `user add|mfa-reset|groups`,
+//! `sessions list|revoke`, `keys list|rotate`, `forward-auth check`.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,8 @@ use latchkey_core::{Clock as _, SessionHandle, UserId, Username};
 use latchkey_store::{RevokeAt, Store, StoreError, User};
 
 use crate::clock::SystemClock;
-use crate::user_cli::{ended_summary, find_user, hash, read_password};
+pub(crate) use crate::user_cli::find_user;
+use crate::user_cli::{ended_summary, hash, read_password};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -69,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::admin_cli::AdminKeysCommand,
     },
+    /// Check forward auth's access rules.
+    ForwardAuth {
+        #[command(subcommand)]
+        command: crate::cli_forward::ForwardAuthCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +105,17 @@ pub enum UserCommand {
     },
     #[command(flatten)]
     Account(crate::user_cli::AccountCommand),
+    /// Show a user's groups, after adding and removing the ones given.
+    Groups {
+        /// The user's name.
+        name: String,
+        /// Add the user to this group (repeatable).
+        #[arg(long, value_name = "GROUP")]
+        add: Vec<String>,
+        /// Remove the user from this group (repeatable).
+        #[arg(long, value_name = "GROUP")]
+        remove: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,7 @@
 pub mod admin_cli;
 pub mod app;
 pub mod cli;
+pub mod cli_forward;
 pub mod clock;
 pub mod config;
 pub mod events_cli;

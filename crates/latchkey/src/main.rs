@@ -137,6 +137,12 @@ async fn store_command(
             latchkey::events_cli::run(store, user.as_deref(), kind.as_deref(), follow).await
         }
         Command::AdminKeys { command } => latchkey::admin_cli::run(store, command).await,
+        Command::User {
+            command: UserCommand::Groups { name, add, remove },
+        } => latchkey::cli_forward::user_groups(store, &name, &add, &remove).await,
+        Command::ForwardAuth { command } => {
+            latchkey::cli_forward::check(store, &config.http, command).await
+        }
         Command::Keys { command } => match command {
             KeysCommand::List => cli::keys_list(store).await,
             KeysCommand::Rotate => cli::keys_rotate(store, config).await,

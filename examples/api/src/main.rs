@@ -4,6 +4,8 @@
 //! example-api [--listen 127.0.0.1:9000] [--latchkey http://127.0.0.1:8080]
 //!             [--audience latchkey] [--refetch-min-interval-secs 30]
 //!             [--introspection-client-id ID]   (secret in EXAMPLE_API_INTROSPECTION_SECRET)
+//!             [--revocation-feed-client-id ID] (secret in EXAMPLE_API_FEED_SECRET)
+//!             [--revocation-feed-max-silence-secs 20]
 //! ```
 //!
 //! Prints `example-api listening on ADDR` once it accepts connections
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use latchkey_verify::{Introspection, LatchkeyVerifier, VerifierConfig};
+use latchkey_verify::{Introspection, LatchkeyVerifier, RevocationFeed, VerifierConfig};
 use tokio::net::TcpListener;
 
 #[derive(Parser, Debug)]
@@ -49,6 +51,21 @@ struct Args {
         hide = true
     )]
     introspection_secret: Option<String>,
+    /// Follow latchkey's revocation feed as this client (its secret in
+    /// `EXAMPLE_API_FEED_SECRET`): revoked tokens are refused within
+    /// milliseconds while verification stays local.
+    #[arg(long)]
+    revocation_feed_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "EXAMPLE_API_FEED_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    revocation_feed_secret: Option<String>,
+    /// Refuse every token once the feed has been silent this long.
+    #[arg(long, default_value_t = 20)]
+    revocation_feed_max_silence_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +92,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let verifier = LatchkeyVerifier::new(config(&args)?)?;
+    let _feed = verifier.spawn_revocation_feed();
     if let Err(error) = verifier.refresh().await {
         // Not fatal: latchkey may start after us; keys load on first use.
         tracing::warn!(%error, "could not load latchkey's keys yet");
@@ -100,6 +118,17 @@ fn config(args: &Args) -> anyhow::Result<VerifierConfig> {
             .clone()
             .context("--introspection-client-id needs EXAMPLE_API_INTROSPECTION_SECRET")?;
         config = config.with_introspection(Introspection::for_latchkey(&args.latchkey, id, secret));
+    }
+    if let Some(id) = &args.revocation_feed_client_id {
+        let secret = args
+            .revocation_feed_secret
+            .clone()
+            .context("--revocation-feed-client-id needs EXAMPLE_API_FEED_SECRET")?;
+        let max_silence = Duration::from_secs(args.revocation_feed_max_silence_secs.max(2));
+        let wait = (max_silence / 2).min(Duration::from_secs(25));
+        let feed =
+            RevocationFeed::for_latchkey(&args.latchkey, id, secret).with_timing(wait, max_silence);
+        config = config.with_revocation_feed(feed);
     }
     Ok(config)
 }

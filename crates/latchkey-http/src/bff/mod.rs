@@ -102,16 +102,7 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
     }
     let uri = upstream_uri(&api, &rest, parts.uri.query())?;
     let user = credential.user_id();
-    let assurance = credential.assurance();
-    let subject = Subject {
-        user,
-        sid: credential.sid(),
-        assurance: &assurance,
-    };
-    let (token, _) = state
-        .tokens
-        .session_token(subject, &api.audience, state.clock.now())
-        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+    let token = upstream_token(state, &api, &credential).await?;
 
     let websocket = is_websocket(&parts.headers);
     let client_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
@@ -139,6 +130,33 @@ async fn forward(state: &AppState, req: Request) -> Result<Response, ApiError> {
         rparts.headers.remove(header::SET_COOKIE);
     }
     Ok(Response::from_parts(rparts, Body::new(rbody)))
+}
+
+/// The token for `api`'s audience (with the user's groups when the API
+/// asked for them), cached per session.
+async fn upstream_token(
+    state: &AppState,
+    api: &BffApi,
+    credential: &Credential,
+) -> Result<String, ApiError> {
+    let user = credential.user_id();
+    let assurance = credential.assurance();
+    let groups = if api.groups_claim {
+        state.store().groups_of(user).await?
+    } else {
+        Vec::new()
+    };
+    let subject = Subject {
+        user,
+        sid: credential.sid(),
+        assurance: &assurance,
+        groups: &groups,
+    };
+    let (token, _) = state
+        .tokens
+        .session_token(subject, &api.audience, state.clock.now())
+        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+    Ok(token)
 }
 
 /// The configured API named by `/bff/{api}/…`, and the rest of the path.

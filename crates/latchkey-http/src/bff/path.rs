@@ -95,6 +95,7 @@ mod tests {
             max_body_bytes: 10,
             forward_cookies: false,
             pass_set_cookie: false,
+            groups_claim: false,
         }
     }
 

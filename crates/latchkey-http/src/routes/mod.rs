@@ -8,6 +8,8 @@ pub mod mfa;
 pub mod mfa_passkey;
 pub mod ops;
 pub mod passkeys;
+pub mod revocations;
+mod revocations_sse;
 pub mod sessions;
 pub mod token_endpoints;
 pub mod verify;

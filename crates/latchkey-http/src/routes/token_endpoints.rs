@@ -220,7 +220,7 @@ pub async fn introspect(State(state): State<AppState>, req: Request) -> Result<R
 
 /// HTTP Basic client authentication against the configured clients, in
 /// constant time with respect to the secret.
-fn authenticate_client(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authenticate_client(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -11,7 +11,8 @@ use latchkey_auth::{AuthError, EndSessions, PasswordChange};
 use latchkey_store::Keep;
 
 use super::{
-    CsrfOnly, PasswordForm, UiForm, error_page, render_account, see_other, see_other_cleared,
+    CsrfOnly, LogoutForm, PasswordForm, UiForm, error_page, render_account, see_other,
+    see_other_cleared,
 };
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -76,12 +77,15 @@ pub async fn logout_everywhere(State(state): State<AppState>, ui: UiForm<CsrfOnl
 
 /// Sign out here.
 #[utoipa::path(post, path = "/logout", tag = "ui", operation_id = "ui_logout",
-    request_body(content = CsrfOnly, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "To /login, cookie cleared"),
+    request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /login, or to `rd` when its host is allowed; cookie cleared"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token")))]
-pub async fn logout(State(state): State<AppState>, ui: UiForm<CsrfOnly>) -> Response {
+pub async fn logout(State(state): State<AppState>, ui: UiForm<LogoutForm>) -> Response {
     match end_sessions(&state, EndSessions::Presented(&ui.auth.secret_hash)).await {
-        Ok(_) => see_other_cleared(&state, "/login?out=1"),
+        Ok(_) => match super::return_to(&state, ui.form.rd.as_deref()) {
+            Some(rd) => super::see_other_rd_cleared(&state, &rd),
+            None => see_other_cleared(&state, "/login?out=1"),
+        },
         Err(e) => error_page(e),
     }
 }

@@ -63,12 +63,33 @@ pub struct LoginForm {
     /// Present (any value, `on` from the checkbox) to keep the session.
     #[schema(value_type = String, required = false)]
     pub(super) remember: Option<String>,
+    /// Where to go once signed in (forward auth's original URL); followed
+    /// only for `forward_auth.allowed_redirect_domains`.
+    #[schema(value_type = String, required = false)]
+    pub(super) rd: Option<String>,
 }
 
-/// `GET /login`'s query: `out` after signing out.
+/// `GET /login`'s query: `out` after signing out, `rd` where to go once
+/// signed in.
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     pub(super) out: Option<String>,
+    pub(super) rd: Option<String>,
+}
+
+/// The sign-out form: the anti-forgery token and, optionally, where to go
+/// afterwards (`rd`, as for signing in).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LogoutForm {
+    csrf_token: String,
+    #[schema(value_type = String, required = false)]
+    pub(super) rd: Option<String>,
+}
+
+impl CsrfField for LogoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 /// `GET /account`'s query: which notice to show.

@@ -28,6 +28,9 @@ pub struct CodeForm {
     /// again when the code was wrong).
     #[serde(default)]
     passkey: Option<String>,
+    /// Where to go once signed in (carried from the sign-in form).
+    #[schema(value_type = String, required = false)]
+    rd: Option<String>,
 }
 
 /// A form with the anti-forgery token and a code.
@@ -71,8 +74,11 @@ pub async fn login_code(
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
     let passkey_step = form.passkey.is_some();
-    let again =
-        |status, message| code_step_page(&state, status, &form.mfa_token, &message, passkey_step);
+    let rd = super::return_to(&state, form.rd.as_deref());
+    let again = |status, message| {
+        let step = (form.mfa_token.as_str(), &message, passkey_step);
+        code_step_page(&state, status, step, rd.as_deref())
+    };
     let step = match second_step(&state, &client, &form.mfa_token, &form.code).await {
         Ok(step) => step,
         Err(AuthError::InvalidCode) => return again(StatusCode::UNAUTHORIZED, CodeMessage::Wrong),
@@ -84,13 +90,14 @@ pub async fn login_code(
         }
         Err(AuthError::InvalidMfaToken) => {
             let status = StatusCode::UNAUTHORIZED;
-            return super::login_form(&state, status, &LoginMessage::SignInAgain, "");
+            let again = LoginMessage::SignInAgain;
+            return super::login_form(&state, status, &again, "", rd.as_deref());
         }
         Err(e) => return error_page(e.into()),
     };
     match issue_session(&state, &client, &headers, &step.principal, step.remember).await {
         Ok((cookie, _)) => {
-            let mut res = see_other("/account");
+            let mut res = super::see_other_rd(rd.as_deref(), "/account");
             res.headers_mut().append(header::SET_COOKIE, cookie);
             res
         }
@@ -105,17 +112,17 @@ pub async fn login_code(
 pub(super) fn code_step_page(
     state: &AppState,
     status: StatusCode,
-    mfa_token: &str,
-    message: &CodeMessage,
-    passkey_step: bool,
+    (mfa_token, message, passkey_step): (&str, &CodeMessage, bool),
+    rd: Option<&str>,
 ) -> Response {
     let passkeys = state.auth.webauthn.is_some();
     let offers = mfa_pages::CodeStepOffers {
         passkey_sign_in: passkeys,
         passkey_step: passkeys && passkey_step,
     };
-    let step = mfa_pages::code_step(mfa_token, message, offers);
-    super::passkeys::allow_script(offers.passkey_step, page(status, step))
+    let step = mfa_pages::code_step(mfa_token, message, offers, rd);
+    let res = super::passkeys::allow_script(offers.passkey_step, page(status, step));
+    super::allow_form_target(res, rd)
 }
 
 /// Start setting up an authenticator app: the QR code and a code field.

@@ -29,8 +29,14 @@ pub struct CodeStepOffers {
 
 /// The sign-in's second step for the pending login `mfa_token`: a code,
 /// or the user's passkey, so an account whose only factor is a passkey is
-/// never stuck at a code it does not have.
-pub fn code_step(mfa_token: &str, message: &CodeMessage, offers: CodeStepOffers) -> Markup {
+/// never stuck at a code it does not have. `rd` (already vouched for) is
+/// where the sign-in returns.
+pub fn code_step(
+    mfa_token: &str,
+    message: &CodeMessage,
+    offers: CodeStepOffers,
+    rd: Option<&str>,
+) -> Markup {
     let body = html! {
         div.card {
             h1 { "Two-step sign-in" }
@@ -45,11 +51,12 @@ pub fn code_step(mfa_token: &str, message: &CodeMessage, offers: CodeStepOffers)
                 CodeMessage::None => {},
             }
             @if offers.passkey_step {
-                button.wide #passkey-second type="button" { "Use a passkey" }
+                button.wide #passkey-second type="button" data-rd=[rd] { "Use a passkey" }
             }
             form #code-step method="post" action="/login/code" {
                 input type="hidden" name="mfa_token" value=(mfa_token);
                 @if offers.passkey_step { input type="hidden" name="passkey" value="1"; }
+                @if let Some(rd) = rd { input type="hidden" name="rd" value=(rd); }
                 label for="code" { "Code" }
                 input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
                     autocapitalize="none" spellcheck="false" required autofocus[!offers.passkey_step];

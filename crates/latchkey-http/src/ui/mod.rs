@@ -29,7 +29,8 @@ use latchkey_auth::Flavour;
 use serde::de::DeserializeOwned;
 
 pub use forms::{
-    AccountQuery, CsrfField, CsrfOnly, LoginForm, LoginQuery, PageForm, PasswordForm, error_page,
+    AccountQuery, CsrfField, CsrfOnly, LoginForm, LoginQuery, LogoutForm, PageForm, PasswordForm,
+    error_page,
 };
 
 use crate::auth::{SameSiteLogin, SessionAuth, load_session, refuse_cross_site};
@@ -59,9 +60,59 @@ fn see_other(location: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
+/// `rd` when it may be followed (see `forward_auth::redirect`).
+pub(crate) fn return_to(state: &AppState, rd: Option<&str>) -> Option<String> {
+    crate::forward_auth::redirect::safe_redirect(
+        rd?,
+        &state.settings.forward_auth.allowed_redirect_domains,
+    )
+}
+
+/// A page whose form may lead (by the `303` that answers it) to `rd`'s
+/// origin: browsers apply `form-action` to the redirect too.
+pub(crate) fn allow_form_target(mut res: Response, rd: Option<&str>) -> Response {
+    let Some(rd) = rd else {
+        return res;
+    };
+    let (scheme, rest) = rd.split_once("://").unwrap_or(("https", rd));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let h = res.headers_mut();
+    let current = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(CSP);
+    let csp = current.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {scheme}://{authority}"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// `303` to `rd` when it may be followed, else to `fallback`.
+fn see_other_rd(rd: Option<&str>, fallback: &'static str) -> Response {
+    match rd.and_then(|r| HeaderValue::from_str(r).ok()) {
+        Some(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        None => see_other(fallback),
+    }
+}
+
 /// `303` to `location`, also clearing the session cookie.
 fn see_other_cleared(state: &AppState, location: &'static str) -> Response {
     let mut res = see_other(location);
+    let name = cookies::session_cookie_name(&state.settings);
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::clear(&state.settings, name, "/"),
+    );
+    res
+}
+
+/// `303` to an allowed `rd`, also clearing the session cookie.
+fn see_other_rd_cleared(state: &AppState, rd: &str) -> Response {
+    let mut res = see_other_rd(Some(rd), "/login?out=1");
     let name = cookies::session_cookie_name(&state.settings);
     res.headers_mut().append(
         header::SET_COOKIE,
@@ -137,15 +188,16 @@ pub async fn login_page(
 ) -> Response {
     // The query only picks a notice: one that cannot be read is ignored.
     let q = q.map(|Query(q)| q).unwrap_or_default();
+    let rd = return_to(&state, q.rd.as_deref());
     if load_session(&headers, &state).await.is_ok() {
-        return see_other("/account");
+        return see_other_rd(rd.as_deref(), "/account");
     }
     let message = if q.out.is_some() {
         LoginMessage::LoggedOut
     } else {
         LoginMessage::None
     };
-    login_form(&state, StatusCode::OK, &message, "")
+    login_form(&state, StatusCode::OK, &message, "", rd.as_deref())
 }
 
 /// The sign-in page (allowed its script when passkeys are on).
@@ -154,12 +206,14 @@ pub(crate) fn login_form(
     status: StatusCode,
     message: &LoginMessage,
     user: &str,
+    rd: Option<&str>,
 ) -> Response {
     let passkeys = state.auth.webauthn.is_some();
-    passkeys::allow_script(
+    let res = passkeys::allow_script(
         passkeys,
-        page(status, pages::login(message, user, passkeys)),
-    )
+        page(status, pages::login(message, user, passkeys, rd)),
+    );
+    allow_form_target(res, rd)
 }
 
 /// Sign in with the form.
@@ -177,7 +231,9 @@ pub async fn login_submit(
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    let failed = |status, message| login_form(&state, status, &message, &form.username);
+    let rd = return_to(&state, form.rd.as_deref());
+    let failed =
+        |status, message| login_form(&state, status, &message, &form.username, rd.as_deref());
     let remember = form.remember.is_some();
     let password = form.password.clone();
     let signed_in = sign_in(
@@ -209,15 +265,18 @@ pub async fn login_submit(
             return failed(StatusCode::SERVICE_UNAVAILABLE, LoginMessage::Busy);
         }
         Err(ApiError::MfaRequired { mfa_token, methods }) => {
-            let passkey_step = methods.contains(&"webauthn");
-            let none = mfa_pages::CodeMessage::None;
-            return mfa::code_step_page(&state, StatusCode::OK, &mfa_token, &none, passkey_step);
+            let step = (
+                mfa_token.as_str(),
+                &mfa_pages::CodeMessage::None,
+                methods.contains(&"webauthn"),
+            );
+            return mfa::code_step_page(&state, StatusCode::OK, step, rd.as_deref());
         }
         Err(e) => return error_page(e),
     };
     match issue_session(&state, &client, &headers, &principal, remember).await {
         Ok((cookie, _)) => {
-            let mut res = see_other("/account");
+            let mut res = see_other_rd(rd.as_deref(), "/account");
             res.headers_mut().append(header::SET_COOKIE, cookie);
             res
         }

@@ -43,7 +43,7 @@ pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) ->
 
 /// The sign-in page; with `passkeys`, also "Sign in with a passkey" and
 /// passkey autofill on the username field (the page's only script).
-pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
+pub fn login(message: &LoginMessage, username: &str, passkeys: bool, rd: Option<&str>) -> Markup {
     let autocomplete = if passkeys {
         "username webauthn"
     } else {
@@ -64,6 +64,7 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
                 LoginMessage::None => {},
             }
             form method="post" action="/login" {
+                @if let Some(rd) = rd { input type="hidden" name="rd" value=(rd); }
                 label for="username" { "Username" }
                 input #username type="text" name="username" value=(username)
                     autocomplete=(autocomplete) autocapitalize="none" spellcheck="false" required autofocus[username.is_empty()];
@@ -74,7 +75,7 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
                 button.wide type="submit" { "Sign in" }
             }
             @if passkeys {
-                button.wide.quiet #passkey-signin type="button" { "Sign in with a passkey" }
+                button.wide.quiet #passkey-signin type="button" data-rd=[rd] { "Sign in with a passkey" }
                 (super::passkeys::script_tag())
             }
         }
@@ -339,7 +340,9 @@ mod tests {
 
     #[test]
     fn user_supplied_text_is_escaped() {
-        let page = login(&LoginMessage::None, "<script>alert(1)</script>", false).into_string();
+        let rd = Some("https://app.example.com/\"><script>x</script>");
+        let page = login(&LoginMessage::None, "<script>alert(1)</script>", true, rd).into_string();
+        let page = page.replace(r#"<script src="/assets/passkeys.js" defer></script>"#, "");
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
     }

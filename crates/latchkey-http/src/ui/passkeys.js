@@ -73,7 +73,10 @@
     await post("/v1/passkeys/login", {
       challenge_id: options.challenge_id, credential: toJSON(cred), issue: "session",
     });
-    window.location.assign("/account");
+    // Back to where forward auth sent the user from, when the server
+    // vouched for it (data-rd is rendered only for an allowed host).
+    const rd = document.getElementById("passkey-signin")?.dataset.rd;
+    window.location.assign(rd && /^https?:\/\//.test(rd) ? rd : "/account");
   };
 
   // The second step of a password sign-in, with the user's passkey: the
@@ -93,7 +96,8 @@
         await post("/v1/mfa/verify", {
           mfa_token, challenge_id: options.challenge_id, credential: toJSON(cred),
         });
-        window.location.assign("/account");
+        const rd = button.dataset.rd;
+        window.location.assign(rd && /^https?:\/\//.test(rd) ? rd : "/account");
       } catch (e) {
         show(e.name === "NotAllowedError" ? "No passkey was chosen." : e.message);
       }

@@ -19,6 +19,7 @@ mod admin;
 mod assurance;
 mod audit;
 mod error;
+mod groups;
 mod mfa;
 mod passkeys;
 mod query;

@@ -92,6 +92,7 @@ proptest! {
             sid,
             amr: Vec::new(),
             auth_time: None,
+            groups: Vec::new(),
         };
         let set = KeySet::new(key(Algorithm::ALL[which]));
         let token = set.sign(&claims).unwrap();

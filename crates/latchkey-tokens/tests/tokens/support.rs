@@ -38,6 +38,7 @@ pub fn claims() -> AccessClaims {
         sid: "sid-1".to_owned(),
         amr: Vec::new(),
         auth_time: None,
+        groups: Vec::new(),
     }
 }
 

@@ -126,6 +126,7 @@ impl Latchkey {
             sid: "sid-1".into(),
             amr: Vec::new(),
             auth_time: None,
+            groups: Vec::new(),
         }
     }
 

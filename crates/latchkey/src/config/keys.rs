@@ -27,6 +27,10 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("tokens.refresh_ttl", Kind::Duration),
     ("tokens.refresh_grace", Kind::Duration),
     ("forward_auth.audience", Kind::Str),
+    ("forward_auth.default_policy", Kind::Str),
+    ("forward_auth.rules", Kind::Rules),
+    ("forward_auth.allowed_redirect_domains", Kind::List),
+    ("forward_auth.proxy_secret", Kind::Str),
     ("introspection.clients", Kind::Clients),
     ("cors.allowed_origins", Kind::Origins),
     ("server.header_read_timeout", Kind::Duration),
@@ -76,4 +80,6 @@ pub(super) enum Kind {
     Algorithm,
     Clients,
     Origins,
+    List,
+    Rules,
 }

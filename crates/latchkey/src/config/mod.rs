@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 use crate::server::ServerSettings;
 
 mod env;
+mod forward_auth;
 mod keys;
 mod sections;
 mod values;

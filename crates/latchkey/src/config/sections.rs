@@ -47,6 +47,7 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
         audit_retention: v
             .duration("audit.retention")
             .unwrap_or(defaults.audit_retention),
+        forward_auth: super::forward_auth::settings(v),
     }
 }
 
@@ -89,8 +90,8 @@ fn token_settings(v: &mut Values<'_>, issuer: &str) -> TokenSettings {
 }
 
 /// `[bff.apis.NAME]` tables: `url` (required), `timeout_ms` (10000),
-/// `audience` (NAME), `max_body_bytes` (10 MiB), `forward_cookies` and
-/// `pass_set_cookie` (false).
+/// `audience` (NAME), `max_body_bytes` (10 MiB), `forward_cookies`,
+/// `pass_set_cookie` and `groups_claim` (false).
 fn bff_apis(tables: BffTables, errors: &mut Vec<String>) -> Vec<BffApi> {
     let mut out = Vec::new();
     for (name, fields) in tables {
@@ -113,6 +114,7 @@ fn bff_apis(tables: BffTables, errors: &mut Vec<String>) -> Vec<BffApi> {
             max_body_bytes: 10 * 1024 * 1024,
             forward_cookies: false,
             pass_set_cookie: false,
+            groups_claim: false,
         };
         // A bad `url` is reported as bad, not also as missing.
         let has_url = fields.iter().any(|(field, _)| field == "url");
@@ -160,6 +162,7 @@ fn bff_field(api: &mut BffApi, field: &str, value: &Value) -> Result<(), &'stati
         },
         "forward_cookies" => api.forward_cookies = flag(value).ok_or("expected true or false")?,
         "pass_set_cookie" => api.pass_set_cookie = flag(value).ok_or("expected true or false")?,
+        "groups_claim" => api.groups_claim = flag(value).ok_or("expected true or false")?,
         _ => return Err("unknown key"),
     }
     Ok(())

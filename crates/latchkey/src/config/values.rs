@@ -15,7 +15,7 @@ impl Values<'_> {
     /// The value at `key` parsed by its kind; records an error if it is
     /// present but bad (one per line of `why`: a list reports each bad
     /// item), naming the variable it came from when it came from one.
-    fn parsed<T>(
+    pub(super) fn parsed<T>(
         &mut self,
         key: &str,
         parse: impl FnOnce(Kind, &Value) -> Result<T, String>,

@@ -211,7 +211,7 @@ async fn step_up_raises_a_session_at_once_and_becomes_old_after_five_minutes() {
 
 #[tokio::test]
 async fn forward_auth_hands_amr_and_auth_time_upstream() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::forward_auth::behind_proxy).await;
     let alice = app.user("alice").await;
     let r = app.send(app.get("/v1/verify").cookie_of(&alice)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

@@ -150,6 +150,7 @@ fn api(name: &str, url: String) -> BffApi {
         max_body_bytes: 10 * MIB as u64,
         forward_cookies: false,
         pass_set_cookie: false,
+        groups_claim: false,
     }
 }
 

@@ -30,6 +30,13 @@ fn assert_minted_from(token: &str, original: &str) {
     );
 }
 
+/// As deployed: the test client is the trusted proxy, and the default
+/// policy lets anyone signed in through (the default is `deny`).
+pub fn behind_proxy(cfg: &mut latchkey::Config) {
+    cfg.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    cfg.http.forward_auth.rules.default_policy = latchkey_http::forward_auth::Policy::SignedIn;
+}
+
 /// The upstream's verifier: forward auth's audience, the server's clock.
 fn verifier(app: &TestApp) -> LatchkeyVerifier {
     let clock = app.clock.clone();
@@ -58,7 +65,7 @@ fn granted(r: &Reply, user_id: &str) -> String {
 
 #[tokio::test]
 async fn a_session_cookie_gets_a_token_minted_for_the_session() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let alice = app.user("alice").await;
     let token = granted(
         &app.send(verify(&app).cookie_of(&alice)).await,
@@ -100,7 +107,7 @@ async fn a_session_cookie_gets_a_token_minted_for_the_session() {
 
 #[tokio::test]
 async fn a_bearer_token_gets_a_token_minted_for_its_family() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let pair = app.token_user("alice").await;
     let user = jwt_claims(&pair.access)["sub"].as_str().unwrap().to_owned();
     let token = granted(&app.send(verify(&app).bearer(&pair.access)).await, &user);
@@ -113,7 +120,7 @@ async fn a_bearer_token_gets_a_token_minted_for_its_family() {
 
 #[tokio::test]
 async fn the_hybrid_cookie_gets_a_token_minted_for_its_family() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     app.create_user("alice", PASSWORD).await;
     let hybrid = app.hybrid_login("alice", PASSWORD).await;
     let r = app
@@ -125,7 +132,7 @@ async fn the_hybrid_cookie_gets_a_token_minted_for_its_family() {
 
 #[tokio::test]
 async fn without_a_valid_credential_it_is_401() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let alice = app.user("alice").await;
     let r = app.send(verify(&app)).await;
     assert_problem(&r, 401, "unauthenticated");
@@ -162,7 +169,7 @@ async fn without_a_valid_credential_it_is_401() {
 
 #[tokio::test]
 async fn an_unsafe_original_method_needs_the_csrf_token_with_a_session_cookie() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     for header in METHOD_HEADERS {
@@ -201,7 +208,7 @@ async fn an_unsafe_original_method_needs_the_csrf_token_with_a_session_cookie() 
 
 #[tokio::test]
 async fn an_unsafe_original_method_needs_the_csrf_token_with_the_hybrid_cookie() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     app.create_user("alice", PASSWORD).await;
     let hybrid = app.hybrid_login("alice", PASSWORD).await;
     for header in METHOD_HEADERS {
@@ -220,7 +227,7 @@ async fn an_unsafe_original_method_needs_the_csrf_token_with_the_hybrid_cookie()
 
 #[tokio::test]
 async fn a_bearer_token_needs_no_csrf_token_whatever_the_original_method() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let pair = app.token_user("alice").await;
     let user = jwt_claims(&pair.access)["sub"].as_str().unwrap().to_owned();
     for header in METHOD_HEADERS {
@@ -238,6 +245,7 @@ async fn the_browsers_site_check_applies_to_the_original_request() {
     // As deployed behind a proxy: the public origin is the site's, and the
     // proxy passes the browser's `Origin` and `Sec-Fetch-Site` on.
     let app = TestApp::spawn_with(|cfg| {
+        behind_proxy(cfg);
         cfg.http.public_origin = Some("https://app.example.com".into());
     })
     .await;
@@ -271,7 +279,7 @@ async fn the_browsers_site_check_applies_to_the_original_request() {
 
 #[tokio::test]
 async fn a_malformed_original_method_is_400() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let alice = app.user("alice").await;
     for header in METHOD_HEADERS {
         let r = app
@@ -284,7 +292,7 @@ async fn a_malformed_original_method_is_400() {
 
 #[tokio::test]
 async fn only_get_reaches_verify() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(behind_proxy).await;
     let alice: Login = app.user("alice").await;
     let r = app
         .send(app.request(Method::POST, "/v1/verify").authed(&alice))

@@ -59,7 +59,7 @@ async fn assert_not_first_party(bff: &Bff, token: &str) {
 
 #[tokio::test]
 async fn i9_05_a_forward_auth_token_is_not_a_first_party_credential() {
-    let bff = Bff::spawn().await;
+    let bff = Bff::spawn_with(crate::forward_auth::behind_proxy).await;
     let app = &bff.app;
     let alice = app.user("alice").await;
     let token = handed_on(&app.send(app.get("/v1/verify").cookie_of(&alice)).await);
@@ -71,7 +71,7 @@ async fn i9_05_a_forward_auth_token_is_not_a_first_party_credential() {
 
 #[tokio::test]
 async fn i9_05_verify_never_hands_a_first_party_token_to_the_upstream() {
-    let bff = Bff::spawn().await;
+    let bff = Bff::spawn_with(crate::forward_auth::behind_proxy).await;
     let app = &bff.app;
     let pair = app.token_user("alice").await;
     let token = handed_on(&app.send(app.get("/v1/verify").bearer(&pair.access)).await);
@@ -102,7 +102,7 @@ async fn i9_05_verify_never_hands_a_first_party_token_to_the_upstream() {
 
 #[tokio::test]
 async fn i9_05_a_token_minted_for_a_bff_upstream_is_not_a_first_party_credential() {
-    let bff = Bff::spawn().await;
+    let bff = Bff::spawn_with(crate::forward_auth::behind_proxy).await;
     let app = &bff.app;
     let alice = app.user("alice").await;
     let r = app.send(app.get("/bff/rec/x").cookie_of(&alice)).await;
@@ -119,7 +119,11 @@ async fn i9_05_the_forward_auth_audience_is_configurable() {
     std::fs::write(&file, "[forward_auth]\naudience = \"edge-proxy\"\n").unwrap();
     let loaded = config::load(Some(&file), HashMap::new(), &Overrides::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    let app = TestApp::spawn_with(move |cfg| cfg.http.tokens = loaded.http.tokens.clone()).await;
+    let app = TestApp::spawn_with(move |cfg| {
+        crate::forward_auth::behind_proxy(cfg);
+        cfg.http.tokens = loaded.http.tokens.clone();
+    })
+    .await;
     let bob = app.user("bob").await;
     let r = app.send(app.get("/v1/verify").cookie_of(&bob)).await;
     assert_eq!(jwt_claims(&handed_on(&r))["aud"], "edge-proxy");
@@ -202,6 +206,7 @@ async fn introspect(app: &TestApp, token: &str) -> Value {
 #[tokio::test]
 async fn i9_06_introspection_recognises_every_audience_latchkey_issues() {
     let bff = Bff::spawn_with(|cfg| {
+        crate::forward_auth::behind_proxy(cfg);
         cfg.http.introspection_clients = vec![IntrospectionClient {
             id: CLIENT.into(),
             secret: SECRET.into(),

@@ -154,6 +154,7 @@ async fn cors_bff() -> Bff {
             max_body_bytes: 1024,
             forward_cookies: false,
             pass_set_cookie: false,
+            groups_claim: false,
         });
     })
     .await
@@ -361,7 +362,7 @@ async fn i9_10_spoofable_forwarding_headers_are_stripped_and_host_comes_from_the
 
 #[tokio::test]
 async fn i9_15_trace_is_refused_on_every_route() {
-    let bff = Bff::spawn().await;
+    let bff = Bff::spawn_with(crate::forward_auth::behind_proxy).await;
     let app = &bff.app;
     let alice = app.user("alice").await;
     for path in [

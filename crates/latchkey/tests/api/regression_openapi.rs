@@ -179,10 +179,10 @@ async fn i10_06_declared_json_refusals_are_served() {
 const FORMS: &[(&str, &[&str], &[&str])] = &[
     (
         "/login",
-        &["password", "remember", "username"],
+        &["password", "rd", "remember", "username"],
         &["password", "username"],
     ),
-    ("/logout", &["csrf_token"], &["csrf_token"]),
+    ("/logout", &["csrf_token", "rd"], &["csrf_token"]),
     (
         "/account/logout-everywhere",
         &["csrf_token"],
