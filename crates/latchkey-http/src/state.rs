@@ -63,6 +63,8 @@ pub struct Settings {
     /// `webauthn.*`: the passkeys' relying party id and origins (from the
     /// issuer unless configured).
     pub passkeys: latchkey_auth::PasskeySettings,
+    /// `[oidc.providers.NAME]`: the OpenID Connect providers to sign in with.
+    pub oidc_providers: Vec<latchkey_oidc::ProviderConfig>,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -149,6 +151,7 @@ impl Default for Settings {
             body_read_timeout: Duration::from_secs(10),
             sealing: None,
             passkeys: latchkey_auth::PasskeySettings::default(),
+            oidc_providers: Vec::new(),
         }
     }
 }

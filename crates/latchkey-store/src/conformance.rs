@@ -22,6 +22,7 @@ use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError
 mod accounts;
 mod assurance;
 mod errors;
+mod federation;
 mod mfa;
 mod passkeys;
 mod regressions;
@@ -30,6 +31,7 @@ mod tokens;
 pub use accounts::*;
 pub use assurance::*;
 pub use errors::*;
+pub use federation::*;
 pub use mfa::*;
 pub use passkeys::*;
 pub use regressions::*;
@@ -117,7 +119,12 @@ macro_rules! conformance_suite {
             assurance_sessions_and_families_keep_amr_and_auth_time,
             assurance_step_up_raises_a_session,
             assurance_step_up_raises_a_live_family_only,
-            assurance_concurrent_step_ups_keep_every_method
+            assurance_concurrent_step_ups_keep_every_method,
+            oidc_identities_are_unique_per_provider_subject,
+            oidc_a_federated_user_is_created_with_its_identity_or_not_at_all,
+            oidc_logins_are_found_by_subject_or_sid_until_they_expire,
+            oidc_a_logout_token_is_used_once_even_concurrently,
+            oidc_concurrent_callbacks_take_a_pending_authorisation_once
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -20,6 +20,7 @@ mod delegate;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod federation;
 pub mod mfa;
 pub mod passkeys;
 pub mod postgres;
@@ -222,6 +223,7 @@ pub trait LoginFailures: Send + Sync {
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }
 
+pub use federation::{FederatedLogin, Federation, LinkedIdentity};
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
 };
@@ -241,6 +243,7 @@ pub trait Store:
     + SecondFactors
     + PendingLogins
     + Passkeys
+    + Federation
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -81,6 +81,7 @@ mod conn;
 mod ended;
 mod failures;
 mod fanout;
+mod federation;
 mod health;
 mod mac;
 mod mfa;

@@ -17,6 +17,7 @@
 mod accounts;
 mod assurance;
 mod error;
+mod federation;
 mod mfa;
 mod passkeys;
 mod query;

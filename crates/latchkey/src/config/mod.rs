@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 use crate::server::ServerSettings;
 
 mod keys;
+mod oidc;
 mod sections;
 mod values;
 
@@ -123,8 +124,9 @@ pub fn load(
     env: HashMap<String, String>,
     overrides: &Overrides,
 ) -> Result<Config, ConfigErrors> {
+    let process_env = env.clone();
     let raw = merge(file, env, overrides).map_err(|e| ConfigErrors(vec![e]))?;
-    validate(&raw)
+    validate(&raw, &process_env)
 }
 
 fn merge(
@@ -176,8 +178,8 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
-fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
-    let (known, bff, mut errors) = partition(raw);
+fn validate(raw: &Value, env: &HashMap<String, String>) -> Result<Config, ConfigErrors> {
+    let (known, bff, providers, mut errors) = partition(raw);
     let mut v = Values {
         known,
         errors: &mut errors,
@@ -191,6 +193,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     let issuer_configured = configured_issuer.is_some();
     let issuer = configured_issuer.unwrap_or_else(|| format!("http://{listen}"));
     let mut http = http_settings(&mut v, &issuer, bff);
+    http.oidc_providers = oidc::providers(providers, env, v.errors);
     let (server, circuit) = connection_settings(&mut v);
     let metrics_listen = v.addr("metrics.listen");
     let log = v.string("log").unwrap_or_else(|| "info".into());
@@ -226,15 +229,34 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     })
 }
 
-/// The flattened document split into known keys, `[bff.apis.NAME]` tables
-/// and the problems found so far (unknown keys).
-fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, Vec<String>) {
+/// The flattened document split into known keys, `[bff.apis.NAME]` and
+/// `[oidc.providers.NAME]` tables and the problems found so far (unknown
+/// keys).
+type Partition = (
+    HashMap<&'static str, (Kind, Value)>,
+    BffTables,
+    oidc::OidcTables,
+    Vec<String>,
+);
+
+fn partition(raw: &Value) -> Partition {
     let mut flat = Vec::new();
     flatten("", raw, &mut flat);
     let mut errors = Vec::new();
     let mut known = HashMap::new();
     let mut bff = BffTables::default();
+    let mut providers = oidc::OidcTables::default();
     for (key, value) in flat {
+        if let Some(rest) = key.strip_prefix(oidc::PREFIX) {
+            match rest.split_once('.') {
+                Some((name, field)) => providers
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push((field.to_owned(), value)),
+                None => errors.push(format!("`{key}`: expected an [oidc.providers.NAME] table")),
+            }
+            continue;
+        }
         if let Some(rest) = key.strip_prefix("bff.apis.") {
             match rest.rsplit_once('.') {
                 Some((name, field)) => bff
@@ -252,7 +274,7 @@ fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, V
             None => errors.push(format!("unknown key `{key}`")),
         }
     }
-    (known, bff, errors)
+    (known, bff, providers, errors)
 }
 
 /// Configured `webauthn.*` keys must make a relying party with the issuer

@@ -40,6 +40,8 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
             rp_id: v.string("webauthn.rp_id"),
             origins: v.origins("webauthn.origins").unwrap_or_default(),
         },
+        // Set from the `[oidc.providers.NAME]` tables (see `mod.rs`).
+        oidc_providers: Vec::new(),
     }
 }
 
