@@ -8,6 +8,8 @@
 pub mod access;
 pub mod assurance;
 pub mod error;
+pub mod federation;
+mod federation_accounts;
 pub mod issue;
 pub mod keyring;
 pub mod login;
@@ -27,6 +29,7 @@ pub mod totp;
 pub use access::{BearerError, Subject, TokenService, TokenSettings};
 pub use assurance::Reauthenticate;
 pub use error::AuthError;
+pub use federation::{Federated, Started};
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
 pub use mfa::{MfaState, Reauthentication, TotpEnrolment};
 pub use passkeys::LoginOptions;

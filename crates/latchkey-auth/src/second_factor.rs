@@ -51,7 +51,7 @@ impl Flavour {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [Self::Session, Self::Tokens, Self::CookieJwt, Self::Page]
             .into_iter()
             .find(|f| f.as_str() == s)
@@ -232,8 +232,14 @@ impl AuthService {
         self.settle(keys).await?;
         used(&opened.user, method);
         let now = self.clock.now();
+        // The first step was a password or a provider sign-in.
+        let first = if opened.pending.passed.split(' ').any(|m| m == "fed") {
+            Method::Federated
+        } else {
+            Method::Password
+        };
         Ok(SecondStep {
-            principal: Principal::new(opened.user, vec![Method::Password, method], now),
+            principal: Principal::new(opened.user, vec![first, method], now),
             flavour: opened.flavour,
             remember: opened.pending.remember,
         })

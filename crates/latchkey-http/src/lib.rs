@@ -18,6 +18,7 @@ pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod openapi;
 pub mod random;
 pub mod routes;
@@ -49,7 +50,8 @@ struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
+        accounts, cookie, identities, me, mfa, mfa_passkey, oidc, ops, passkeys, sessions,
+        token_endpoints, verify,
     };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -82,6 +84,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::delete))
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
+        .routes(routes!(oidc::start))
+        .routes(routes!(oidc::callback))
+        .routes(routes!(oidc::backchannel_logout))
+        .routes(routes!(identities::list))
+        .routes(routes!(identities::unlink))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))

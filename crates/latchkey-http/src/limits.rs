@@ -61,6 +61,10 @@ pub struct AddressLimits {
     pub passkey_options: RouteLimit,
     /// `POST /v1/passkeys/login`: 30 a minute.
     pub passkey_login: RouteLimit,
+    /// A provider sign-in's start (each stores a pending authorisation),
+    /// its callback, and back-channel logout: 60 a minute, each counted
+    /// apart.
+    pub oidc: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -74,6 +78,7 @@ impl Default for AddressLimits {
             mfa_verify: RouteLimit::new(60, 60),
             passkey_options: RouteLimit::new(30, 60),
             passkey_login: RouteLimit::new(30, 60),
+            oidc: RouteLimit::new(60, 60),
         }
     }
 }
@@ -93,6 +98,9 @@ impl AddressLimits {
                 Some(("passkey_options", self.passkey_options))
             }
             "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
+            "/v1/oidc/{provider}/start" => Some(("oidc_start", self.oidc)),
+            "/v1/oidc/{provider}/callback" => Some(("oidc_callback", self.oidc)),
+            "/v1/oidc/{provider}/backchannel-logout" => Some(("oidc_logout", self.oidc)),
             _ => None,
         }
     }
@@ -108,6 +116,7 @@ impl AddressLimits {
             self.mfa_verify,
             self.passkey_options,
             self.passkey_login,
+            self.oidc,
         ]
         .iter()
         .map(|l| l.window)

@@ -172,6 +172,8 @@ pub struct Inner {
     pub tokens: Arc<TokenService>,
     /// The BFF's pooled upstream client.
     pub proxy: crate::bff::Proxy,
+    /// The OpenID Connect providers to sign in with.
+    pub oidc: crate::oidc::Providers,
     /// Recently read sessions by secret hash, and their handles, so a busy
     /// session costs no store read per request. Entries live 10 s at most
     /// and leave at once when the session's `sid` revocation reaches this
@@ -226,6 +228,7 @@ impl AppState {
                 .ok(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
+        let oidc = crate::oidc::Providers::new(&settings.oidc_providers, &settings.tokens.issuer);
         Self(Arc::new(Inner {
             store,
             clock,
@@ -235,6 +238,7 @@ impl AppState {
             auth,
             tokens,
             proxy: crate::bff::Proxy::default(),
+            oidc,
             usernames: moka::sync::Cache::new(100_000),
             session_cache: moka::sync::Cache::builder()
                 .max_capacity(100_000)

@@ -211,6 +211,9 @@ impl Application {
         let mut settings = config.http.clone();
         settings.metrics_public = config.metrics_listen.is_none();
         let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);
+        // Providers are discovered in the background: one that cannot be
+        // reached does not keep latchkey from starting.
+        state.oidc.discover_in_background();
         // The denylist is complete before the first request is answered.
         let (revocations, cursor) = store.revocations_since(0, now).await?;
         state.deny(&revocations);
@@ -320,6 +323,7 @@ async fn sweep_forever(state: AppState) {
             ("signing keys", store.delete_expired_keys(now).await),
             ("pending logins", store.sweep_pending_logins(now).await),
             ("WebAuthn ceremonies", store.sweep_ceremonies(now).await),
+            ("provider sign-ins", store.sweep_federation(now).await),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

@@ -16,6 +16,7 @@ pub mod account;
 pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
+pub mod oidc;
 pub mod pages;
 pub mod passkeys;
 
@@ -43,7 +44,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
                    frame-ancestors 'none'; base-uri 'none'";
 
 /// A rendered page with the UI's headers.
-fn page(status: StatusCode, markup: maud::Markup) -> Response {
+pub(crate) fn page(status: StatusCode, markup: maud::Markup) -> Response {
     let mut res = (status, axum::response::Html(markup.into_string())).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -157,7 +158,10 @@ pub(crate) fn login_form(
     let passkeys = state.auth.webauthn.is_some();
     passkeys::allow_script(
         passkeys,
-        page(status, pages::login(message, user, passkeys)),
+        page(
+            status,
+            pages::login(message, user, passkeys, oidc::provider_buttons(&state.oidc)),
+        ),
     )
 }
 
@@ -279,7 +283,12 @@ pub(super) async fn render_account(
         Ok(m) => m,
         Err(e) => return error_page(e.into()),
     };
+    let identities = match oidc::identities_markup(state, auth.session.user_id).await {
+        Ok(m) => m,
+        Err(e) => return error_page(e),
+    };
     let account = Account {
+        identities,
         username: &auth.username,
         amr: &auth.session.assurance.amr,
         passkeys: passkeys.as_deref(),

@@ -43,7 +43,7 @@ pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) ->
 
 /// The sign-in page; with `passkeys`, also "Sign in with a passkey" and
 /// passkey autofill on the username field (the page's only script).
-pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
+pub fn login(message: &LoginMessage, username: &str, passkeys: bool, providers: Markup) -> Markup {
     let autocomplete = if passkeys {
         "username webauthn"
     } else {
@@ -76,6 +76,7 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool) -> Markup {
                 button.wide.quiet #passkey-signin type="button" { "Sign in with a passkey" }
                 (super::passkeys::script_tag())
             }
+            (providers)
         }
     };
     layout("Sign in", true, html! {}, body)
@@ -100,6 +101,8 @@ pub struct Account<'a> {
     pub now: Timestamp,
     /// Second factors: TOTP and the recovery codes' state.
     pub mfa: latchkey_auth::MfaState,
+    /// Linked provider identities (empty when no provider is configured).
+    pub identities: Markup,
 }
 
 pub fn account(a: &Account<'_>) -> Markup {
@@ -130,6 +133,7 @@ pub fn account(a: &Account<'_>) -> Markup {
         }
         (sessions_card(a))
         (super::mfa_pages::mfa_card(a.csrf, &a.mfa, a.now))
+        (a.identities)
         @if let Some(passkeys) = a.passkeys {
             (super::passkeys::card(passkeys, a.csrf))
             (super::passkeys::script_tag())

@@ -48,6 +48,8 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("rate_limits.passkey_options.window", Kind::Duration),
     ("rate_limits.passkey_login.per_address", Kind::Count),
     ("rate_limits.passkey_login.window", Kind::Duration),
+    ("rate_limits.oidc.per_address", Kind::Count),
+    ("rate_limits.oidc.window", Kind::Duration),
     ("webauthn.rp_id", Kind::Str),
     ("webauthn.origins", Kind::Origins),
 ];

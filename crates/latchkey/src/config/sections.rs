@@ -213,7 +213,7 @@ pub(super) fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, Circui
 /// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
 fn address_limits(v: &mut Values<'_>) -> AddressLimits {
     let mut limits = AddressLimits::default();
-    let slots: [(&str, &mut RouteLimit); 8] = [
+    let slots: [(&str, &mut RouteLimit); 9] = [
         ("register", &mut limits.register),
         ("token_refresh", &mut limits.token_refresh),
         ("token_revoke", &mut limits.token_revoke),
@@ -222,6 +222,7 @@ fn address_limits(v: &mut Values<'_>) -> AddressLimits {
         ("mfa_verify", &mut limits.mfa_verify),
         ("passkey_options", &mut limits.passkey_options),
         ("passkey_login", &mut limits.passkey_login),
+        ("oidc", &mut limits.oidc),
     ];
     for (name, slot) in slots {
         if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {
