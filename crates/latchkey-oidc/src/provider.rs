@@ -222,7 +222,10 @@ impl Provider {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|_| OidcError::Exchange)?;
+            .map_err(|error| {
+                tracing::warn!(provider = %self.config.name, %error, "code exchange failed");
+                OidcError::Exchange
+            })?;
         let _ = response.access_token();
         let token = response.id_token().ok_or(OidcError::Exchange)?.to_string();
         self.with_keys(loaded, now, |keys| {

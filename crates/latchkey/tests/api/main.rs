@@ -26,6 +26,8 @@ mod mfa_pages;
 mod mfa_passkey;
 mod mfa_totp;
 mod no_leaks;
+mod oidc;
+mod oidc_peer;
 mod operations;
 mod passkeys;
 mod passkeys_ui;
