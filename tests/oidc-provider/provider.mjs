@@ -86,6 +86,12 @@ server.listen(Number(listenPort ?? 0), '127.0.0.1', () => {
       backchannel_logout_session_required: true,
     }],
     jwks: { keys: [jwk] },
+    // Everything here is on loopback, which the provider's SSRF guard
+    // refuses by default: the back-channel logout goes to 127.0.0.1.
+    fetch: (url, options) => {
+      const { dispatcher, ...rest } = options;
+      return globalThis.fetch(url, rest);
+    },
     pkce: { required: () => true },
     conformIdTokenClaims: false,
     features: {

@@ -75,10 +75,7 @@ async fn oidc_a_new_identity_becomes_a_user_signed_in_with_fed() {
     let (status, body) = me(&app, &session).await;
     assert_eq!(status, 200);
     assert_eq!(body["user"]["username"], "ada");
-    let amr = body["session"]["amr"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let amr = body["amr"].as_array().cloned().unwrap_or_default();
     assert!(amr.iter().any(|v| v == "fed"), "amr: {amr:?}");
     // The new user has no password: a password login cannot succeed.
     let r = app.login_attempt("ada", "").await;
