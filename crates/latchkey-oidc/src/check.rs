@@ -219,3 +219,7 @@ pub fn logout_token(
     }
     Ok(claims)
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
