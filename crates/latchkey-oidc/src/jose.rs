@@ -48,10 +48,10 @@ pub(crate) fn verify(keys: &CoreJsonWebKeySet, token: &str) -> Result<Map<String
         .map_err(|_| Refusal::Invalid("provider keys"))?;
     let jwk = key_for(&set, header.kid.as_deref())?;
     // The key's own algorithm, when it names one, must be the token's.
-    if let Some(alg) = jwk.common.key_algorithm {
-        if alg.to_string() != format!("{:?}", header.alg) {
-            return Err(Refusal::Invalid("algorithm is not the key's"));
-        }
+    if let Some(alg) = jwk.common.key_algorithm
+        && alg.to_string() != format!("{:?}", header.alg)
+    {
+        return Err(Refusal::Invalid("algorithm is not the key's"));
     }
     let key = DecodingKey::from_jwk(jwk).map_err(|_| Refusal::Invalid("provider key"))?;
     let mut validation = Validation::new(header.alg);

@@ -63,10 +63,10 @@ pub fn same_origin_path(to: &str) -> bool {
         && !to.chars().any(|c| c.is_control() || c == '\\')
 }
 
-fn provider<'a>(
-    state: &'a AppState,
+fn provider(
+    state: &AppState,
     name: Result<Path<String>, PathRejection>,
-) -> Result<&'a Provider, ApiError> {
+) -> Result<&Provider, ApiError> {
     let Path(name) = name.map_err(|_| ApiError::NotFound)?;
     state
         .oidc
