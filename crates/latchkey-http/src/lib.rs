@@ -50,8 +50,7 @@ struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, cookie, identities, me, mfa, mfa_passkey, oidc, ops, passkeys, sessions,
-        token_endpoints, verify,
+        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
     };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -84,11 +83,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::delete))
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
-        .routes(routes!(oidc::start))
-        .routes(routes!(oidc::callback))
-        .routes(routes!(oidc::backchannel_logout))
-        .routes(routes!(identities::list))
-        .routes(routes!(identities::unlink))
+        .merge(routes::oidc::router())
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))

@@ -211,9 +211,7 @@ impl Application {
         let mut settings = config.http.clone();
         settings.metrics_public = config.metrics_listen.is_none();
         let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);
-        // Providers are discovered in the background: one that cannot be
-        // reached does not keep latchkey from starting.
-        state.oidc.discover_in_background();
+        state.oidc.discover_in_background(); // an unreachable one is retried
         // The denylist is complete before the first request is answered.
         let (revocations, cursor) = store.revocations_since(0, now).await?;
         state.deny(&revocations);

@@ -22,6 +22,18 @@ use crate::login::{TokenPair, device, issue_session};
 use crate::state::AppState;
 use crate::ui;
 
+/// The provider sign-in routes and the identities' (see
+/// [`super::identities`]).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(callback))
+        .routes(routes!(backchannel_logout))
+        .routes(routes!(super::identities::list))
+        .routes(routes!(super::identities::unlink))
+}
+
 /// The cookie binding a pending authorisation to the browser. `Lax`: the
 /// callback is a top-level navigation from the provider's site.
 fn binding_cookie(state: &AppState) -> &'static str {
