@@ -166,6 +166,11 @@ async fn openapi_documents_every_route_with_its_methods() {
     }
     // And everything documented is served (no 404/405 for it).
     for (path, entry) in paths {
+        // A provider's routes answer 404 for a provider that is not
+        // configured (none is here); `oidc.rs` drives them.
+        if path.contains("{provider}") {
+            continue;
+        }
         for method in entry.as_object().unwrap().keys() {
             let Ok(m) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
                 continue;
