@@ -155,6 +155,9 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     /// Set by the provider when the sign-in did not happen.
     pub error: Option<String>,
+    /// The provider's issuer (RFC 9207), when it says: must be this
+    /// provider's (a mix-up defence).
+    pub iss: Option<String>,
 }
 
 /// The provider sends the browser back here: the `state` must be one this
@@ -185,6 +188,12 @@ pub async fn callback(
     let Query(q) = query.map_err(|_| bad("invalid_request", "unreadable query"))?;
     if q.error.is_some() {
         return Err(bad("oidc_failed", "the provider did not sign the user in"));
+    }
+    if q.iss
+        .as_ref()
+        .is_some_and(|iss| *iss != provider.config.issuer)
+    {
+        return Err(bad("oidc_failed", "the answer is from another issuer"));
     }
     let (Some(code), Some(st)) = (q.code, q.state) else {
         return Err(bad("invalid_request", "code and state are required"));

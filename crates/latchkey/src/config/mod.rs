@@ -302,4 +302,6 @@ fn origin_of(url: &str) -> String {
 }
 
 #[cfg(test)]
+mod oidc_tests;
+#[cfg(test)]
 mod tests;

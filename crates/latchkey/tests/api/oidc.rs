@@ -207,6 +207,14 @@ async fn oidc_a_tampered_state_or_another_browser_is_refused() {
     };
     let r = callback(&app, &tampered, cb.binding.as_deref()).await;
     assert_problem(&r, 400, "oidc_failed");
+    // An answer naming another issuer (RFC 9207 mix-up).
+    let mixed = crate::oidc_peer::Callback {
+        path: cb.path.replace("iss=http", "iss=https"),
+        binding: cb.binding.clone(),
+    };
+    assert!(mixed.path.contains("iss=https"));
+    let r = callback(&app, &mixed, cb.binding.as_deref()).await;
+    assert_problem(&r, 400, "oidc_failed");
     // Login CSRF: the callback sent to a browser without the binding
     // cookie (the victim's) is refused, and spends the state.
     let mut other = Browser::default();
