@@ -105,6 +105,7 @@ fn bad(code: &'static str, detail: &str) -> ApiError {
         (status = 404, body = Problem, description = "No such provider"),
         (status = 429, body = Problem, description = "rate_limited"),
         (status = 502, body = Problem, description = "The provider is unavailable"),
+        (status = 503, body = Problem, description = "overloaded: too many sign-ins waiting"),
     ))]
 pub async fn start(
     State(state): State<AppState>,

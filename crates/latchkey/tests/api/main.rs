@@ -27,6 +27,7 @@ mod mfa_passkey;
 mod mfa_totp;
 mod no_leaks;
 mod oidc;
+mod oidc_flavours;
 mod oidc_peer;
 mod operations;
 mod passkeys;

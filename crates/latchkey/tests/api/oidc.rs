@@ -6,7 +6,7 @@ use reqwest::header;
 use crate::helpers::{TestApp, assert_problem};
 use crate::oidc_peer::{Browser, Peer, callback, cookie_value, enabled, real_now, wait_available};
 
-async fn app_with(peer: &Peer) -> TestApp {
+pub async fn app_with(peer: &Peer) -> TestApp {
     let issuer = peer.issuer.clone();
     let app = TestApp::spawn_with(move |c| {
         c.http.oidc_providers = vec![crate::oidc_peer::provider_config(&issuer)];
@@ -17,7 +17,7 @@ async fn app_with(peer: &Peer) -> TestApp {
     app
 }
 
-async fn me(app: &TestApp, session: &str) -> (u16, serde_json::Value) {
+pub async fn me(app: &TestApp, session: &str) -> (u16, serde_json::Value) {
     let rb = app
         .get("/v1/session")
         .header(header::COOKIE, format!("{}={session}", app.cookie_name));
