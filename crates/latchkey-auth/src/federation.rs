@@ -149,9 +149,12 @@ impl AuthService {
             family: None,
             expires_at: now,
         };
-        let authentication = self
+        let mut authentication = self
             .federated_authentication(user, linking.is_some(), now)
             .await?;
+        if let Authentication::Principal(p) = &mut authentication {
+            p.federated = Some(login.clone());
+        }
         tracing::info!(provider = %provider.config.name, linked, "provider sign-in");
         Ok(Federated {
             authentication,
@@ -321,21 +324,6 @@ impl AuthService {
             passed: vec![Method::Federated],
             accepts: factors,
         }))
-    }
-
-    /// Records that `login` started session `session` or family `family`,
-    /// living until `expires_at`.
-    pub async fn record_federated_login(
-        &self,
-        mut login: FederatedLogin,
-        session: Option<String>,
-        family: Option<String>,
-        expires_at: Timestamp,
-    ) -> Result<(), AuthError> {
-        login.session = session;
-        login.family = family;
-        login.expires_at = expires_at;
-        Ok(self.store.record_federated_login(&login).await?)
     }
 }
 

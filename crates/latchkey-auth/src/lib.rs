@@ -10,6 +10,7 @@ pub mod assurance;
 pub mod error;
 pub mod federation;
 mod federation_accounts;
+mod federation_stash;
 pub mod issue;
 pub mod keyring;
 pub mod login;

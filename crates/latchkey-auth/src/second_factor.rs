@@ -81,7 +81,7 @@ fn client_binding(client: &Device) -> [u8; 32] {
     sha256(format!("{ip}\n{ua}").as_bytes())
 }
 
-fn token_hash(token: &str) -> Option<[u8; 32]> {
+pub(crate) fn token_hash(token: &str) -> Option<[u8; 32]> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
     (bytes.len() == 32).then(|| sha256(&bytes))
 }
@@ -233,13 +233,19 @@ impl AuthService {
         used(&opened.user, method);
         let now = self.clock.now();
         // The first step was a password or a provider sign-in.
-        let first = if opened.pending.passed.split(' ').any(|m| m == "fed") {
-            Method::Federated
+        let (first, federated) = if opened.pending.passed.split(' ').any(|m| m == "fed") {
+            (
+                Method::Federated,
+                self.take_stashed_login(&opened.hash).await?,
+            )
         } else {
-            Method::Password
+            (Method::Password, None)
         };
         Ok(SecondStep {
-            principal: Principal::new(opened.user, vec![first, method], now),
+            principal: Principal {
+                federated,
+                ..Principal::new(opened.user, vec![first, method], now)
+            },
             flavour: opened.flavour,
             remember: opened.pending.remember,
         })

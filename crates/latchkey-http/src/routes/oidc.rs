@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_auth::{Authentication, Flavour, Principal};
 use latchkey_oidc::Provider;
-use latchkey_store::FederatedLogin;
 use serde::Deserialize;
 
 use super::NO_STORE;
@@ -212,8 +211,7 @@ pub async fn callback(
         .await?;
     let mut res = match done.authentication {
         Authentication::Principal(p) => {
-            let cookies =
-                credential(&state, &client, &headers, &p, done.flavour, done.login).await?;
+            let cookies = credential(&state, &client, &headers, &p, done.flavour).await?;
             let mut res = ui::page(StatusCode::OK, ui::oidc::continue_page(&done.return_to));
             for c in cookies {
                 res.headers_mut().append(header::SET_COOKIE, c);
@@ -224,6 +222,10 @@ pub async fn callback(
             let mfa_token = state
                 .auth
                 .start_pending_login(&mut challenge, Flavour::Page, false, &device(&client))
+                .await?;
+            state
+                .auth
+                .stash_federated_login(&mfa_token, &done.login)
                 .await?;
             let passkeys = state.auth.webauthn.is_some();
             let step =
@@ -236,42 +238,22 @@ pub async fn callback(
     Ok(res)
 }
 
-/// The credential of `flavour` for `principal`, as `Set-Cookie` values,
-/// recorded as started by the provider sign-in `login`.
+/// The credential of `flavour` for `principal`, as `Set-Cookie` values
+/// (recorded as the provider session's by the use case).
 async fn credential(
     state: &AppState,
     client: &Caller,
     headers: &HeaderMap,
     principal: &Principal,
     flavour: Flavour,
-    login: FederatedLogin,
 ) -> Result<Vec<HeaderValue>, ApiError> {
     if flavour == Flavour::CookieJwt {
         let hybrid = state.auth.issue_hybrid(principal).await?;
-        let expires = state
-            .clock
-            .now()
-            .saturating_add(state.tokens.settings().refresh_ttl);
-        state
-            .auth
-            .record_federated_login(login, None, Some(hybrid.pair.family.clone()), expires)
-            .await?;
         let pair = TokenPair::new(state, &hybrid.pair);
-        return Ok(token_cookies(state, &pair, false)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect());
+        let cookies = token_cookies(state, &pair, false);
+        return Ok(cookies.into_iter().map(|(_, v)| v).collect());
     }
-    let (cookie, session) = issue_session(state, client, headers, principal, false).await?;
-    state
-        .auth
-        .record_federated_login(
-            login,
-            Some(session.handle.as_str().to_owned()),
-            None,
-            session.absolute_expires_at,
-        )
-        .await?;
+    let (cookie, _) = issue_session(state, client, headers, principal, false).await?;
     Ok(vec![cookie])
 }
 

@@ -79,8 +79,11 @@ async fn oidc_an_account_with_a_second_factor_still_needs_it() {
         .await;
     assert_eq!(callback(&app, &cb, cb.binding.as_deref()).await.status, 200);
     // Signing in with the identity now asks for the code, and sets nothing.
+    peer.relay_logout_to(&app.url("/v1/oidc/test/backchannel-logout"))
+        .await;
     peer.next_login("sub-kim", "kim-at-idp").await;
-    let cb = Browser::default().sign_in(&app, "", None).await;
+    let mut browser = Browser::default();
+    let cb = browser.sign_in(&app, "", None).await;
     let r = callback(&app, &cb, cb.binding.as_deref()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("action=\"/login/code\""), "{}", r.body);
@@ -103,6 +106,13 @@ async fn oidc_an_account_with_a_second_factor_still_needs_it() {
     // No `mfa`: what the provider checked is not known here (core's
     // `assurance::factor` gives `fed` no factor), so only `otp` is a factor.
     assert_eq!(amr, ["fed", "otp"]);
+    // The session the second step started is the provider session's too.
+    browser.sign_out_at(&peer).await;
+    assert_eq!(
+        me(&app, &session).await.0,
+        401,
+        "ended by back-channel logout"
+    );
 }
 
 #[tokio::test]
