@@ -170,8 +170,8 @@ test('every UI page sends a strict CSP (no inline script, no framing), no-referr
     page.click('form[action="/account/password"] button[type=submit]'),
   ]);
   assert.equal(wrong.request().method(), 'GET', 'redirected after the post');
-  assert.match(page.url(), /\/account\?password_error=wrong#password$/);
-  assert.equal(await page.locator('#password [role=alert]').textContent(), 'The current password is wrong.');
+  assert.match(page.url(), /\/account\?password_error=wrong#change-password$/);
+  assert.equal(await page.locator('#change-password [role=alert]').textContent(), 'The current password is wrong.');
   await assertPageHeaders(wrong, 'POST /account/password (wrong current password)');
   const reloaded = await page.reload();
   assert.equal(reloaded.request().method(), 'GET', 'a reload does not re-post');

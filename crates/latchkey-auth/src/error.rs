@@ -56,6 +56,19 @@ pub enum AuthError {
     /// relying party id).
     #[error("passkeys are not available on this server")]
     PasskeysUnavailable,
+    /// A provider sign-in or logout that cannot be accepted (unknown,
+    /// used or expired `state`, another browser, a refused code or token).
+    #[error("the provider sign-in was refused: {0}")]
+    FederationRefused(&'static str),
+    /// The provider could not be reached (discovery has not succeeded).
+    #[error("the provider is unavailable")]
+    ProviderUnavailable,
+    /// A new account would be needed and registration is off.
+    #[error("registration is disabled")]
+    RegistrationDisabled,
+    /// The request conflicts with the account's state (`code` says how).
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]

@@ -104,6 +104,12 @@ impl AuthService {
         };
         self.store.create_session(&secret.hash(), &session).await?;
         self.signed_in(principal, "session").await;
+        if let Some(login) = &principal.federated {
+            let handle = session.handle.as_str().to_owned();
+            let until = session.absolute_expires_at;
+            self.record_federated_login(login.clone(), Some(handle), None, until)
+                .await?;
+        }
         Ok(IssuedSession {
             secret,
             session,
@@ -144,6 +150,11 @@ impl AuthService {
         };
         let secret = RefreshSecret::from_random(random()?);
         self.store.create_family(&family, &secret.hash()).await?;
+        if let Some(login) = &principal.federated {
+            let id = family.id.clone();
+            self.record_federated_login(login.clone(), None, Some(id), family.expires_at)
+                .await?;
+        }
         self.pair(&family, secret, now)
     }
 

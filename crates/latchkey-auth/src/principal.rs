@@ -68,6 +68,10 @@ pub struct Principal {
     /// verification (the device's PIN or biometric, then its key). Adds
     /// `mfa` to [`amr_values`](Self::amr_values) whatever the methods.
     pub multi_factor: bool,
+    /// The provider sign-in this principal came from, if any: the
+    /// credential issued for it is recorded as that provider session's, so
+    /// a back-channel logout ends it.
+    pub federated: Option<latchkey_store::FederatedLogin>,
 }
 
 impl Principal {
@@ -78,6 +82,7 @@ impl Principal {
             amr,
             auth_time,
             multi_factor: false,
+            federated: None,
         }
     }
 

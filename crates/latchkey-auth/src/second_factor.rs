@@ -52,7 +52,7 @@ impl Flavour {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [Self::Session, Self::Tokens, Self::CookieJwt, Self::Page]
             .into_iter()
             .find(|f| f.as_str() == s)
@@ -82,7 +82,7 @@ fn client_binding(client: &Device) -> [u8; 32] {
     sha256(format!("{ip}\n{ua}").as_bytes())
 }
 
-fn token_hash(token: &str) -> Option<[u8; 32]> {
+pub(crate) fn token_hash(token: &str) -> Option<[u8; 32]> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
     (bytes.len() == 32).then(|| sha256(&bytes))
 }
@@ -237,8 +237,20 @@ impl AuthService {
         self.settle(keys).await?;
         used(&opened.user, method);
         let now = self.clock.now();
+        // The first step was a password or a provider sign-in.
+        let (first, federated) = if opened.pending.passed.split(' ').any(|m| m == "fed") {
+            (
+                Method::Federated,
+                self.take_stashed_login(&opened.hash).await?,
+            )
+        } else {
+            (Method::Password, None)
+        };
         Ok(SecondStep {
-            principal: Principal::new(opened.user, vec![Method::Password, method], now),
+            principal: Principal {
+                federated,
+                ..Principal::new(opened.user, vec![first, method], now)
+            },
             flavour: opened.flavour,
             remember: opened.pending.remember,
         })

@@ -64,6 +64,11 @@ pub enum ApiError {
     /// A write lost a race with another (e.g. the user was deleted
     /// meanwhile): nothing was changed.
     Conflict,
+    /// The request conflicts with the account's state (`last_way_in`, …).
+    ConflictWith {
+        code: &'static str,
+        detail: String,
+    },
     /// A field broke a rule (`invalid_username`, `invalid_password`, …).
     Invalid {
         code: &'static str,
@@ -143,7 +148,9 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UsernameTaken | Self::Conflict => StatusCode::CONFLICT,
+            Self::UsernameTaken | Self::Conflict | Self::ConflictWith { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -187,7 +194,8 @@ impl ApiError {
             Self::Conflict => "conflict",
             Self::Invalid { code, .. }
             | Self::BadRequest { code, .. }
-            | Self::Forbidden { code, .. } => code,
+            | Self::Forbidden { code, .. }
+            | Self::ConflictWith { code, .. } => code,
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RequestTimeout => "request_timeout",
@@ -250,7 +258,8 @@ impl ApiError {
             }
             Self::Invalid { detail, .. }
             | Self::BadRequest { detail, .. }
-            | Self::Forbidden { detail, .. } => detail.clone(),
+            | Self::Forbidden { detail, .. }
+            | Self::ConflictWith { detail, .. } => detail.clone(),
             Self::UnsupportedMediaType => "The body must be application/json.".into(),
             Self::PayloadTooLarge => "The request body is too large.".into(),
             Self::RequestTimeout => "The request body did not arrive in time.".into(),
@@ -319,6 +328,13 @@ impl From<AuthError> for ApiError {
             AuthError::FactorExists => Self::MfaAlreadyEnabled,
             AuthError::NoFactor => Self::MfaNotEnabled,
             AuthError::ReauthenticationRequired => Self::ReauthenticationRequired,
+            AuthError::FederationRefused(why) => Self::BadRequest {
+                code: "oidc_failed",
+                detail: format!("The provider sign-in was refused: {why}."),
+            },
+            AuthError::ProviderUnavailable => Self::UpstreamUnavailable("OpenID provider".into()),
+            AuthError::RegistrationDisabled => Self::RegistrationDisabled,
+            AuthError::Conflict { code, detail } => Self::ConflictWith { code, detail },
             AuthError::Store(e) => e.into(),
             AuthError::Internal(cause) => Self::Internal(cause),
         }

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod openapi;
 pub mod random;
 pub mod routes;
@@ -92,6 +93,7 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::delete))
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
+        .merge(routes::oidc::router())
         .routes(routes!(verify::verify))
         .routes(routes!(ui::root))
         .routes(routes!(revocations::feed))

@@ -66,6 +66,10 @@ pub struct AddressLimits {
     /// Every `/admin/v1/…` route, counted together: 600 a minute (a back
     /// office's traffic; bounds guessing at admin keys).
     pub admin: RouteLimit,
+    /// A provider sign-in's start (each stores a pending authorisation),
+    /// its callback, and back-channel logout: 60 a minute, each counted
+    /// apart.
+    pub oidc: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -80,6 +84,7 @@ impl Default for AddressLimits {
             passkey_options: RouteLimit::new(30, 60),
             passkey_login: RouteLimit::new(30, 60),
             admin: RouteLimit::new(600, 60),
+            oidc: RouteLimit::new(60, 60),
         }
     }
 }
@@ -103,6 +108,9 @@ impl AddressLimits {
             }
             "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
             r if r.starts_with("/admin/") => Some(("admin", self.admin)),
+            "/v1/oidc/{provider}/start" => Some(("oidc_start", self.oidc)),
+            "/v1/oidc/{provider}/callback" => Some(("oidc_callback", self.oidc)),
+            "/v1/oidc/{provider}/backchannel-logout" => Some(("oidc_logout", self.oidc)),
             _ => None,
         }
     }
@@ -119,6 +127,7 @@ impl AddressLimits {
             self.passkey_options,
             self.passkey_login,
             self.admin,
+            self.oidc,
         ]
         .iter()
         .map(|l| l.window)

@@ -74,6 +74,8 @@ pub struct Settings {
     /// `[forward_auth]`: who may call `/v1/verify`, the access rules and
     /// where `rd` may send a browser.
     pub forward_auth: crate::forward_auth::ForwardAuthSettings,
+    /// `[oidc.providers.NAME]`: the OpenID Connect providers to sign in with.
+    pub oidc_providers: Vec<latchkey_oidc::ProviderConfig>,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -167,6 +169,7 @@ impl Default for Settings {
             key_policy: None,
             audit_retention: Duration::from_secs(90 * 86_400),
             forward_auth: crate::forward_auth::ForwardAuthSettings::default(),
+            oidc_providers: Vec::new(),
         }
     }
 }
@@ -187,6 +190,8 @@ pub struct Inner {
     pub tokens: Arc<TokenService>,
     /// The BFF's pooled upstream client.
     pub proxy: crate::bff::Proxy,
+    /// The OpenID Connect providers to sign in with.
+    pub oidc: crate::oidc::Providers,
     /// Recently read sessions by secret hash, and their handles, so a busy
     /// session costs no store read per request. Entries live 10 s at most
     /// and leave at once when the session's `sid` revocation reaches this
@@ -244,6 +249,7 @@ impl AppState {
                 .ok(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
+        let oidc = crate::oidc::Providers::new(&settings.oidc_providers, &settings.tokens.issuer);
         Self(Arc::new(Inner {
             store,
             clock,
@@ -253,6 +259,7 @@ impl AppState {
             auth,
             tokens,
             proxy: crate::bff::Proxy::default(),
+            oidc,
             usernames: moka::sync::Cache::new(100_000),
             session_cache: moka::sync::Cache::builder()
                 .max_capacity(100_000)

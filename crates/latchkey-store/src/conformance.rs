@@ -24,6 +24,7 @@ mod admin;
 mod assurance;
 mod audit;
 mod errors;
+mod federation;
 mod groups;
 mod mfa;
 mod passkeys;
@@ -35,6 +36,7 @@ pub use admin::*;
 pub use assurance::*;
 pub use audit::*;
 pub use errors::*;
+pub use federation::*;
 pub use groups::*;
 pub use mfa::*;
 pub use passkeys::*;
@@ -132,7 +134,12 @@ macro_rules! conformance_suite {
             audit_events_are_swept_after_retention,
             families_are_listed_live_with_their_device_and_last_use,
             groups_are_per_user_sorted_and_idempotent,
-            groups_of_an_unknown_user_are_a_conflict
+            groups_of_an_unknown_user_are_a_conflict,
+            oidc_identities_are_unique_per_provider_subject,
+            oidc_a_federated_user_is_created_with_its_identity_or_not_at_all,
+            oidc_logins_are_found_by_subject_or_sid_until_they_expire,
+            oidc_a_logout_token_is_used_once_even_concurrently,
+            oidc_concurrent_callbacks_take_a_pending_authorisation_once
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

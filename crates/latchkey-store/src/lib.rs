@@ -22,6 +22,7 @@ pub mod audit;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod federation;
 pub mod groups;
 pub mod mfa;
 pub mod passkeys;
@@ -230,6 +231,7 @@ pub trait LoginFailures: Send + Sync {
 
 pub use admin::{Admin, AdminKeyRecord, UserQuery};
 pub use audit::{Audit, AuditEvent, EventQuery};
+pub use federation::{FederatedLogin, Federation, LinkedIdentity};
 pub use groups::Groups;
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
@@ -253,6 +255,7 @@ pub trait Store:
     + Admin
     + Audit
     + Groups
+    + Federation
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

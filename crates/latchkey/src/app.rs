@@ -215,6 +215,7 @@ impl Application {
         settings.admin_public = config.admin_listen.is_none();
         settings.key_policy = Some(policy.clone());
         let state = AppState::new(store.clone(), clock, settings, csrf, passwords, tokens);
+        state.oidc.discover_in_background(); // an unreachable one is retried
         // The denylist is complete before the first request is answered.
         let (revocations, cursor) = store.revocations_since(0, now).await?;
         state.deny(&revocations);
@@ -346,6 +347,7 @@ async fn sweep_forever(state: AppState) {
                     .sweep_events(now.saturating_sub(state.settings.audit_retention))
                     .await,
             ),
+            ("provider sign-ins", store.sweep_federation(now).await),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

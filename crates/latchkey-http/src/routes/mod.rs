@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod cookie;
+pub mod identities;
 pub mod me;
 pub mod mfa;
 pub mod mfa_passkey;
+pub mod oidc;
 pub mod ops;
 pub mod passkeys;
 pub mod revocations;

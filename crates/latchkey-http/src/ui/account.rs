@@ -93,7 +93,7 @@ pub async fn logout(State(state): State<AppState>, ui: UiForm<LogoutForm>) -> Re
 /// Change your password; every other session ends.
 #[utoipa::path(post, path = "/account/password", tag = "ui", operation_id = "ui_change_password",
     request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "Changed: to /account?notice=password. Refused (wrong current password, the new ones differ, unchanged, or against the policy): to /account?password_error=…#password, which shows why at the form; /login when not signed in"),
+    responses((status = 303, description = "Changed: to /account?notice=password. Refused (wrong current password, the new ones differ, unchanged, or against the policy): to /account?password_error=…#change-password, which shows why at the form; /login when not signed in"),
               (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
               (status = 422, content_type = "text/html", body = String, description = "The form is incomplete"),
               (status = 429, content_type = "text/html", body = String, description = "Too many attempts")))]
@@ -109,7 +109,7 @@ pub async fn change_password(
         .as_ref()
         .is_some_and(|c| *c != form.new_password)
     {
-        return see_other("/account?password_error=mismatch#password");
+        return see_other("/account?password_error=mismatch#change-password");
     }
     let change = PasswordChange {
         user: auth.session.user_id,
@@ -125,12 +125,12 @@ pub async fn change_password(
     // form, and reloading the page does not send the passwords again.
     let back = match apply_password_change(&state, change).await {
         Ok(()) => return see_other("/account?notice=password"),
-        Err(AuthError::InvalidCredentials) => "/account?password_error=wrong#password",
+        Err(AuthError::InvalidCredentials) => "/account?password_error=wrong#change-password",
         Err(AuthError::Invalid {
             code: "password_unchanged",
             ..
-        }) => "/account?password_error=unchanged#password",
-        Err(AuthError::Invalid { .. }) => "/account?password_error=policy#password",
+        }) => "/account?password_error=unchanged#change-password",
+        Err(AuthError::Invalid { .. }) => "/account?password_error=policy#change-password",
         Err(AuthError::RateLimited { .. }) => {
             let error = "Too many attempts. Try again later.";
             let status = StatusCode::TOO_MANY_REQUESTS;

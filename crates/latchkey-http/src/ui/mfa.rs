@@ -109,7 +109,7 @@ pub async fn login_code(
 /// accepts the user's passkey), it runs the passkey script, which finishes
 /// the sign-in through `POST /v1/mfa/webauthn/options` and
 /// `POST /v1/mfa/verify`.
-pub(super) fn code_step_page(
+pub(crate) fn code_step_page(
     state: &AppState,
     status: StatusCode,
     (mfa_token, message, passkey_step): (&str, &CodeMessage, bool),

@@ -17,6 +17,7 @@ pub mod activity;
 pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
+pub mod oidc;
 pub mod pages;
 pub mod passkeys;
 
@@ -45,7 +46,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
                    frame-ancestors 'none'; base-uri 'none'";
 
 /// A rendered page with the UI's headers.
-fn page(status: StatusCode, markup: maud::Markup) -> Response {
+pub(crate) fn page(status: StatusCode, markup: maud::Markup) -> Response {
     let mut res = (status, axum::response::Html(markup.into_string())).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -211,7 +212,16 @@ pub(crate) fn login_form(
     let passkeys = state.auth.webauthn.is_some();
     let res = passkeys::allow_script(
         passkeys,
-        page(status, pages::login(message, user, passkeys, rd)),
+        page(
+            status,
+            pages::login(
+                message,
+                user,
+                passkeys,
+                rd,
+                oidc::provider_buttons(&state.oidc),
+            ),
+        ),
     );
     allow_form_target(res, rd)
 }
@@ -388,8 +398,14 @@ pub(super) async fn render_account_with(
         Ok(a) => a,
         Err(e) => return error_page(ApiError::from(e)),
     };
+
+    let identities = match oidc::identities_markup(state, auth.session.user_id).await {
+        Ok(m) => m,
+        Err(e) => return error_page(e),
+    };
     let account = Account {
         activity: &activity,
+        identities,
         username: &auth.username,
         amr: &auth.session.assurance.amr,
         passkeys: passkeys.as_deref(),

@@ -43,7 +43,13 @@ pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) ->
 
 /// The sign-in page; with `passkeys`, also "Sign in with a passkey" and
 /// passkey autofill on the username field (the page's only script).
-pub fn login(message: &LoginMessage, username: &str, passkeys: bool, rd: Option<&str>) -> Markup {
+pub fn login(
+    message: &LoginMessage,
+    username: &str,
+    passkeys: bool,
+    rd: Option<&str>,
+    providers: Markup,
+) -> Markup {
     let autocomplete = if passkeys {
         "username webauthn"
     } else {
@@ -78,6 +84,7 @@ pub fn login(message: &LoginMessage, username: &str, passkeys: bool, rd: Option<
                 button.wide.quiet #passkey-signin type="button" data-rd=[rd] { "Sign in with a passkey" }
                 (super::passkeys::script_tag())
             }
+            (providers)
         }
     };
     layout("Sign in", true, html! {}, body)
@@ -107,6 +114,8 @@ pub struct Account<'a> {
     pub mfa: latchkey_auth::MfaState,
     /// The user's latest security events, newest first.
     pub activity: &'a [latchkey_store::AuditEvent],
+    /// Linked provider identities (empty when no provider is configured).
+    pub identities: Markup,
 }
 
 pub fn account(a: &Account<'_>) -> Markup {
@@ -137,6 +146,7 @@ pub fn account(a: &Account<'_>) -> Markup {
         }
         (sessions_card(a))
         (super::mfa_pages::mfa_card(a.csrf, &a.mfa, a.now))
+        (a.identities)
         @if let Some(passkeys) = a.passkeys {
             (super::passkeys::card(passkeys, a.csrf))
             (super::passkeys::script_tag())
@@ -196,7 +206,7 @@ fn kind_of(kind: &str) -> &'static str {
 /// The account page's password form.
 fn password_card(a: &Account<'_>) -> Markup {
     html! {
-    div.card #password {
+    div.card #change-password {
         h2 { "Change password" }
         p.muted { "Every other session will be signed out." }
         @if let Some(e) = a.password_error { div.error role="alert" { (e) } }
@@ -341,7 +351,14 @@ mod tests {
     #[test]
     fn user_supplied_text_is_escaped() {
         let rd = Some("https://app.example.com/\"><script>x</script>");
-        let page = login(&LoginMessage::None, "<script>alert(1)</script>", true, rd).into_string();
+        let page = login(
+            &LoginMessage::None,
+            "<script>alert(1)</script>",
+            true,
+            rd,
+            html! {},
+        )
+        .into_string();
         let page = page.replace(r#"<script src="/assets/passkeys.js" defer></script>"#, "");
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));

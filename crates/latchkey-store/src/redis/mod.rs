@@ -83,6 +83,7 @@ mod conn;
 mod ended;
 mod failures;
 mod fanout;
+mod federation;
 mod groups;
 mod health;
 mod mac;

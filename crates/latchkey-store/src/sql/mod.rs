@@ -19,6 +19,7 @@ mod admin;
 mod assurance;
 mod audit;
 mod error;
+mod federation;
 mod groups;
 mod mfa;
 mod passkeys;

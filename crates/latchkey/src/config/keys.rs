@@ -2,7 +2,7 @@
 
 /// Prefixes of the named tables (`[bff.apis.NAME]`): any `PREFIX.NAME.FIELD`
 /// is theirs, checked field by field where the table is read.
-pub(super) const TABLES: &[&str] = &["bff.apis."];
+pub(super) const TABLES: &[&str] = &["bff.apis.", "oidc.providers."];
 
 /// The keys latchkey knows, with their kinds.
 pub(super) const KEYS: &[(&str, Kind)] = &[
@@ -60,6 +60,8 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("rate_limits.admin.window", Kind::Duration),
     ("admin.listen", Kind::Addr),
     ("audit.retention", Kind::Duration),
+    ("rate_limits.oidc.per_address", Kind::Count),
+    ("rate_limits.oidc.window", Kind::Duration),
     ("webauthn.rp_id", Kind::Str),
     ("webauthn.origins", Kind::Origins),
 ];

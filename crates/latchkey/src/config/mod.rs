@@ -28,6 +28,7 @@ use crate::server::ServerSettings;
 mod env;
 mod forward_auth;
 mod keys;
+mod oidc;
 mod sections;
 mod values;
 
@@ -133,11 +134,12 @@ pub fn load(
     env: HashMap<String, String>,
     overrides: &Overrides,
 ) -> Result<Config, ConfigErrors> {
+    let process_env = env.clone();
     let env = env::Environment::read(env);
     let sources = env.sources.clone();
     let ignored = env.ignored.clone();
     let raw = merge(file, env.vars, overrides).map_err(|e| ConfigErrors(vec![e]))?;
-    let mut config = validate(&raw, sources)?;
+    let mut config = validate(&raw, sources, &process_env)?;
     config.ignored_env = ignored;
     Ok(config)
 }
@@ -187,8 +189,12 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
-fn validate(raw: &Value, sources: HashMap<String, String>) -> Result<Config, ConfigErrors> {
-    let (known, bff, mut errors) = partition(raw);
+fn validate(
+    raw: &Value,
+    sources: HashMap<String, String>,
+    env: &HashMap<String, String>,
+) -> Result<Config, ConfigErrors> {
+    let (known, bff, providers, mut errors) = partition(raw);
     let mut v = Values {
         known,
         sources,
@@ -203,6 +209,7 @@ fn validate(raw: &Value, sources: HashMap<String, String>) -> Result<Config, Con
     let issuer_configured = configured_issuer.is_some();
     let issuer = configured_issuer.unwrap_or_else(|| format!("http://{listen}"));
     let mut http = http_settings(&mut v, &issuer, bff);
+    http.oidc_providers = oidc::providers(providers, env, v.errors);
     let (server, circuit) = connection_settings(&mut v);
     let metrics_listen = v.addr("metrics.listen");
     let admin_listen = v.addr("admin.listen");
@@ -246,15 +253,34 @@ fn validate(raw: &Value, sources: HashMap<String, String>) -> Result<Config, Con
     })
 }
 
-/// The flattened document split into known keys, `[bff.apis.NAME]` tables
-/// and the problems found so far (unknown keys).
-fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, Vec<String>) {
+/// The flattened document split into known keys, `[bff.apis.NAME]` and
+/// `[oidc.providers.NAME]` tables and the problems found so far (unknown
+/// keys).
+type Partition = (
+    HashMap<&'static str, (Kind, Value)>,
+    BffTables,
+    oidc::OidcTables,
+    Vec<String>,
+);
+
+fn partition(raw: &Value) -> Partition {
     let mut flat = Vec::new();
     flatten("", raw, &mut flat);
     let mut errors = Vec::new();
     let mut known = HashMap::new();
     let mut bff = BffTables::default();
+    let mut providers = oidc::OidcTables::default();
     for (key, value) in flat {
+        if let Some(rest) = key.strip_prefix(oidc::PREFIX) {
+            match rest.split_once('.') {
+                Some((name, field)) => providers
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push((field.to_owned(), value)),
+                None => errors.push(format!("`{key}`: expected an [oidc.providers.NAME] table")),
+            }
+            continue;
+        }
         if let Some(rest) = key.strip_prefix("bff.apis.") {
             match rest.rsplit_once('.') {
                 Some((name, field)) => bff
@@ -275,7 +301,7 @@ fn partition(raw: &Value) -> (HashMap<&'static str, (Kind, Value)>, BffTables, V
             }),
         }
     }
-    (known, bff, errors)
+    (known, bff, providers, errors)
 }
 
 /// Configured `webauthn.*` keys must make a relying party with the issuer
@@ -302,5 +328,7 @@ fn origin_of(url: &str) -> String {
     format!("{scheme}://{authority}")
 }
 
+#[cfg(test)]
+mod oidc_tests;
 #[cfg(test)]
 mod tests;

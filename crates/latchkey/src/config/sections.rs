@@ -48,6 +48,8 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
             .duration("audit.retention")
             .unwrap_or(defaults.audit_retention),
         forward_auth: super::forward_auth::settings(v),
+        // Set from the `[oidc.providers.NAME]` tables (see `mod.rs`).
+        oidc_providers: Vec::new(),
     }
 }
 
@@ -221,7 +223,7 @@ pub(super) fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, Circui
 /// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
 fn address_limits(v: &mut Values<'_>) -> AddressLimits {
     let mut limits = AddressLimits::default();
-    let slots: [(&str, &mut RouteLimit); 9] = [
+    let slots: [(&str, &mut RouteLimit); 10] = [
         ("register", &mut limits.register),
         ("token_refresh", &mut limits.token_refresh),
         ("token_revoke", &mut limits.token_revoke),
@@ -231,6 +233,7 @@ fn address_limits(v: &mut Values<'_>) -> AddressLimits {
         ("passkey_options", &mut limits.passkey_options),
         ("passkey_login", &mut limits.passkey_login),
         ("admin", &mut limits.admin),
+        ("oidc", &mut limits.oidc),
     ];
     for (name, slot) in slots {
         if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {

@@ -165,7 +165,8 @@ async fn openapi_documents_every_route_with_its_methods() {
         assert_eq!(documented, *methods, "{path}");
     }
     // And everything documented is served (no 404/405 for it).
-    for (path, entry) in paths {
+    // Provider routes 404 for an unconfigured provider; `oidc.rs` drives them.
+    for (path, entry) in paths.iter().filter(|(p, _)| !p.contains("{provider}")) {
         for method in entry.as_object().unwrap().keys() {
             let Ok(m) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
                 continue;

@@ -59,10 +59,10 @@ async fn password_form_refusals_redirect_to_the_form_with_the_reason() {
         let r = change(&app, &alice, current, new, confirm).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{why}: {}", r.body);
         let to = r.header("location").unwrap().to_owned();
-        assert_eq!(to, format!("/account?password_error={why}#password"));
+        assert_eq!(to, format!("/account?password_error={why}#change-password"));
         let page = app.send(app.get(&to).cookie_of(&alice)).await;
         assert_eq!(page.status, StatusCode::OK);
-        let card = &page.body[page.body.find("id=\"password\"").unwrap()..];
+        let card = &page.body[page.body.find("id=\"change-password\"").unwrap()..];
         assert!(card.contains(says), "{why}: {card}");
         assert!(card.contains("autofocus"), "{why}: focus on the form");
     }
