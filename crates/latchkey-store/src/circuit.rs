@@ -28,6 +28,7 @@ use latchkey_core::Clock;
 use crate::{Result, Store, StoreError};
 
 mod delegate;
+mod email;
 mod passkeys;
 
 /// The most one store call may take, pool wait included. Above

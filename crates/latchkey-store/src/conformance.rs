@@ -21,6 +21,7 @@ use crate::{Family, Keep, KeyRecord, RefreshOutcome, RevokeAt, Store, StoreError
 
 mod accounts;
 mod assurance;
+mod email;
 mod errors;
 mod mfa;
 mod passkeys;
@@ -29,6 +30,7 @@ mod sessions;
 mod tokens;
 pub use accounts::*;
 pub use assurance::*;
+pub use email::*;
 pub use errors::*;
 pub use mfa::*;
 pub use passkeys::*;
@@ -117,7 +119,13 @@ macro_rules! conformance_suite {
             assurance_sessions_and_families_keep_amr_and_auth_time,
             assurance_step_up_raises_a_session,
             assurance_step_up_raises_a_live_family_only,
-            assurance_concurrent_step_ups_keep_every_method
+            assurance_concurrent_step_ups_keep_every_method,
+            email_addresses_are_unique_by_domain_case_and_kept_as_entered,
+            email_a_user_created_with_a_taken_address_is_not_stored,
+            email_tokens_are_taken_once_as_their_kind_before_expiry,
+            email_concurrent_takes_of_a_token_yield_one,
+            email_codes_end_at_the_last_wrong_try,
+            email_outbox_rows_are_claimed_once_and_finish
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -20,6 +20,7 @@ mod delegate;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod email;
 pub mod mfa;
 pub mod passkeys;
 pub mod postgres;
@@ -222,6 +223,10 @@ pub trait LoginFailures: Send + Sync {
     async fn sweep_failures(&self, cutoff: Timestamp) -> Result<u64>;
 }
 
+pub use email::{
+    Address, Addresses, CodeTry, Delivery, EmailToken, EmailTokens, Mail, MailState, Outbox,
+    OutboxCounts, TokenKind, address_key,
+};
 pub use mfa::{
     Finished, PendingLogin, PendingLogins, Proof, RecoveryState, SecondFactors, TotpFactor,
 };
@@ -241,6 +246,9 @@ pub trait Store:
     + SecondFactors
     + PendingLogins
     + Passkeys
+    + Addresses
+    + EmailTokens
+    + Outbox
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

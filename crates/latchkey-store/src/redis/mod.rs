@@ -78,6 +78,7 @@ mod wrap;
 mod cache;
 mod codec;
 mod conn;
+mod email;
 mod ended;
 mod failures;
 mod fanout;

@@ -11,7 +11,7 @@ use crate::{
     Ended, Keep, LoginFailures, Result, RevokeAt, Secrets, User, Users, millis_to_duration,
 };
 
-fn user_from_row(row: &impl Columns) -> Result<User> {
+pub(super) fn user_from_row(row: &impl Columns) -> Result<User> {
     Ok(User {
         id: UserId::parse(&row.text("id")?).map_err(corrupt)?,
         username: Username::parse(&row.text("username")?).map_err(corrupt)?,

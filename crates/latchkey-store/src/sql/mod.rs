@@ -16,8 +16,10 @@
 
 mod accounts;
 mod assurance;
+mod email;
 mod error;
 mod mfa;
+mod outbox;
 mod passkeys;
 mod query;
 mod refresh;
