@@ -50,6 +50,15 @@ pub enum AuthError {
     /// relying party id).
     #[error("passkeys are not available on this server")]
     PasskeysUnavailable,
+    /// `[email]` is not configured on this server.
+    #[error("e-mail is not configured on this server")]
+    EmailNotConfigured,
+    /// Another account has this e-mail address.
+    #[error("that e-mail address is taken")]
+    EmailTaken,
+    /// A verification or reset link that is unknown, used or expired.
+    #[error("the link is invalid, used or expired")]
+    InvalidLink,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]

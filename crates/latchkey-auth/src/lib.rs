@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod assurance;
+pub mod email;
 pub mod error;
 pub mod issue;
 pub mod keyring;
@@ -26,6 +27,7 @@ pub mod totp;
 
 pub use access::{BearerError, Subject, TokenService, TokenSettings};
 pub use assurance::Reauthenticate;
+pub use email::{EmailSettings, RecipientLimit};
 pub use error::AuthError;
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};
 pub use mfa::{MfaState, Reauthentication, TotpEnrolment};

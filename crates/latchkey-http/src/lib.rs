@@ -49,7 +49,8 @@ struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
+        accounts, cookie, email, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints,
+        verify,
     };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -82,6 +83,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::delete))
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
+        .routes(routes!(email::set))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::forgot))
+        .routes(routes!(email::reset))
+        .routes(routes!(email::code))
+        .routes(routes!(email::login))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))

@@ -61,6 +61,15 @@ pub struct AddressLimits {
     pub passkey_options: RouteLimit,
     /// `POST /v1/passkeys/login`: 30 a minute.
     pub passkey_login: RouteLimit,
+    /// `POST /v1/password/forgot` and `POST /v1/email/code` (each may send
+    /// a message), counted apart: 10 an hour.
+    pub email_send: RouteLimit,
+    /// `POST /v1/email/verify` and `POST /v1/password/reset` (link
+    /// tokens), counted apart: 30 a minute.
+    pub email_link: RouteLimit,
+    /// `POST /v1/email/login` (each code is also counted by the login
+    /// throttle and the code's five tries): 30 a minute.
+    pub email_login: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -74,6 +83,9 @@ impl Default for AddressLimits {
             mfa_verify: RouteLimit::new(60, 60),
             passkey_options: RouteLimit::new(30, 60),
             passkey_login: RouteLimit::new(30, 60),
+            email_send: RouteLimit::new(10, 3600),
+            email_link: RouteLimit::new(30, 60),
+            email_login: RouteLimit::new(30, 60),
         }
     }
 }
@@ -93,6 +105,11 @@ impl AddressLimits {
                 Some(("passkey_options", self.passkey_options))
             }
             "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
+            "/v1/password/forgot" => Some(("password_forgot", self.email_send)),
+            "/v1/email/code" => Some(("email_code", self.email_send)),
+            "/v1/email/verify" => Some(("email_verify", self.email_link)),
+            "/v1/password/reset" => Some(("password_reset", self.email_link)),
+            "/v1/email/login" => Some(("email_login", self.email_login)),
             _ => None,
         }
     }
@@ -108,6 +125,9 @@ impl AddressLimits {
             self.mfa_verify,
             self.passkey_options,
             self.passkey_login,
+            self.email_send,
+            self.email_link,
+            self.email_login,
         ]
         .iter()
         .map(|l| l.window)

@@ -63,6 +63,9 @@ pub struct Settings {
     /// `webauthn.*`: the passkeys' relying party id and origins (from the
     /// issuer unless configured).
     pub passkeys: latchkey_auth::PasskeySettings,
+    /// `[email]`: links, codes and the outbox; `None` turns the e-mail
+    /// routes into `501 email_not_configured`.
+    pub email: Option<latchkey_auth::EmailSettings>,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -149,6 +152,7 @@ impl Default for Settings {
             body_read_timeout: Duration::from_secs(10),
             sealing: None,
             passkeys: latchkey_auth::PasskeySettings::default(),
+            email: None,
         }
     }
 }
@@ -221,6 +225,7 @@ impl AppState {
                 .passkeys
                 .relying_party(&settings.tokens.issuer)
                 .ok(),
+            email: settings.email.clone(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         Self(Arc::new(Inner {

@@ -29,6 +29,8 @@ pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
 /// How often the signing-key set is reloaded (a rotation by the CLI or
 /// another node is picked up within this).
 pub const KEY_RELOAD: Duration = Duration::from_secs(30);
+/// How long sent and failed messages stay in the outbox (bodies emptied).
+pub const MAIL_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub struct Application {
     listener: TcpListener,
@@ -40,6 +42,7 @@ pub struct Application {
     policy: KeyPolicy,
     cursor: i64,
     server: crate::server::ServerSettings,
+    smtp: Option<crate::mailer::SmtpSettings>,
 }
 
 /// Opens the store named by `url` (SQLite or PostgreSQL).
@@ -237,6 +240,7 @@ impl Application {
             policy,
             cursor,
             server: connection_settings(config),
+            smtp: config.smtp.clone(),
         })
     }
 
@@ -261,6 +265,7 @@ impl Application {
             tokio::spawn(poll_revocations(self.state.clone(), self.cursor)),
             tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
         ];
+        tasks.extend(crate::mailer::spawn(&self.state, self.smtp));
         if let Some((listener, _)) = self.metrics {
             // The same accept loop and deadlines as the public listener;
             // it stops when the tasks are aborted below.
@@ -320,6 +325,11 @@ async fn sweep_forever(state: AppState) {
             ("signing keys", store.delete_expired_keys(now).await),
             ("pending logins", store.sweep_pending_logins(now).await),
             ("WebAuthn ceremonies", store.sweep_ceremonies(now).await),
+            ("e-mail tokens", store.sweep_email_tokens(now).await),
+            (
+                "sent e-mail",
+                store.sweep_mail(now.saturating_sub(MAIL_KEPT)).await,
+            ),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod fdlimit;
+pub mod mailer;
 pub mod server;
 pub mod telemetry;
 

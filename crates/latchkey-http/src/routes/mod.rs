@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cookie;
+pub mod email;
 pub mod me;
 pub mod mfa;
 pub mod mfa_passkey;

@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::server::ServerSettings;
 
+mod email;
 mod keys;
 mod sections;
 mod values;
@@ -57,6 +58,8 @@ pub struct Config {
     pub server: ServerSettings,
     /// The store's probe timeout and circuit breaker.
     pub circuit: CircuitSettings,
+    /// `[email]`: how the outbox's messages are sent (`None`: e-mail off).
+    pub smtp: Option<crate::mailer::SmtpSettings>,
 }
 
 impl Config {
@@ -200,6 +203,10 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
     http.sealing = master_key
         .as_ref()
         .map(|k| latchkey_auth::SealingKey::new(k.zeroizing()));
+    let smtp = email::email_settings(&mut v, &issuer).map(|(smtp, email)| {
+        http.email = Some(email);
+        smtp
+    });
     audience_conflicts(&http, v.errors);
     passkey_problems(&http, &issuer, v.errors);
     if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
@@ -223,6 +230,7 @@ fn validate(raw: &Value) -> Result<Config, ConfigErrors> {
         http,
         server,
         circuit,
+        smtp,
     })
 }
 

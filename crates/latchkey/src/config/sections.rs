@@ -40,6 +40,8 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
             rp_id: v.string("webauthn.rp_id"),
             origins: v.origins("webauthn.origins").unwrap_or_default(),
         },
+        // Set from `[email]` (see `email.rs`).
+        email: None,
     }
 }
 
@@ -211,7 +213,7 @@ pub(super) fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, Circui
 /// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
 fn address_limits(v: &mut Values<'_>) -> AddressLimits {
     let mut limits = AddressLimits::default();
-    let slots: [(&str, &mut RouteLimit); 8] = [
+    let slots: [(&str, &mut RouteLimit); 11] = [
         ("register", &mut limits.register),
         ("token_refresh", &mut limits.token_refresh),
         ("token_revoke", &mut limits.token_revoke),
@@ -220,6 +222,9 @@ fn address_limits(v: &mut Values<'_>) -> AddressLimits {
         ("mfa_verify", &mut limits.mfa_verify),
         ("passkey_options", &mut limits.passkey_options),
         ("passkey_login", &mut limits.passkey_login),
+        ("email_send", &mut limits.email_send),
+        ("email_link", &mut limits.email_link),
+        ("email_login", &mut limits.email_login),
     ];
     for (name, slot) in slots {
         if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {
