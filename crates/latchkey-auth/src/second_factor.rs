@@ -74,6 +74,25 @@ pub(crate) struct Opened {
     pub(crate) user: User,
 }
 
+/// The methods of a login's first step (as its pending login recorded
+/// them: `pwd`, `email`), then `method`.
+fn first_steps(passed: &str, method: Method) -> Vec<Method> {
+    let mut methods: Vec<Method> = passed
+        .split_whitespace()
+        .filter_map(|v| match v {
+            "pwd" => Some(Method::Password),
+            "email" => Some(Method::Email),
+            "fed" => Some(Method::Federated),
+            _ => None,
+        })
+        .collect();
+    if methods.is_empty() {
+        methods.push(Method::Password);
+    }
+    methods.push(method);
+    methods
+}
+
 /// What binds a pending login to its client: the address and user agent.
 fn client_binding(client: &Device) -> [u8; 32] {
     let ip = client.ip.as_deref().unwrap_or("");
@@ -233,7 +252,11 @@ impl AuthService {
         used(&opened.user, method);
         let now = self.clock.now();
         Ok(SecondStep {
-            principal: Principal::new(opened.user, vec![Method::Password, method], now),
+            principal: Principal::new(
+                opened.user,
+                first_steps(&opened.pending.passed, method),
+                now,
+            ),
             flavour: opened.flavour,
             remember: opened.pending.remember,
         })
