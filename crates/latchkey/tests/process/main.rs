@@ -7,6 +7,7 @@
 mod cli;
 mod cluster;
 mod durability;
+mod email;
 mod memory;
 mod mfa_cli;
 mod server;
