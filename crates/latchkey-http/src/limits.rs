@@ -110,6 +110,8 @@ impl AddressLimits {
             "/v1/email/verify" => Some(("email_verify", self.email_link)),
             "/v1/password/reset" => Some(("password_reset", self.email_link)),
             "/v1/email/login" => Some(("email_login", self.email_login)),
+            "/forgot" => Some(("ui_forgot", self.email_send)),
+            "/reset" | "/verify" => Some(("ui_email_link", self.email_link)),
             _ => None,
         }
     }
@@ -139,9 +141,13 @@ impl AddressLimits {
 /// The route layer: counts the request against its address and refuses it
 /// over the limit. Requests without a known address are not limited.
 pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The e-mail pages count their forms, not their GETs.
+    let page_view = req.method() == axum::http::Method::GET
+        && matches!(req.uri().path(), "/forgot" | "/reset" | "/verify");
     let limited = req
         .extensions()
         .get::<MatchedPath>()
+        .filter(|_| !page_view)
         .and_then(|p| state.settings.address_limits.for_route(p.as_str()));
     let Some((name, limit)) = limited else {
         return next.run(req).await;

@@ -60,10 +60,12 @@ pub struct LoginForm {
     pub(super) remember: Option<String>,
 }
 
-/// `GET /login`'s query: `out` after signing out.
+/// `GET /login`'s query: `out` after signing out, `reset` after a reset.
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     pub(super) out: Option<String>,
+    /// After a password reset.
+    pub(super) reset: Option<String>,
 }
 
 /// `GET /account`'s query: which notice to show.

@@ -13,6 +13,8 @@
 //! included, are HTML pages ([`forms::error_page`]).
 
 pub mod account;
+pub mod email;
+pub mod email_pages;
 pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
@@ -141,6 +143,8 @@ pub async fn login_page(
     }
     let message = if q.out.is_some() {
         LoginMessage::LoggedOut
+    } else if q.reset.is_some() {
+        LoginMessage::PasswordReset
     } else {
         LoginMessage::None
     };
@@ -155,9 +159,10 @@ pub(crate) fn login_form(
     user: &str,
 ) -> Response {
     let passkeys = state.auth.webauthn.is_some();
+    let forgot = state.settings.email.is_some();
     passkeys::allow_script(
         passkeys,
-        page(status, pages::login(message, user, passkeys)),
+        page(status, pages::login(message, user, passkeys, forgot)),
     )
 }
 
@@ -247,6 +252,7 @@ pub async fn account_page(
         Some("mfa-off") => Some("Two-step sign-in is off."),
         Some("passkey") => Some("Passkey added."),
         Some("passkey-deleted") => Some("Passkey deleted."),
+        Some("email") => Some("A verification link is on its way to the new address."),
         _ => None,
     };
     render_account(&state, &auth, notice, None, StatusCode::OK).await
@@ -279,7 +285,16 @@ pub(super) async fn render_account(
         Ok(m) => m,
         Err(e) => return error_page(e.into()),
     };
+    let address = if state.settings.email.is_some() {
+        match state.store.address_of(auth.session.user_id).await {
+            Ok(a) => Some(a),
+            Err(e) => return error_page(ApiError::from(e)),
+        }
+    } else {
+        None
+    };
     let account = Account {
+        address: address.as_ref().map(Option::as_ref),
         username: &auth.username,
         amr: &auth.session.assurance.amr,
         passkeys: passkeys.as_deref(),

@@ -16,6 +16,7 @@ mod email_code;
 mod email_helpers;
 mod email_outage;
 mod email_reset;
+mod email_ui;
 mod errors;
 mod expiry;
 mod forgery;
