@@ -55,13 +55,13 @@ fn token_of(q: Result<Query<TokenQuery>, QueryRejection>) -> String {
     q.ok().and_then(|Query(q)| q.token).unwrap_or_default()
 }
 
-/// A page that needs `[email]`: an error page without it.
-fn configured(state: &AppState) -> Result<(), Response> {
+/// A page that needs `[email]`: the error page without it.
+fn unconfigured(state: &AppState) -> Option<Response> {
     state
         .auth
         .email_settings()
-        .map(drop)
-        .map_err(|e| error_page(e.into()))
+        .err()
+        .map(|e| error_page(e.into()))
 }
 
 /// Ask for a password-reset link.
@@ -69,7 +69,7 @@ fn configured(state: &AppState) -> Result<(), Response> {
     responses((status = 200, content_type = "text/html", body = String),
               (status = 501, content_type = "text/html", body = String, description = "E-mail is not configured")))]
 pub async fn forgot_page(State(state): State<AppState>) -> Response {
-    if let Err(r) = configured(&state) {
+    if let Some(r) = unconfigured(&state) {
         return r;
     }
     page(StatusCode::OK, pages::forgot(None))
@@ -87,7 +87,7 @@ pub async fn forgot_submit(
     _: SameSitePage,
     PageForm(form): PageForm<ForgotForm>,
 ) -> Response {
-    if let Err(r) = configured(&state) {
+    if let Some(r) = unconfigured(&state) {
         return r;
     }
     let Ok(email) = parse_address(&form.email) else {
@@ -112,7 +112,7 @@ pub async fn reset_page(
     State(state): State<AppState>,
     q: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(r) = configured(&state) {
+    if let Some(r) = unconfigured(&state) {
         return r;
     }
     page(StatusCode::OK, pages::reset(&token_of(q), None))
@@ -157,7 +157,7 @@ pub async fn verify_page(
     State(state): State<AppState>,
     q: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(r) = configured(&state) {
+    if let Some(r) = unconfigured(&state) {
         return r;
     }
     page(StatusCode::OK, pages::verify(&token_of(q)))

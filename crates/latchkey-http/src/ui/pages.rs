@@ -329,7 +329,13 @@ mod tests {
 
     #[test]
     fn user_supplied_text_is_escaped() {
-        let page = login(&LoginMessage::None, "<script>alert(1)</script>", false).into_string();
+        let page = login(
+            &LoginMessage::None,
+            "<script>alert(1)</script>",
+            false,
+            true,
+        )
+        .into_string();
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
     }
