@@ -151,6 +151,7 @@ pub async fn forgot(
     State(state): State<AppState>,
     AppJson(body): AppJson<EmailRequest>,
 ) -> Result<Response, ApiError> {
+    state.auth.email_settings()?;
     let email = parse_address(&body.email)?;
     state.auth.queue_job(Job::Reset { email })?;
     Ok(accepted())
@@ -196,6 +197,7 @@ pub async fn code(
     State(state): State<AppState>,
     AppJson(body): AppJson<EmailRequest>,
 ) -> Result<Response, ApiError> {
+    state.auth.email_settings()?;
     let email = parse_address(&body.email)?;
     state.auth.queue_job(Job::Code { email })?;
     Ok(accepted())

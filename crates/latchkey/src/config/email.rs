@@ -124,3 +124,65 @@ fn required(
     }
     ok.then_some(smtp)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::super::{Overrides, load};
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn without_email_keys_email_is_off() {
+        let c = load(None, HashMap::new(), &Overrides::default()).unwrap();
+        assert!(c.smtp.is_none() && c.http.email.is_none());
+    }
+
+    #[test]
+    fn email_needs_a_url_and_a_sender_and_reads_the_rest() {
+        let c = load(
+            None,
+            env(&[
+                ("LATCHKEY_EMAIL__SMTP_URL", "smtps://mail.example.com"),
+                ("LATCHKEY_EMAIL__FROM", "Example <no-reply@example.com>"),
+                ("LATCHKEY_EMAIL__PASSWORD", "s3cret"),
+                ("LATCHKEY_EMAIL__USERNAME", "latchkey"),
+                ("LATCHKEY_EMAIL__RETRY_MAX", "1m"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(smtp.password.as_deref(), Some("s3cret"));
+        assert_eq!(smtp.retry_max, std::time::Duration::from_secs(60));
+        assert!(!format!("{smtp:?}").contains("s3cret"));
+        assert_eq!(c.http.email.unwrap().origin, "http://127.0.0.1:8080");
+
+        let e = load(
+            None,
+            env(&[("LATCHKEY_EMAIL__FROM", "not a mailbox <")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`email.smtp_url` is required"), "{e}");
+        assert!(e.contains("`email.from`"), "{e}");
+        let e = load(
+            None,
+            env(&[
+                ("LATCHKEY_EMAIL__SMTP_URL", "http://mail.example.com"),
+                ("LATCHKEY_EMAIL__FROM", "a@example.com"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("smtp:// or smtps://"), "{e}");
+    }
+}
