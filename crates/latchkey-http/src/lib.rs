@@ -49,8 +49,7 @@ struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, cookie, email, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints,
-        verify,
+        accounts, cookie, me, mfa, mfa_passkey, ops, passkeys, sessions, token_endpoints, verify,
     };
 
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -83,12 +82,6 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::delete))
         .routes(routes!(passkeys::login_options))
         .routes(routes!(passkeys::login))
-        .routes(routes!(email::set))
-        .routes(routes!(email::verify))
-        .routes(routes!(email::forgot))
-        .routes(routes!(email::reset))
-        .routes(routes!(email::code))
-        .routes(routes!(email::login))
         .routes(routes!(verify::verify))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page))
@@ -101,10 +94,6 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::mfa::totp_confirm))
         .routes(routes!(ui::mfa::totp_remove))
         .routes(routes!(ui::mfa::recovery_regenerate))
-        .routes(routes!(ui::email::forgot_page, ui::email::forgot_submit))
-        .routes(routes!(ui::email::reset_page, ui::email::reset_submit))
-        .routes(routes!(ui::email::verify_page, ui::email::verify_submit))
-        .routes(routes!(ui::email::account_email))
         .routes(routes!(ui::stylesheet))
         .routes(routes!(ui::passkeys::script))
         .routes(routes!(ui::passkeys::delete))
@@ -112,6 +101,23 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))
+        .merge(email_router())
+}
+
+/// E-mail: the JSON routes and the pages.
+fn email_router() -> OpenApiRouter<AppState> {
+    use routes::email;
+    OpenApiRouter::new()
+        .routes(routes!(email::set))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::forgot))
+        .routes(routes!(email::reset))
+        .routes(routes!(email::code))
+        .routes(routes!(email::login))
+        .routes(routes!(ui::email::forgot_page, ui::email::forgot_submit))
+        .routes(routes!(ui::email::reset_page, ui::email::reset_submit))
+        .routes(routes!(ui::email::verify_page, ui::email::verify_submit))
+        .routes(routes!(ui::email::account_email))
 }
 
 static OPENAPI: LazyLock<serde_json::Value> = LazyLock::new(|| {

@@ -315,7 +315,14 @@ async fn sweep_forever(state: AppState) {
             .settings
             .login_limits
             .window
-            .max(state.settings.address_limits.longest_window());
+            .max(state.settings.address_limits.longest_window())
+            .max(
+                state
+                    .settings
+                    .email
+                    .as_ref()
+                    .map_or(Duration::ZERO, |e| e.limit.window),
+            );
         let cutoff = now.saturating_sub(longest);
         let store = state.store();
         let swept = [

@@ -200,66 +200,41 @@ pub async fn email_concurrent_takes_of_a_token_yield_one(store: &dyn Store) {
     assert_eq!(accepted, 1);
 }
 
+/// Presents code hash `[n; 32]` of `u` at `t(at)`.
+async fn try_code(store: &dyn Store, u: &User, n: u8, at: i64) -> CodeTry {
+    store
+        .try_email_code(u.id, &[n; 32], t(at), 5)
+        .await
+        .unwrap()
+}
+
+async fn put_code(store: &dyn Store, u: &User, n: u8, expires_ms: i64) {
+    let code = token(u, TokenKind::Code, expires_ms);
+    store.put_email_token(&[n; 32], &code).await.unwrap();
+}
+
 pub async fn email_codes_end_at_the_last_wrong_try(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
     let bob = user(store, "bob", 2).await;
-    store
-        .put_email_token(&[1; 32], &token(&alice, TokenKind::Code, 60_000))
-        .await
-        .unwrap();
+    put_code(store, &alice, 1, 60_000).await;
     // Another user's code is not this user's.
-    assert_eq!(
-        store
-            .try_email_code(bob.id, &[1; 32], t(1), 5)
-            .await
-            .unwrap(),
-        CodeTry::Gone
-    );
+    assert_eq!(try_code(store, &bob, 1, 1).await, CodeTry::Gone);
     for n in 1..=4 {
-        let wrong = store
-            .try_email_code(alice.id, &[9; 32], t(1), 5)
-            .await
-            .unwrap();
-        assert_eq!(wrong, CodeTry::Wrong(n));
+        assert_eq!(try_code(store, &alice, 9, 1).await, CodeTry::Wrong(n));
     }
-    let right = store
-        .try_email_code(alice.id, &[1; 32], t(1), 5)
-        .await
-        .unwrap();
+    let right = try_code(store, &alice, 1, 1).await;
     assert!(
         matches!(right, CodeTry::Accepted(ref c) if c.user_id == alice.id),
         "{right:?}"
     );
-    store
-        .put_email_token(&[2; 32], &token(&alice, TokenKind::Code, 60_000))
-        .await
-        .unwrap();
+    put_code(store, &alice, 2, 60_000).await;
     for n in 1..=5 {
-        let wrong = store
-            .try_email_code(alice.id, &[9; 32], t(1), 5)
-            .await
-            .unwrap();
-        assert_eq!(wrong, CodeTry::Wrong(n));
+        assert_eq!(try_code(store, &alice, 9, 1).await, CodeTry::Wrong(n));
     }
     // The fifth wrong try ended it: the right code no longer works.
-    assert_eq!(
-        store
-            .try_email_code(alice.id, &[2; 32], t(1), 5)
-            .await
-            .unwrap(),
-        CodeTry::Gone
-    );
-    store
-        .put_email_token(&[3; 32], &token(&alice, TokenKind::Code, 100))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .try_email_code(alice.id, &[3; 32], t(100), 5)
-            .await
-            .unwrap(),
-        CodeTry::Gone
-    );
+    assert_eq!(try_code(store, &alice, 2, 1).await, CodeTry::Gone);
+    put_code(store, &alice, 3, 100).await;
+    assert_eq!(try_code(store, &alice, 3, 100).await, CodeTry::Gone);
 }
 
 pub async fn email_outbox_rows_are_claimed_once_and_finish(store: &dyn Store) {

@@ -145,13 +145,17 @@ async fn changing_the_address_needs_a_recent_sign_in_and_tells_the_old_one() {
         (json!("new@example.com"), json!(false))
     );
     assert_eq!(app.verify_link(&link_token(verify)).await.status, 204);
-    // Without CSRF a cookie request is refused.
+}
+
+#[tokio::test]
+async fn setting_an_address_with_a_cookie_needs_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let login = app.user("alice").await;
+    let body = json!({ "email": "alice@example.com" });
     let r = app
-        .send(
-            app.post("/v1/email")
-                .cookie_of(&fresh)
-                .json(&json!({ "email": "x@example.com" })),
-        )
+        .send(app.post("/v1/email").cookie_of(&login).json(&body))
         .await;
     assert_problem(&r, 403, "csrf_failed");
+    let r = app.send(app.post("/v1/email").json(&body)).await;
+    assert_problem(&r, 401, "unauthenticated");
 }
