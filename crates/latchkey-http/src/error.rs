@@ -134,7 +134,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UsernameTaken | Self::Conflict | Self::EmailTaken => StatusCode::CONFLICT,
             Self::EmailNotConfigured => StatusCode::NOT_IMPLEMENTED,
-            Self::InvalidLink => StatusCode::BAD_REQUEST,
+            Self::InvalidLink => StatusCode::UNAUTHORIZED,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

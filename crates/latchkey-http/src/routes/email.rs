@@ -22,8 +22,12 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct EmailRequest {
-    /// `local@domain`, at most 254 characters.
-    #[schema(max_length = 254)]
+    /// `local@domain`, at most 254 characters (64 before the `@`); no
+    /// spaces, controls or characters that need quoting.
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:"]{1,64}@[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:".]([^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:"]*[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:".])?$"#
+    )]
     pub email: String,
 }
 
@@ -123,7 +127,7 @@ pub async fn set(
     request_body = LinkTokenRequest,
     responses(
         (status = 204, description = "Verified"),
-        (status = 400, body = Problem, description = "invalid_link: unknown, used or expired, or the address changed since"),
+        (status = 401, body = Problem, description = "invalid_link: unknown, used or expired, or the address changed since"),
         (status = 429, body = Problem, description = "rate_limited"),
         (status = 501, body = Problem, description = "email_not_configured"),
     ))]
@@ -163,7 +167,7 @@ pub async fn forgot(
     request_body = ResetRequest,
     responses(
         (status = 204, description = "Reset; every session and token of the user ended"),
-        (status = 400, body = Problem, description = "invalid_link: unknown, used or expired"),
+        (status = 401, body = Problem, description = "invalid_link: unknown, used or expired"),
         (status = 422, body = Problem, description = "invalid_password (the link stays usable)"),
         (status = 429, body = Problem, description = "rate_limited"),
         (status = 501, body = Problem, description = "email_not_configured"),

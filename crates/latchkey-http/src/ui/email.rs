@@ -25,6 +25,10 @@ pub struct TokenQuery {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ForgotForm {
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:"]{1,64}@[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:".]([^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:"]*[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:".])?$"#
+    )]
     pub email: String,
 }
 
@@ -122,7 +126,7 @@ pub async fn reset_page(
 #[utoipa::path(post, path = "/reset", tag = "ui", operation_id = "ui_reset",
     request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Reset: to /login"),
-              (status = 400, content_type = "text/html", body = String, description = "The link is invalid, used or expired"),
+              (status = 401, content_type = "text/html", body = String, description = "The link is invalid, used or expired"),
               (status = 403, content_type = "text/html", body = String, description = "Cross-site form"),
               (status = 422, content_type = "text/html", body = String, description = "The form again: the policy refused the password"),
               (status = 501, content_type = "text/html", body = String, description = "E-mail is not configured")))]
@@ -167,7 +171,7 @@ pub async fn verify_page(
 #[utoipa::path(post, path = "/verify", tag = "ui", operation_id = "ui_verify",
     request_body(content = VerifyForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, content_type = "text/html", body = String, description = "Verified"),
-              (status = 400, content_type = "text/html", body = String, description = "The link is invalid, used or expired"),
+              (status = 401, content_type = "text/html", body = String, description = "The link is invalid, used or expired"),
               (status = 403, content_type = "text/html", body = String, description = "Cross-site form"),
               (status = 501, content_type = "text/html", body = String, description = "E-mail is not configured")))]
 pub async fn verify_submit(

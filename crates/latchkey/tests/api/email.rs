@@ -80,7 +80,7 @@ async fn a_registered_address_is_verified_once_by_its_link() {
         assert_eq!(me["email_verified"], json!(true), "{path}: {me}");
     }
     // The link works once.
-    assert_problem(&app.verify_link(&token).await, 400, "invalid_link");
+    assert_problem(&app.verify_link(&token).await, 401, "invalid_link");
     // Another account cannot take the address, whatever the domain's case.
     let r = app.register_with_email("bob", "Alice@example.com").await;
     assert_problem(&r, 409, "email_taken");

@@ -44,7 +44,7 @@ async fn a_reset_link_works_once_and_ends_every_session_and_token() {
     // Single use.
     assert_problem(
         &reset(&app, &token, "yet-another-passphrase").await,
-        400,
+        401,
         "invalid_link",
     );
 
