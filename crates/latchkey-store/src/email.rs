@@ -147,6 +147,9 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Whether subject and bodies are sealed with the master key (see
+    /// `latchkey_auth::SealingKey::seal_text`, bound to the id).
+    pub sealed: bool,
     /// Sends tried so far (a claim counts one).
     pub attempts: u32,
     pub next_attempt_at: Timestamp,

@@ -155,12 +155,35 @@ async fn send_due(
         }
     };
     for mail in &claimed {
-        let outcome = send_one(s, transport, mail).await;
+        let outcome = match opened(state, mail) {
+            Ok(mail) => send_one(s, transport, &mail).await,
+            Err(e) => Err(e),
+        };
         let at = state.clock.now();
         let delivery = decide(s, mail, outcome, at);
         record(state, mail, &delivery).await;
     }
     Ok(claimed.len())
+}
+
+/// `mail` with its subject and bodies opened, when sealed.
+fn opened(state: &AppState, mail: &Mail) -> Result<Mail, String> {
+    if !mail.sealed {
+        return Ok(mail.clone());
+    }
+    let key = state
+        .auth
+        .sealing
+        .as_ref()
+        .ok_or("the message is sealed and the master key is not set")?;
+    let open = |s: &str| key.open_text(s, &mail.id).map_err(|e| e.to_string());
+    Ok(Mail {
+        subject: open(&mail.subject)?,
+        text: open(&mail.text)?,
+        html: open(&mail.html)?,
+        sealed: false,
+        ..mail.clone()
+    })
 }
 
 async fn send_one(

@@ -214,14 +214,21 @@ impl AuthService {
         let settings = self.email_settings()?;
         let mut all = vars.to_vec();
         all.push(("issuer", settings.origin.as_str()));
-        let m = settings.templates.render(kind, &all);
+        let mut m = settings.templates.render(kind, &all);
         let now = self.clock.now();
+        let id = URL_SAFE_NO_PAD.encode(random::<16>()?);
+        if let Some(key) = &self.sealing {
+            for part in [&mut m.subject, &mut m.text, &mut m.html] {
+                *part = key.seal_text(part, &id)?;
+            }
+        }
         let mail = Mail {
-            id: URL_SAFE_NO_PAD.encode(random::<16>()?),
+            id,
             to: to.to_owned(),
             subject: m.subject,
             text: m.text,
             html: m.html,
+            sealed: self.sealing.is_some(),
             attempts: 0,
             next_attempt_at: now,
             state: MailState::Pending,

@@ -23,6 +23,7 @@ CREATE TABLE outbox (
     subject         TEXT NOT NULL,
     text_body       TEXT NOT NULL,
     html_body       TEXT NOT NULL,
+    sealed          BOOLEAN NOT NULL,
     attempts        BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
     state           TEXT NOT NULL,

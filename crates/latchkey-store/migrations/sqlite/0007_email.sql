@@ -23,7 +23,9 @@ CREATE TABLE email_tokens (
 CREATE INDEX email_tokens_by_user ON email_tokens(user_id, kind);
 CREATE INDEX email_tokens_by_expiry ON email_tokens(expires_at);
 
--- Messages to send. state: pending, sent, failed. A sender claims a due
+-- Messages to send. state: pending, sent, failed. With a master key, the
+-- subject and bodies are sealed (sealed = 1: AES-256-GCM, base64, bound
+-- to the id), as they hold single-use links and codes. A sender claims a due
 -- pending row by moving next_attempt_at past its send (a lease), so two
 -- nodes never send one row at once; bodies are emptied once the row is
 -- sent or failed (they hold single-use links).
@@ -33,6 +35,7 @@ CREATE TABLE outbox (
     subject         TEXT NOT NULL,
     text_body       TEXT NOT NULL,
     html_body       TEXT NOT NULL,
+    sealed          INTEGER NOT NULL,
     attempts        INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     state           TEXT NOT NULL,

@@ -28,6 +28,7 @@ fn mail(id: &str, due_ms: i64) -> Mail {
         subject: "Hello".into(),
         text: "a link".into(),
         html: "<p>a link</p>".into(),
+        sealed: false,
         attempts: 0,
         next_attempt_at: t(due_ms),
         state: MailState::Pending,

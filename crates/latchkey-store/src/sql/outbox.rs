@@ -15,6 +15,7 @@ fn mail_from_row(row: &impl Columns) -> Result<Mail> {
         subject: row.text("subject")?,
         text: row.text("text_body")?,
         html: row.text("html_body")?,
+        sealed: row.flag("sealed")?,
         attempts: u32::try_from(row.int("attempts")?).map_err(corrupt)?,
         next_attempt_at: row.at("next_attempt_at")?,
         state: MailState::parse(&state)
@@ -28,14 +29,15 @@ fn mail_from_row(row: &impl Columns) -> Result<Mail> {
 impl<D: Dialect> Outbox for SqlStore<D> {
     async fn enqueue_mail(&self, m: &Mail) -> Result<()> {
         q(
-            "INSERT INTO outbox (id, recipient, subject, text_body, html_body, attempts, \
-             next_attempt_at, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO outbox (id, recipient, subject, text_body, html_body, sealed, attempts, \
+             next_attempt_at, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(m.id.as_str())
         .bind(m.to.as_str())
         .bind(m.subject.as_str())
         .bind(m.text.as_str())
         .bind(m.html.as_str())
+        .bind(m.sealed)
         .bind(i64::from(m.attempts))
         .bind(m.next_attempt_at)
         .bind(m.state.as_str())

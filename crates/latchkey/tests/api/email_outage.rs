@@ -48,3 +48,46 @@ async fn a_message_queued_while_smtp_is_down_is_sent_when_it_returns() {
     let counts = app.state.store().outbox_counts().await.unwrap();
     assert_eq!(counts.pending + counts.sent, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_master_key_a_waiting_message_holds_no_link_in_the_clear() {
+    if !smtp_enabled() {
+        return;
+    }
+    let mut peer = SmtpPeer::start();
+    let configure = peer.configure();
+    let app = TestApp::spawn_with(move |cfg| {
+        configure(cfg);
+        cfg.http.sealing = Some(latchkey_auth::SealingKey::new(zeroize_key()));
+    })
+    .await;
+    peer.stop();
+    let r = app.register_with_email("alice", "alice@example.com").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // What a copy of the database shows of the waiting message.
+    use sqlx::Row as _;
+    let pool = sqlx::SqlitePool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT subject, text_body, html_body, sealed FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let sealed: bool = row.get("sealed");
+    assert!(sealed);
+    for col in ["subject", "text_body", "html_body"] {
+        let v: String = row.get(col);
+        assert!(!v.contains("token=") && !v.contains("alice"), "{col}: {v}");
+    }
+    pool.close().await;
+    peer.resume();
+    app.advance(Duration::from_secs(60));
+    let m = peer.nth(1).await;
+    assert_eq!(m["subject"], "Confirm your e-mail address");
+    let token = crate::email_helpers::link_token(&m);
+    assert_eq!(app.verify_link(&token).await.status, StatusCode::NO_CONTENT);
+}
+
+fn zeroize_key() -> zeroize::Zeroizing<[u8; 32]> {
+    zeroize::Zeroizing::new([7; 32])
+}
