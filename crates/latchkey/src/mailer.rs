@@ -52,8 +52,11 @@ impl std::fmt::Debug for SmtpSettings {
     }
 }
 
-/// Messages claimed per read of the outbox.
-const BATCH: u32 = 16;
+/// Messages claimed per read of the outbox: one, so that a claim's lease
+/// covers one send and a message whose sender died waits only that long.
+const BATCH: u32 = 1;
+/// Beyond the send's own deadline, how long a claim stays leased.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Builds the SMTP transport for `s` (checked at start-up).
 pub fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
@@ -145,8 +148,8 @@ async fn send_due(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
 ) -> Result<usize, ()> {
     let now = state.clock.now();
-    // The lease outlasts every command's timeout of the batch's sends.
-    let lease = now.saturating_add(s.timeout.saturating_mul(4 * BATCH + 4));
+    // The lease outlasts the send's deadline (`send_deadline`).
+    let lease = now.saturating_add(send_deadline(s) + LEASE_MARGIN);
     let claimed = match state.store().claim_mail(now, lease, BATCH).await {
         Ok(c) => c,
         Err(e) => {
@@ -164,6 +167,11 @@ async fn send_due(
         record(state, mail, &delivery).await;
     }
     Ok(claimed.len())
+}
+
+/// The most one send may take: a few commands' timeouts.
+fn send_deadline(s: &SmtpSettings) -> Duration {
+    s.timeout.saturating_mul(4)
 }
 
 /// `mail` with its subject and bodies opened, when sealed.
@@ -201,7 +209,7 @@ async fn send_one(
             mail.html.clone(),
         ))
         .map_err(|e| format!("message: {e}"))?;
-    let sent = tokio::time::timeout(s.timeout.saturating_mul(4), transport.send(message)).await;
+    let sent = tokio::time::timeout(send_deadline(s), transport.send(message)).await;
     match sent {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),

@@ -69,6 +69,10 @@ impl Config {
         if self.http.public_origin.is_some() {
             self.http.public_origin = Some(origin_of(&issuer));
         }
+        if let Some(email) = &mut self.http.email {
+            // Links point at the issuer's origin.
+            email.origin = origin_of(&issuer);
+        }
         self.http.tokens.issuer.clone_from(&issuer);
         self.issuer = issuer;
     }

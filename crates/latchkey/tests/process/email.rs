@@ -94,6 +94,9 @@ fn email_env(port: u16, retry_initial: &str, retry_max: &str) -> Vec<(String, St
         ("LATCHKEY_EMAIL__RETRY_INITIAL", retry_initial.into()),
         ("LATCHKEY_EMAIL__RETRY_MAX", retry_max.into()),
         ("LATCHKEY_EMAIL__POLL_INTERVAL", "100ms".into()),
+        // A message whose sender was killed mid-send waits out its lease
+        // (4 × timeout + 5 s) before another sender takes it.
+        ("LATCHKEY_EMAIL__TIMEOUT", "2s".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
