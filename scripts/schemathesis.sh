@@ -51,6 +51,19 @@ per_address = 100000
 per_address = 100000
 [rate_limits.cookie_refresh]
 per_address = 100000
+[rate_limits.email_send]
+per_address = 100000
+[rate_limits.email_link]
+per_address = 100000
+[rate_limits.email_login]
+per_address = 100000
+
+# E-mail on (without it its routes answer 501, which schemathesis counts
+# as a server error); nothing listens on port 1: messages only queue.
+[email]
+smtp_url = "smtp://127.0.0.1:1"
+from = "schemathesis <no-reply@example.com>"
+per_recipient = 100000
 
 [tokens]
 access_ttl = "1h"

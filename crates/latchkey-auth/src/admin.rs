@@ -129,11 +129,13 @@ impl AuthService {
     }
 
     /// Creates an account; without a password it has no way in until one
-    /// is set or another way in is added.
+    /// is set or another way in is added. With `email`, the address is
+    /// recorded unverified and mailed a verification link.
     pub async fn create_account(
         &self,
         username: &str,
         password: Option<String>,
+        email: Option<&str>,
     ) -> Result<User, AuthError> {
         let username = Username::parse(username).map_err(|e| AuthError::Invalid {
             code: "invalid_username",
@@ -153,7 +155,15 @@ impl AuthService {
             created_at: self.clock.now(),
             disabled_at: None,
         };
-        match self.store.create_user(&user).await {
+        let created = match email {
+            Some(email) => match self.create_user_with_email(&user, email).await {
+                Err(AuthError::Store(StoreError::Conflict(_))) => Err(StoreError::Conflict("")),
+                Err(e) => return Err(e),
+                Ok(()) => Ok(()),
+            },
+            None => self.store.create_user(&user).await,
+        };
+        match created {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict(_)) => Err(AuthError::UsernameTaken),
             Err(e) => Err(e.into()),

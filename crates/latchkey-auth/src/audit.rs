@@ -26,6 +26,7 @@ pub mod kind {
     pub const MFA_REMOVED: &str = "mfa.removed";
     pub const MFA_FAILED: &str = "mfa.failed";
     pub const PASSWORD_CHANGED: &str = "password.changed";
+    pub const PASSWORD_RESET: &str = "password.reset";
     pub const SESSION_ENDED: &str = "session.ended";
     pub const TOKENS_REVOKED: &str = "tokens.revoked";
     pub const REFRESH_REUSE_DETECTED: &str = "refresh.reuse_detected";

@@ -69,6 +69,15 @@ pub enum AuthError {
     /// The request conflicts with the account's state (`code` says how).
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// `[email]` is not configured on this server.
+    #[error("e-mail is not configured on this server")]
+    EmailNotConfigured,
+    /// Another account has this e-mail address.
+    #[error("that e-mail address is taken")]
+    EmailTaken,
+    /// A verification or reset link that is unknown, used or expired.
+    #[error("the link is invalid, used or expired")]
+    InvalidLink,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]

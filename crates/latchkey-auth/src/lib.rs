@@ -9,6 +9,7 @@ pub mod access;
 pub mod admin;
 pub mod assurance;
 pub mod audit;
+pub mod email;
 pub mod error;
 pub mod federation;
 mod federation_accounts;
@@ -32,6 +33,7 @@ pub mod totp;
 
 pub use access::{BearerError, Subject, TokenService, TokenSettings};
 pub use assurance::Reauthenticate;
+pub use email::{EmailSettings, RecipientLimit};
 pub use error::AuthError;
 pub use federation::{Federated, Started};
 pub use issue::{BearerPair, Device, HybridLogin, IssuedSession, Refreshed, hybrid_binding};

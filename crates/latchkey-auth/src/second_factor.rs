@@ -75,6 +75,25 @@ pub(crate) struct Opened {
     pub(crate) user: User,
 }
 
+/// The methods of a login's first step (as its pending login recorded
+/// them: `pwd`, `email`), then `method`.
+fn first_steps(passed: &str, method: Method) -> Vec<Method> {
+    let mut methods: Vec<Method> = passed
+        .split_whitespace()
+        .filter_map(|v| match v {
+            "pwd" => Some(Method::Password),
+            "email" => Some(Method::Email),
+            "fed" => Some(Method::Federated),
+            _ => None,
+        })
+        .collect();
+    if methods.is_empty() {
+        methods.push(Method::Password);
+    }
+    methods.push(method);
+    methods
+}
+
 /// What binds a pending login to its client: the address and user agent.
 fn client_binding(client: &Device) -> [u8; 32] {
     let ip = client.ip.as_deref().unwrap_or("");
@@ -237,19 +256,21 @@ impl AuthService {
         self.settle(keys).await?;
         used(&opened.user, method);
         let now = self.clock.now();
-        // The first step was a password or a provider sign-in.
-        let (first, federated) = if opened.pending.passed.split(' ').any(|m| m == "fed") {
-            (
-                Method::Federated,
-                self.take_stashed_login(&opened.hash).await?,
-            )
+        // The first step was a password, an e-mailed code or a provider
+        // sign-in (whose provider session is kept beside the pending login).
+        let federated = if opened.pending.passed.split(' ').any(|m| m == "fed") {
+            self.take_stashed_login(&opened.hash).await?
         } else {
-            (Method::Password, None)
+            None
         };
         Ok(SecondStep {
             principal: Principal {
                 federated,
-                ..Principal::new(opened.user, vec![first, method], now)
+                ..Principal::new(
+                    opened.user,
+                    first_steps(&opened.pending.passed, method),
+                    now,
+                )
             },
             flavour: opened.flavour,
             remember: opened.pending.remember,

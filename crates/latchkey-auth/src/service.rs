@@ -26,6 +26,8 @@ pub struct AuthService {
     pub sealing: Option<SealingKey>,
     /// The WebAuthn relying party; `None` when passkeys are not configured.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// E-mail (links, codes, the outbox); `None` without `[email]`.
+    pub email: Option<crate::email::EmailSettings>,
 }
 
 /// The policies the use cases apply (from configuration).

@@ -30,6 +30,27 @@ impl SealingKey {
     pub fn new(key: Zeroizing<[u8; 32]>) -> Self {
         Self(Arc::new(key))
     }
+
+    /// `plain` sealed (AES-256-GCM) and bound to `aad`, as base64 text
+    /// (outbox bodies, which hold single-use links and codes).
+    pub fn seal_text(&self, plain: &str, aad: &str) -> Result<String, AuthError> {
+        use base64::Engine as _;
+        let sealed = latchkey_tokens::seal(&self.0, plain.as_bytes(), aad.as_bytes())
+            .map_err(|e| AuthError::Internal(format!("sealing: {e}")))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+    }
+
+    /// The text [`seal_text`](Self::seal_text) sealed with `aad`.
+    pub fn open_text(&self, sealed: &str, aad: &str) -> Result<String, AuthError> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| AuthError::Internal("a sealed text is not base64".into()))?;
+        let plain = latchkey_tokens::open(&self.0, &bytes, aad.as_bytes())
+            .map_err(|e| AuthError::Internal(format!("opening a sealed text: {e}")))?;
+        String::from_utf8(plain.to_vec())
+            .map_err(|_| AuthError::Internal("a sealed text is not UTF-8".into()))
+    }
 }
 
 impl std::fmt::Debug for SealingKey {

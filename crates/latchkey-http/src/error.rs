@@ -44,6 +44,12 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     UsernameTaken,
+    /// Another account has this e-mail address.
+    EmailTaken,
+    /// `[email]` is not configured.
+    EmailNotConfigured,
+    /// A verification or reset link that is unknown, used or expired.
+    InvalidLink,
     /// The password was right and a second factor is needed:
     /// `POST /v1/mfa/verify` with `mfa_token` completes the login.
     MfaRequired {
@@ -148,9 +154,11 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UsernameTaken | Self::Conflict | Self::ConflictWith { .. } => {
+            Self::UsernameTaken | Self::Conflict | Self::ConflictWith { .. } | Self::EmailTaken => {
                 StatusCode::CONFLICT
             }
+            Self::EmailNotConfigured => StatusCode::NOT_IMPLEMENTED,
+            Self::InvalidLink => StatusCode::UNAUTHORIZED,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -191,6 +199,9 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UsernameTaken => "username_taken",
+            Self::EmailTaken => "email_taken",
+            Self::EmailNotConfigured => "email_not_configured",
+            Self::InvalidLink => "invalid_link",
             Self::Conflict => "conflict",
             Self::Invalid { code, .. }
             | Self::BadRequest { code, .. }
@@ -253,6 +264,9 @@ impl ApiError {
             Self::NotFound => "There is nothing here.".into(),
             Self::MethodNotAllowed => "This method is not allowed here.".into(),
             Self::UsernameTaken => "That username is taken.".into(),
+            Self::EmailTaken => "That e-mail address belongs to another account.".into(),
+            Self::EmailNotConfigured => "E-mail is not configured on this server.".into(),
+            Self::InvalidLink => "The link is invalid, used or expired.".into(),
             Self::Conflict => {
                 "The request conflicted with another change; nothing was changed. Try again.".into()
             }
@@ -335,6 +349,9 @@ impl From<AuthError> for ApiError {
             AuthError::ProviderUnavailable => Self::UpstreamUnavailable("OpenID provider".into()),
             AuthError::RegistrationDisabled => Self::RegistrationDisabled,
             AuthError::Conflict { code, detail } => Self::ConflictWith { code, detail },
+            AuthError::EmailNotConfigured => Self::EmailNotConfigured,
+            AuthError::EmailTaken => Self::EmailTaken,
+            AuthError::InvalidLink => Self::InvalidLink,
             AuthError::Store(e) => e.into(),
             AuthError::Internal(cause) => Self::Internal(cause),
         }

@@ -115,6 +115,23 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))
+        .merge(email_router())
+}
+
+/// E-mail: the JSON routes and the pages.
+fn email_router() -> OpenApiRouter<AppState> {
+    use routes::email;
+    OpenApiRouter::new()
+        .routes(routes!(email::set))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::forgot))
+        .routes(routes!(email::reset))
+        .routes(routes!(email::code))
+        .routes(routes!(email::login))
+        .routes(routes!(ui::email::forgot_page, ui::email::forgot_submit))
+        .routes(routes!(ui::email::reset_page, ui::email::reset_submit))
+        .routes(routes!(ui::email::verify_page, ui::email::verify_submit))
+        .routes(routes!(ui::email::account_email))
 }
 
 static OPENAPI: LazyLock<serde_json::Value> = LazyLock::new(|| {

@@ -70,6 +70,15 @@ pub struct AddressLimits {
     /// its callback, and back-channel logout: 60 a minute, each counted
     /// apart.
     pub oidc: RouteLimit,
+    /// `POST /v1/password/forgot` and `POST /v1/email/code` (each may send
+    /// a message), counted apart: 10 an hour.
+    pub email_send: RouteLimit,
+    /// `POST /v1/email/verify` and `POST /v1/password/reset` (link
+    /// tokens), counted apart: 30 a minute.
+    pub email_link: RouteLimit,
+    /// `POST /v1/email/login` (each code is also counted by the login
+    /// throttle and the code's five tries): 30 a minute.
+    pub email_login: RouteLimit,
 }
 
 impl Default for AddressLimits {
@@ -85,6 +94,9 @@ impl Default for AddressLimits {
             passkey_login: RouteLimit::new(30, 60),
             admin: RouteLimit::new(600, 60),
             oidc: RouteLimit::new(60, 60),
+            email_send: RouteLimit::new(10, 3600),
+            email_link: RouteLimit::new(30, 60),
+            email_login: RouteLimit::new(30, 60),
         }
     }
 }
@@ -107,10 +119,17 @@ impl AddressLimits {
                 Some(("passkey_options", self.passkey_options))
             }
             "/v1/passkeys/login" => Some(("passkey_login", self.passkey_login)),
-            r if r.starts_with("/admin/") => Some(("admin", self.admin)),
             "/v1/oidc/{provider}/start" => Some(("oidc_start", self.oidc)),
             "/v1/oidc/{provider}/callback" => Some(("oidc_callback", self.oidc)),
             "/v1/oidc/{provider}/backchannel-logout" => Some(("oidc_logout", self.oidc)),
+            "/v1/password/forgot" => Some(("password_forgot", self.email_send)),
+            "/v1/email/code" => Some(("email_code", self.email_send)),
+            "/v1/email/verify" => Some(("email_verify", self.email_link)),
+            "/v1/password/reset" => Some(("password_reset", self.email_link)),
+            "/v1/email/login" => Some(("email_login", self.email_login)),
+            "/forgot" => Some(("ui_forgot", self.email_send)),
+            "/reset" | "/verify" => Some(("ui_email_link", self.email_link)),
+            r if r.starts_with("/admin/") => Some(("admin", self.admin)),
             _ => None,
         }
     }
@@ -128,6 +147,9 @@ impl AddressLimits {
             self.passkey_login,
             self.admin,
             self.oidc,
+            self.email_send,
+            self.email_link,
+            self.email_login,
         ]
         .iter()
         .map(|l| l.window)
@@ -139,11 +161,16 @@ impl AddressLimits {
 /// The route layer: counts the request against its address and refuses it
 /// over the limit. Requests without a known address are not limited.
 pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The e-mail pages count their forms, not their GETs.
+    let page_view = req.method() == axum::http::Method::GET
+        && matches!(req.uri().path(), "/forgot" | "/reset" | "/verify");
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    let limited = route.and_then(|p| state.settings.address_limits.for_route(p));
+    let limited = route
+        .filter(|_| !page_view)
+        .and_then(|p| state.settings.address_limits.for_route(p));
     let Some((name, limit)) = limited else {
         return next.run(req).await;
     };

@@ -61,6 +61,9 @@ pub struct Metrics {
     pub rate_limited: Family<LimitLabels, Counter>,
     pub mfa: Family<MfaLabels, Counter>,
     pub password_hashes_running: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Outbox deliveries: `sent`, `retry` (a failed try that will be
+    /// tried again) and `failed` (given up).
+    pub emails: Family<OutcomeLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -108,8 +111,15 @@ impl Metrics {
             "argon2id hashes running now (at most one per core)",
             password_hashes_running.clone(),
         );
+        let emails = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "emails",
+            "E-mail delivery attempts by outcome (sent, retry, failed)",
+            emails.clone(),
+        );
         Self {
             registry,
+            emails,
             logins,
             requests,
             active_sessions,
@@ -125,6 +135,10 @@ impl Metrics {
 
     pub fn mfa(&self, method: &'static str, outcome: &'static str) {
         self.mfa.get_or_create(&MfaLabels { method, outcome }).inc();
+    }
+
+    pub fn email(&self, outcome: &'static str) {
+        self.emails.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn rate_limited(&self, limit: &'static str) {

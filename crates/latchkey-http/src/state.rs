@@ -76,6 +76,9 @@ pub struct Settings {
     pub forward_auth: crate::forward_auth::ForwardAuthSettings,
     /// `[oidc.providers.NAME]`: the OpenID Connect providers to sign in with.
     pub oidc_providers: Vec<latchkey_oidc::ProviderConfig>,
+    /// `[email]`: links, codes and the outbox; `None` turns the e-mail
+    /// routes into `501 email_not_configured`.
+    pub email: Option<latchkey_auth::EmailSettings>,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -170,6 +173,7 @@ impl Default for Settings {
             audit_retention: Duration::from_secs(90 * 86_400),
             forward_auth: crate::forward_auth::ForwardAuthSettings::default(),
             oidc_providers: Vec::new(),
+            email: None,
         }
     }
 }
@@ -247,6 +251,7 @@ impl AppState {
                 .passkeys
                 .relying_party(&settings.tokens.issuer)
                 .ok(),
+            email: settings.email.clone(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         let oidc = crate::oidc::Providers::new(&settings.oidc_providers, &settings.tokens.issuer);

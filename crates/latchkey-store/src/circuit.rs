@@ -30,6 +30,7 @@ use crate::{Result, Store, StoreError};
 mod admin;
 mod audit;
 mod delegate;
+mod email;
 mod federation;
 mod groups;
 mod passkeys;

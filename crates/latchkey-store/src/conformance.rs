@@ -23,6 +23,7 @@ mod accounts;
 mod admin;
 mod assurance;
 mod audit;
+mod email;
 mod errors;
 mod federation;
 mod groups;
@@ -35,6 +36,7 @@ pub use accounts::*;
 pub use admin::*;
 pub use assurance::*;
 pub use audit::*;
+pub use email::*;
 pub use errors::*;
 pub use federation::*;
 pub use groups::*;
@@ -139,7 +141,13 @@ macro_rules! conformance_suite {
             oidc_a_federated_user_is_created_with_its_identity_or_not_at_all,
             oidc_logins_are_found_by_subject_or_sid_until_they_expire,
             oidc_a_logout_token_is_used_once_even_concurrently,
-            oidc_concurrent_callbacks_take_a_pending_authorisation_once
+            oidc_concurrent_callbacks_take_a_pending_authorisation_once,
+            email_addresses_are_unique_by_domain_case_and_kept_as_entered,
+            email_a_user_created_with_a_taken_address_is_not_stored,
+            email_tokens_are_taken_once_as_their_kind_before_expiry,
+            email_concurrent_takes_of_a_token_yield_one,
+            email_codes_end_at_the_last_wrong_try,
+            email_outbox_rows_are_claimed_once_and_finish
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

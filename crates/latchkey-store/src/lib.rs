@@ -22,6 +22,7 @@ pub mod audit;
 pub mod circuit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod email;
 pub mod federation;
 pub mod groups;
 pub mod mfa;
@@ -231,6 +232,10 @@ pub trait LoginFailures: Send + Sync {
 
 pub use admin::{Admin, AdminKeyRecord, UserQuery};
 pub use audit::{Audit, AuditEvent, EventQuery};
+pub use email::{
+    Address, Addresses, CodeTry, Delivery, EmailToken, EmailTokens, Mail, MailState, Outbox,
+    OutboxCounts, TokenKind, address_key,
+};
 pub use federation::{FederatedLogin, Federation, LinkedIdentity};
 pub use groups::Groups;
 pub use mfa::{
@@ -256,6 +261,9 @@ pub trait Store:
     + Audit
     + Groups
     + Federation
+    + Addresses
+    + EmailTokens
+    + Outbox
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

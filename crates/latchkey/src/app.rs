@@ -29,6 +29,8 @@ pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
 /// How often the signing-key set is reloaded (a rotation by the CLI or
 /// another node is picked up within this).
 pub const KEY_RELOAD: Duration = Duration::from_secs(30);
+/// How long sent and failed messages stay in the outbox (bodies emptied).
+pub const MAIL_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub struct Application {
     listener: TcpListener,
@@ -42,6 +44,7 @@ pub struct Application {
     policy: KeyPolicy,
     cursor: i64,
     server: crate::server::ServerSettings,
+    smtp: Option<crate::mailer::SmtpSettings>,
 }
 
 /// Opens the store named by `url` (SQLite or PostgreSQL).
@@ -235,6 +238,7 @@ impl Application {
             policy,
             cursor,
             server: connection_settings(config),
+            smtp: config.smtp.clone(),
         })
     }
 
@@ -264,6 +268,7 @@ impl Application {
             tokio::spawn(poll_revocations(self.state.clone(), self.cursor)),
             tokio::spawn(reload_keys(self.state.clone(), self.policy.clone())),
         ];
+        tasks.extend(crate::mailer::spawn(&self.state, self.smtp));
         let extra = [
             self.metrics
                 .map(|(l, _)| (l, latchkey_http::metrics_router(self.state.clone()))),
@@ -331,7 +336,14 @@ async fn sweep_forever(state: AppState) {
             .settings
             .login_limits
             .window
-            .max(state.settings.address_limits.longest_window());
+            .max(state.settings.address_limits.longest_window())
+            .max(
+                state
+                    .settings
+                    .email
+                    .as_ref()
+                    .map_or(Duration::ZERO, |e| e.limit.window),
+            );
         let cutoff = now.saturating_sub(longest);
         let store = state.store();
         let swept = [
@@ -348,6 +360,11 @@ async fn sweep_forever(state: AppState) {
                     .await,
             ),
             ("provider sign-ins", store.sweep_federation(now).await),
+            ("e-mail tokens", store.sweep_email_tokens(now).await),
+            (
+                "sent e-mail",
+                store.sweep_mail(now.saturating_sub(MAIL_KEPT)).await,
+            ),
         ];
         for (what, result) in swept {
             if let Err(e) = result {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod events_cli;
 pub mod fdlimit;
+pub mod mailer;
 pub mod server;
 pub mod telemetry;
 pub mod user_cli;

@@ -125,6 +125,7 @@ async fn service() -> (AuthService, Arc<ManualClock>, tempfile::TempDir) {
         },
         sealing: Some(SealingKey::new(zeroize::Zeroizing::new([5; 32]))),
         webauthn: None,
+        email: None,
     };
     (auth, clock, dir)
 }

@@ -59,6 +59,9 @@ pub struct CreateUser {
     pub username: String,
     /// Without one, the account has no password way in.
     pub password: Option<String>,
+    /// Recorded unverified, and mailed a verification link (needs
+    /// `[email]`: otherwise `501 email_not_configured`).
+    pub email: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -94,7 +97,7 @@ async fn view(state: &AppState, user: User) -> Result<AdminUserView, ApiError> {
     Ok(AdminUserView {
         id: user.id.to_string(),
         username: user.username.to_string(),
-        email: None,
+        email: state.store.address_of(user.id).await?.map(|a| a.email),
         disabled: user.disabled_at.is_some(),
         created_at: user.created_at.to_rfc3339(),
         mfa,
@@ -193,7 +196,8 @@ pub async fn list(
         (status = 201, body = AdminUserView),
         (status = 401, body = Problem, description = "invalid_admin_key"),
         (status = 403, body = Problem, description = "insufficient_scope: needs users:write"),
-        (status = 409, body = Problem, description = "username_taken"),
+        (status = 409, body = Problem, description = "username_taken, email_taken"),
+        (status = 501, body = Problem, description = "email_not_configured: an e-mail address without [email]"),
         (status = 422, body = Problem, description = "invalid_username, invalid_password"),
         (status = 429, body = Problem, description = "rate_limited"),
     ),
@@ -206,7 +210,7 @@ pub async fn create(
     admin.require("users:write")?;
     let user = state
         .auth
-        .create_account(&body.username, body.password)
+        .create_account(&body.username, body.password, body.email.as_deref())
         .await?;
     tracing::info!(user_id = %user.id, admin_key = %admin.key.id, "user created by an operator");
     admin

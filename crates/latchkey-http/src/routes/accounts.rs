@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use latchkey_auth::PasswordChange;
 use latchkey_auth::password_change::{capitalise, policy_error};
+use latchkey_auth::{AuthError, PasswordChange};
 use latchkey_core::{Password, UserId, Username};
 use latchkey_store::{Keep, StoreError, User};
 use serde::Deserialize;
@@ -26,6 +26,14 @@ pub struct RegisterRequest {
     /// 8–256 characters, never truncated, no NUL, not the username.
     #[schema(min_length = 8, max_length = 256, pattern = "^[^\\x00]*$")]
     pub password: String,
+    /// An address to verify (a verification link is mailed to it); needs
+    /// `[email]`.
+    #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:"]{1,64}@[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:".]([^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:"]*[^\s\x00-\x1f\x7f-\x9f@<>()\[\]\\,;:".])?$"#
+    )]
+    pub email: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -42,9 +50,10 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 201, body = UserView),
         (status = 403, body = Problem, description = "registration_disabled"),
-        (status = 409, body = Problem, description = "username_taken"),
-        (status = 422, body = Problem, description = "invalid_username, invalid_password (e.g. equal to the username), invalid_request"),
+        (status = 409, body = Problem, description = "username_taken, email_taken"),
+        (status = 422, body = Problem, description = "invalid_username, invalid_password (e.g. equal to the username), invalid_email, invalid_request"),
         (status = 429, body = Problem, description = "rate_limited"),
+        (status = 501, body = Problem, description = "email_not_configured (an e-mail was given)"),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -59,6 +68,10 @@ pub async fn register(
     })?;
     let password =
         Password::new_for(body.password, &username).map_err(|e| ApiError::from(policy_error(e)))?;
+    if let Some(email) = &body.email {
+        state.auth.email_settings()?;
+        latchkey_auth::email::parse_address(email)?;
+    }
     if state.store.user_by_name(&username).await?.is_some() {
         return Err(ApiError::UsernameTaken);
     }
@@ -69,9 +82,13 @@ pub async fn register(
         created_at: state.clock.now(),
         disabled_at: None,
     };
-    match state.store.create_user(&user).await {
+    let created = match &body.email {
+        Some(email) => state.auth.create_user_with_email(&user, email).await,
+        None => state.store.create_user(&user).await.map_err(Into::into),
+    };
+    match created {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(ApiError::UsernameTaken),
+        Err(AuthError::Store(StoreError::Conflict(_))) => return Err(ApiError::UsernameTaken),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(user_id = %user.id, "user registered");

@@ -22,6 +22,8 @@ pub struct MeResponse {
     pub amr: Vec<String>,
     /// When the credential's holder last authenticated (Unix seconds).
     pub auth_time: i64,
+    #[serde(flatten)]
+    pub address: super::email::AddressView,
 }
 
 /// The authenticated user, by any credential.
@@ -43,6 +45,7 @@ pub async fn me(
             .ok_or(ApiError::InvalidToken)?,
     };
     let assurance = credential.assurance();
+    let address = super::email::AddressView::of(&state, credential.user_id()).await?;
     Ok((
         NO_STORE,
         AppJson(MeResponse {
@@ -50,6 +53,7 @@ pub async fn me(
             auth: credential.kind(),
             amr: assurance.amr,
             auth_time: assurance.auth_time.unix_seconds(),
+            address,
         }),
     ))
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cookie;
+pub mod email;
 pub mod identities;
 pub mod me;
 pub mod mfa;

@@ -46,6 +46,8 @@ pub struct CurrentSessionResponse {
     pub amr: Vec<String>,
     /// When this session's holder last authenticated (Unix seconds).
     pub auth_time: i64,
+    #[serde(flatten)]
+    pub address: super::email::AddressView,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -105,9 +107,13 @@ pub async fn login(
         (status = 200, body = CurrentSessionResponse),
         (status = 401, body = Problem, description = "unauthenticated"),
     ))]
-pub async fn current(auth: SessionAuth) -> impl IntoResponse {
+pub async fn current(
+    State(state): State<AppState>,
+    auth: SessionAuth,
+) -> Result<impl IntoResponse, ApiError> {
     let s = &auth.session;
-    (
+    let address = super::email::AddressView::of(&state, s.user_id).await?;
+    Ok((
         NO_STORE,
         AppJson(CurrentSessionResponse {
             user: UserView::new(s.user_id, &auth.username),
@@ -119,8 +125,9 @@ pub async fn current(auth: SessionAuth) -> impl IntoResponse {
             },
             amr: s.assurance.amr.clone(),
             auth_time: s.assurance.auth_time.unix_seconds(),
+            address,
         }),
-    )
+    ))
 }
 
 /// Log out: the session is deleted and the cookie cleared.

@@ -69,11 +69,13 @@ pub struct LoginForm {
     pub(super) rd: Option<String>,
 }
 
-/// `GET /login`'s query: `out` after signing out, `rd` where to go once
-/// signed in.
+/// `GET /login`'s query: `out` after signing out, `reset` after a
+/// password reset, `rd` where to go once signed in.
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     pub(super) out: Option<String>,
+    /// After a password reset.
+    pub(super) reset: Option<String>,
     pub(super) rd: Option<String>,
 }
 

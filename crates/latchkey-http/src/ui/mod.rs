@@ -14,6 +14,8 @@
 
 pub mod account;
 pub mod activity;
+pub mod email;
+pub mod email_pages;
 pub mod forms;
 pub mod mfa;
 pub mod mfa_pages;
@@ -195,6 +197,8 @@ pub async fn login_page(
     }
     let message = if q.out.is_some() {
         LoginMessage::LoggedOut
+    } else if q.reset.is_some() {
+        LoginMessage::PasswordReset
     } else {
         LoginMessage::None
     };
@@ -210,6 +214,7 @@ pub(crate) fn login_form(
     rd: Option<&str>,
 ) -> Response {
     let passkeys = state.auth.webauthn.is_some();
+    let forgot = state.settings.email.is_some();
     let res = passkeys::allow_script(
         passkeys,
         page(
@@ -220,6 +225,7 @@ pub(crate) fn login_form(
                 passkeys,
                 rd,
                 oidc::provider_buttons(&state.oidc),
+                forgot,
             ),
         ),
     );
@@ -317,6 +323,7 @@ pub async fn account_page(
         Some("mfa-off") => Some("Two-step sign-in is off."),
         Some("passkey") => Some("Passkey added."),
         Some("passkey-deleted") => Some("Passkey deleted."),
+        Some("email") => Some("A verification link is on its way to the new address."),
         _ => None,
     };
     let password_error = match q.password_error.as_deref() {
@@ -403,9 +410,18 @@ pub(super) async fn render_account_with(
         Ok(m) => m,
         Err(e) => return error_page(e),
     };
+    let address = if state.settings.email.is_some() {
+        match state.store.address_of(auth.session.user_id).await {
+            Ok(a) => Some(a),
+            Err(e) => return error_page(ApiError::from(e)),
+        }
+    } else {
+        None
+    };
     let account = Account {
         activity: &activity,
         identities,
+        address: address.as_ref().map(Option::as_ref),
         username: &auth.username,
         amr: &auth.session.assurance.amr,
         passkeys: passkeys.as_deref(),

@@ -17,6 +17,8 @@ pub enum LoginMessage {
     LoggedOut,
     /// A two-step sign-in that expired or failed too often.
     SignInAgain,
+    /// After a password reset.
+    PasswordReset,
 }
 
 pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) -> Markup {
@@ -43,12 +45,14 @@ pub(super) fn layout(title: &str, narrow: bool, header: Markup, body: Markup) ->
 
 /// The sign-in page; with `passkeys`, also "Sign in with a passkey" and
 /// passkey autofill on the username field (the page's only script).
+/// With `forgot` (e-mail configured), a "Forgot password?" link.
 pub fn login(
     message: &LoginMessage,
     username: &str,
     passkeys: bool,
     rd: Option<&str>,
     providers: Markup,
+    forgot: bool,
 ) -> Markup {
     let autocomplete = if passkeys {
         "username webauthn"
@@ -67,6 +71,7 @@ pub fn login(
                 LoginMessage::Busy => div.error role="alert" { "The server is busy. Try again in a moment." },
                 LoginMessage::LoggedOut => div.notice role="status" { "You are signed out." },
                 LoginMessage::SignInAgain => div.error role="alert" { "That sign-in expired. Sign in again." },
+                LoginMessage::PasswordReset => div.notice role="status" { "Your password was changed. Sign in with the new one." },
                 LoginMessage::None => {},
             }
             form method="post" action="/login" {
@@ -80,6 +85,7 @@ pub fn login(
                 label.check { input type="checkbox" name="remember" value="on"; "Keep me signed in on this device" }
                 button.wide type="submit" { "Sign in" }
             }
+            @if forgot { p { a #forgot href="/forgot" { "Forgot password?" } } }
             @if passkeys {
                 button.wide.quiet #passkey-signin type="button" data-rd=[rd] { "Sign in with a passkey" }
                 (super::passkeys::script_tag())
@@ -98,6 +104,8 @@ pub struct SessionRow<'a> {
 }
 
 pub struct Account<'a> {
+    /// The user's address; `None` when e-mail is not configured.
+    pub address: Option<Option<&'a latchkey_store::Address>>,
     pub username: &'a Username,
     /// How this session signed in (RFC 8176 `amr` values).
     pub amr: &'a [String],
@@ -150,6 +158,9 @@ pub fn account(a: &Account<'_>) -> Markup {
         @if let Some(passkeys) = a.passkeys {
             (super::passkeys::card(passkeys, a.csrf))
             (super::passkeys::script_tag())
+        }
+        @if let Some(address) = a.address {
+            (super::email_pages::address_card(address, a.csrf))
         }
         (password_card(a))
         (super::activity::card(a.activity, a.now))
@@ -357,6 +368,7 @@ mod tests {
             true,
             rd,
             html! {},
+            true,
         )
         .into_string();
         let page = page.replace(r#"<script src="/assets/passkeys.js" defer></script>"#, "");

@@ -80,6 +80,7 @@ mod audit;
 mod cache;
 mod codec;
 mod conn;
+mod email;
 mod ended;
 mod failures;
 mod fanout;

@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::server::ServerSettings;
 
+mod email;
 mod env;
 mod forward_auth;
 mod keys;
@@ -66,6 +67,8 @@ pub struct Config {
     /// service variables, test switches, misspellings), for one warning at
     /// start.
     pub ignored_env: Vec<String>,
+    /// `[email]`: how the outbox's messages are sent (`None`: e-mail off).
+    pub smtp: Option<crate::mailer::SmtpSettings>,
 }
 
 impl Config {
@@ -74,6 +77,10 @@ impl Config {
     pub fn adopt_issuer(&mut self, issuer: String) {
         if self.http.public_origin.is_some() {
             self.http.public_origin = Some(origin_of(&issuer));
+        }
+        if let Some(email) = &mut self.http.email {
+            // Links point at the issuer's origin.
+            email.origin = origin_of(&issuer);
         }
         self.http.tokens.issuer.clone_from(&issuer);
         self.issuer = issuer;
@@ -220,6 +227,10 @@ fn validate(
     http.sealing = master_key
         .as_ref()
         .map(|k| latchkey_auth::SealingKey::new(k.zeroizing()));
+    let smtp = email::email_settings(&mut v, &issuer).map(|(smtp, email)| {
+        http.email = Some(email);
+        smtp
+    });
     audience_conflicts(&http, v.errors);
     passkey_problems(&http, &issuer, v.errors);
     if http.sessions.idle_timeout > http.sessions.absolute_timeout {
@@ -250,6 +261,7 @@ fn validate(
         server,
         circuit,
         ignored_env: Vec::new(),
+        smtp,
     })
 }
 

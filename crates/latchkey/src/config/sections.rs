@@ -50,6 +50,8 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
         forward_auth: super::forward_auth::settings(v),
         // Set from the `[oidc.providers.NAME]` tables (see `mod.rs`).
         oidc_providers: Vec::new(),
+        // Set from `[email]` (see `email.rs`).
+        email: None,
     }
 }
 
@@ -223,7 +225,7 @@ pub(super) fn connection_settings(v: &mut Values<'_>) -> (ServerSettings, Circui
 /// `rate_limits.NAME.per_address` and `.window` for each limited endpoint.
 fn address_limits(v: &mut Values<'_>) -> AddressLimits {
     let mut limits = AddressLimits::default();
-    let slots: [(&str, &mut RouteLimit); 10] = [
+    let slots: [(&str, &mut RouteLimit); 13] = [
         ("register", &mut limits.register),
         ("token_refresh", &mut limits.token_refresh),
         ("token_revoke", &mut limits.token_revoke),
@@ -234,6 +236,9 @@ fn address_limits(v: &mut Values<'_>) -> AddressLimits {
         ("passkey_login", &mut limits.passkey_login),
         ("admin", &mut limits.admin),
         ("oidc", &mut limits.oidc),
+        ("email_send", &mut limits.email_send),
+        ("email_link", &mut limits.email_link),
+        ("email_login", &mut limits.email_login),
     ];
     for (name, slot) in slots {
         if let Some(n) = v.count(&format!("rate_limits.{name}.per_address")) {

@@ -439,3 +439,21 @@ async fn admin_routes_are_limited_per_address() {
         .await;
     assert_problem(&r, 429, "rate_limited");
 }
+
+#[tokio::test]
+async fn an_address_for_a_new_user_needs_email_configured() {
+    let app = TestApp::spawn().await;
+    let key = admin_key(&app, "ops", &[]).await;
+    let body = json!({"username": "erin", "email": "erin@example.com"});
+    let r = app
+        .admin(&key, reqwest::Method::POST, "/admin/v1/users", Some(body))
+        .await;
+    assert_problem(&r, 501, "email_not_configured");
+    let r = app
+        .admin(&key, reqwest::Method::GET, "/admin/v1/users?q=erin", None)
+        .await;
+    assert!(
+        r.json()["users"].as_array().unwrap().is_empty(),
+        "nothing stored"
+    );
+}

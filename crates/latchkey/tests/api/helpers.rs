@@ -236,7 +236,8 @@ impl TestApp {
         let what = format!("{} {}", req.method(), req.url().path());
         // A second step (`/v1/mfa/verify`) answers as the login it completes.
         let is_login = req.method() == Method::POST
-            && ["/v1/session/login", "/v1/mfa/verify"].contains(&req.url().path());
+            && ["/v1/session/login", "/v1/mfa/verify", "/v1/email/login"]
+                .contains(&req.url().path());
         let res = self.client.execute(req).await.expect("request sent");
         let status = res.status();
         let headers = res.headers().clone();

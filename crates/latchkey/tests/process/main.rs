@@ -8,6 +8,7 @@ mod admin_cli;
 mod cli;
 mod cluster;
 mod durability;
+mod email;
 mod memory;
 mod mfa_cli;
 mod server;
