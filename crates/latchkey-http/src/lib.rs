@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod random;
 pub mod routes;
+pub mod settings;
 pub mod state;
 pub mod ui;
 
@@ -98,7 +99,7 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::root))
         .routes(routes!(revocations::feed))
         .routes(routes!(ui::login_page, ui::login_submit))
-        .routes(routes!(ui::account_page))
+        .routes(routes!(ui::account_page::account_page))
         .routes(routes!(ui::account::end_session))
         .routes(routes!(ui::account::logout_everywhere))
         .routes(routes!(ui::account::logout))

@@ -133,6 +133,7 @@ macro_rules! conformance_suite {
             disabling_a_user_ends_everything_in_one_transaction,
             deleting_a_user_keeps_the_revocations_of_what_they_held,
             audit_events_are_read_by_user_type_and_position,
+            audit_events_are_read_newest_first_and_outlive_their_user,
             audit_events_are_swept_after_retention,
             families_are_listed_live_with_their_device_and_last_use,
             groups_are_per_user_sorted_and_idempotent,

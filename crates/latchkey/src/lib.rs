@@ -12,6 +12,7 @@ pub mod events_cli;
 pub mod fdlimit;
 pub mod mailer;
 pub mod server;
+mod tasks;
 pub mod telemetry;
 pub mod user_cli;
 

@@ -6,6 +6,7 @@
 //! limited per address like every route a stranger can reach.
 
 mod events;
+mod user_sessions;
 mod users;
 
 use axum::extract::{FromRequestParts, State};
@@ -29,8 +30,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::read, users::update, users::delete))
-        .routes(routes!(users::sessions, users::end_sessions))
-        .routes(routes!(users::reset_mfa))
+        .routes(routes!(
+            user_sessions::sessions,
+            user_sessions::end_sessions
+        ))
+        .routes(routes!(user_sessions::reset_mfa))
         .routes(routes!(rotate_keys))
         .routes(routes!(events::list))
 }

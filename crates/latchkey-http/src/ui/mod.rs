@@ -13,7 +13,10 @@
 //! included, are HTML pages ([`forms::error_page`]).
 
 pub mod account;
+pub mod account_page;
 pub mod activity;
+
+pub(crate) use account_page::render_account;
 pub mod email;
 pub mod email_pages;
 pub mod forms;
@@ -42,7 +45,7 @@ use crate::cookies;
 use crate::error::ApiError;
 use crate::login::{issue_session, sign_in};
 use crate::state::AppState;
-use pages::{Account, LoginMessage, SessionRow};
+use pages::LoginMessage;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -298,148 +301,6 @@ pub async fn login_submit(
         }
         Err(e) => error_page(e),
     }
-}
-
-/// Who you are, your sessions, and the buttons to end them.
-#[utoipa::path(get, path = "/account", tag = "ui",
-    responses((status = 200, content_type = "text/html", body = String),
-              (status = 303, description = "Not signed in: to /login")))]
-pub async fn account_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<AccountQuery>, QueryRejection>,
-) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
-    let auth = match load_session(&headers, &state).await {
-        Ok(loaded) => match loaded.touch(&state).await {
-            Ok(auth) => auth,
-            Err(e) => return ui_rejection(&state, e),
-        },
-        Err(e) => return ui_rejection(&state, e),
-    };
-    let notice = match q.notice.as_deref() {
-        Some("password") => Some("Password changed. Your other sessions were signed out."),
-        Some("ended") => Some("Session ended."),
-        Some("mfa-off") => Some("Two-step sign-in is off."),
-        Some("passkey") => Some("Passkey added."),
-        Some("passkey-deleted") => Some("Passkey deleted."),
-        Some("email") => Some("A verification link is on its way to the new address."),
-        _ => None,
-    };
-    let password_error = match q.password_error.as_deref() {
-        Some("wrong") => Some("The current password is wrong."),
-        Some("mismatch") => Some("The two new passwords differ."),
-        Some("unchanged") => Some("The new password is the current one; choose another."),
-        Some("policy") => Some(
-            "The new password must be 8 to 256 characters, without NUL, and not your username.",
-        ),
-        _ => None,
-    };
-    let messages = Messages {
-        notice,
-        error: None,
-        password_error,
-    };
-    render_account_with(&state, &auth, messages, StatusCode::OK).await
-}
-
-/// What the account page says besides its cards.
-#[derive(Default)]
-pub(super) struct Messages<'a> {
-    pub notice: Option<&'a str>,
-    pub error: Option<&'a str>,
-    pub password_error: Option<&'a str>,
-}
-
-pub(super) async fn render_account(
-    state: &AppState,
-    auth: &SessionAuth,
-    notice: Option<&str>,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let messages = Messages {
-        notice,
-        error,
-        password_error: None,
-    };
-    render_account_with(state, auth, messages, status).await
-}
-
-pub(super) async fn render_account_with(
-    state: &AppState,
-    auth: &SessionAuth,
-    messages: Messages<'_>,
-    status: StatusCode,
-) -> Response {
-    let Messages {
-        notice,
-        error,
-        password_error,
-    } = messages;
-    let now = state.clock.now();
-    let mut sessions = match state.auth.live_logins(Some(auth.session.user_id)).await {
-        Ok(s) => s,
-        Err(e) => return error_page(e.into()),
-    };
-    let is_current =
-        |l: &latchkey_auth::LiveLogin| l.kind == "session" && l.id == auth.session.handle.as_str();
-    let passkeys = match passkeys::of(state, auth.session.user_id).await {
-        Ok(p) => p,
-        Err(e) => return error_page(e),
-    };
-    // This device first, then newest first (a stable sort keeps that order).
-    sessions.sort_by_key(|s| !is_current(s));
-    let csrf = state.csrf.token(auth.session.handle.as_str());
-    let mfa = match state.auth.mfa_state(auth.session.user_id).await {
-        Ok(m) => m,
-        Err(e) => return error_page(e.into()),
-    };
-    let recent = latchkey_store::EventQuery {
-        user: Some(auth.session.user_id),
-        newest_first: true,
-        limit: activity::SHOWN,
-        ..latchkey_store::EventQuery::default()
-    };
-    let activity = match state.store.events(recent).await {
-        Ok(a) => a,
-        Err(e) => return error_page(ApiError::from(e)),
-    };
-
-    let identities = match oidc::identities_markup(state, auth.session.user_id).await {
-        Ok(m) => m,
-        Err(e) => return error_page(e),
-    };
-    let address = if state.settings.email.is_some() {
-        match state.store.address_of(auth.session.user_id).await {
-            Ok(a) => Some(a),
-            Err(e) => return error_page(ApiError::from(e)),
-        }
-    } else {
-        None
-    };
-    let account = Account {
-        activity: &activity,
-        identities,
-        address: address.as_ref().map(Option::as_ref),
-        username: &auth.username,
-        amr: &auth.session.assurance.amr,
-        passkeys: passkeys.as_deref(),
-        csrf: &csrf,
-        sessions: sessions
-            .iter()
-            .map(|s| SessionRow {
-                login: s,
-                current: is_current(s),
-            })
-            .collect(),
-        notice,
-        error,
-        password_error,
-        now,
-        mfa,
-    };
-    passkeys::allow_script(passkeys.is_some(), page(status, pages::account(&account)))
 }
 
 /// The root: to the account page (which sends a stranger to sign in).

@@ -16,7 +16,8 @@ fn event(kind: &str, user: Option<&User>, at_ms: i64) -> AuditEvent {
     }
 }
 
-pub async fn audit_events_are_read_by_user_type_and_position(store: &dyn Store) {
+/// Four events, for alice, bob and nobody; their ids in order.
+async fn four_events(store: &dyn Store) -> (User, Vec<i64>) {
     let alice = user(store, "alice", 1).await;
     let bob = user(store, "bob", 2).await;
     let mut ids = Vec::new();
@@ -29,72 +30,76 @@ pub async fn audit_events_are_read_by_user_type_and_position(store: &dyn Store) 
         ids.push(store.record_event(&event(kind, who, at)).await.unwrap());
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
-    let all = store
-        .events(EventQuery {
-            limit: 10,
-            ..EventQuery::default()
-        })
-        .await
-        .unwrap();
+    (alice, ids)
+}
+
+fn query(limit: u32) -> EventQuery<'static> {
+    EventQuery {
+        limit,
+        ..EventQuery::default()
+    }
+}
+
+pub async fn audit_events_are_read_by_user_type_and_position(store: &dyn Store) {
+    let (alice, ids) = four_events(store).await;
+    let all = store.events(query(10)).await.unwrap();
     assert_eq!(all.len(), 4);
-    assert_eq!(
-        all[0],
-        AuditEvent {
-            id: ids[0],
-            ..event("login.succeeded", Some(&alice), 0)
-        }
-    );
-    let of_alice = store
-        .events(EventQuery {
-            user: Some(alice.id),
-            limit: 10,
-            ..EventQuery::default()
-        })
+    let first = AuditEvent {
+        id: ids[0],
+        ..event("login.succeeded", Some(&alice), 0)
+    };
+    assert_eq!(all[0], first);
+    let of_alice = EventQuery {
+        user: Some(alice.id),
+        ..query(10)
+    };
+    let kinds: Vec<_> = store
+        .events(of_alice)
         .await
-        .unwrap();
-    let kinds: Vec<_> = of_alice.iter().map(|e| e.kind.as_str()).collect();
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
     assert_eq!(kinds, ["login.succeeded", "user.disabled"]);
-    let failed = store
-        .events(EventQuery {
-            kind: Some("login.failed"),
-            limit: 10,
-            ..EventQuery::default()
-        })
+    let failed = EventQuery {
+        kind: Some("login.failed"),
+        ..query(10)
+    };
+    assert_eq!(store.events(failed).await.unwrap().len(), 2);
+    let page = EventQuery {
+        after: Some(ids[1]),
+        ..query(1)
+    };
+    let page: Vec<_> = store
+        .events(page)
         .await
-        .unwrap();
-    assert_eq!(failed.len(), 2);
-    let page = store
-        .events(EventQuery {
-            after: Some(ids[1]),
-            limit: 1,
-            ..EventQuery::default()
-        })
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(page, [ids[2]]);
+}
+
+pub async fn audit_events_are_read_newest_first_and_outlive_their_user(store: &dyn Store) {
+    let (alice, ids) = four_events(store).await;
+    let newest = EventQuery {
+        newest_first: true,
+        ..query(2)
+    };
+    let newest: Vec<_> = store
+        .events(newest)
         .await
-        .unwrap();
-    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2]]);
-    let newest = store
-        .events(EventQuery {
-            newest_first: true,
-            limit: 2,
-            ..EventQuery::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        newest.iter().map(|e| e.id).collect::<Vec<_>>(),
-        [ids[3], ids[2]]
-    );
-    // A user's events outlive the user.
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(newest, [ids[3], ids[2]]);
     store.delete_user(alice.id, at(5)).await.unwrap();
-    let kept = store
-        .events(EventQuery {
-            user: Some(alice.id),
-            limit: 10,
-            ..EventQuery::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(kept.len(), 2);
+    let of_alice = EventQuery {
+        user: Some(alice.id),
+        ..query(10)
+    };
+    assert_eq!(store.events(of_alice).await.unwrap().len(), 2);
 }
 
 pub async fn audit_events_are_swept_after_retention(store: &dyn Store) {

@@ -231,17 +231,7 @@ fn validate(
         http.email = Some(email);
         smtp
     });
-    audience_conflicts(&http, v.errors);
-    passkey_problems(&http, &issuer, v.errors);
-    if http.sessions.idle_timeout > http.sessions.absolute_timeout {
-        v.errors.push(
-            "`sessions.idle_timeout` must not be longer than `sessions.absolute_timeout`".into(),
-        );
-    }
-    if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
-        v.errors
-            .push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
-    }
+    cross_checks(&http, &issuer, v.errors);
     if !errors.is_empty() {
         errors.sort();
         return Err(ConfigErrors(errors));
@@ -263,6 +253,21 @@ fn validate(
         ignored_env: Vec::new(),
         smtp,
     })
+}
+
+/// Rules between keys: audiences apart, a relying party that fits the
+/// issuer, timeouts and refresh lifetimes that make sense together.
+fn cross_checks(http: &Settings, issuer: &str, errors: &mut Vec<String>) {
+    audience_conflicts(http, errors);
+    passkey_problems(http, issuer, errors);
+    if http.sessions.idle_timeout > http.sessions.absolute_timeout {
+        errors.push(
+            "`sessions.idle_timeout` must not be longer than `sessions.absolute_timeout`".into(),
+        );
+    }
+    if http.tokens.refresh_grace >= http.tokens.refresh_ttl {
+        errors.push("`tokens.refresh_grace` must be shorter than `tokens.refresh_ttl`".into());
+    }
 }
 
 /// The flattened document split into known keys, `[bff.apis.NAME]` and

@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use latchkey_auth::AuthError;
-use latchkey_store::StoreError;
+use axum::http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
 #[derive(Debug)]
@@ -131,6 +128,20 @@ pub struct Problem {
     pub methods: Option<Vec<&'static str>>,
 }
 
+// The longer details, named so that `detail` stays one screen.
+const PASSKEYS_OFF: &str = "Passkeys are not configured on this server (see webauthn.rp_id).";
+const ADMIN_KEY: &str = "Admin routes need `Authorization: Bearer` with a live admin key.";
+const TOKEN_IN_QUERY: &str =
+    "Access tokens are accepted in the Authorization header, never in the URL.";
+const CSRF: &str = "The request lacks a valid X-CSRF-Token or comes from another site.";
+const MFA_TOKEN: &str = "The mfa_token is invalid, expired or used; sign in again.";
+const REAUTH: &str = "This needs the current password or a sign-in less than 5 minutes old.";
+const CONFLICT: &str =
+    "The request conflicted with another change; nothing was changed. Try again.";
+const REVOCATIONS: &str = "Token revocations cannot be checked right now; try again shortly.";
+const MFA_REQUIRED: &str =
+    "A second factor is required: send a code with the mfa_token to /v1/mfa/verify.";
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -229,47 +240,30 @@ impl ApiError {
         match self {
             Self::InvalidCredentials => "The username or password is wrong.".into(),
             Self::PasskeyRefused => "The passkey was refused; start again.".into(),
-            Self::PasskeysUnavailable => {
-                "Passkeys are not configured on this server (see webauthn.rp_id).".into()
-            }
+            Self::PasskeysUnavailable => PASSKEYS_OFF.into(),
             Self::Unauthenticated { .. } => "A valid credential is required.".into(),
             Self::InvalidToken => "The access token is invalid, expired or revoked.".into(),
-            Self::InvalidAdminKey => {
-                "Admin routes need `Authorization: Bearer` with a live admin key.".into()
-            }
+            Self::InvalidAdminKey => ADMIN_KEY.into(),
             Self::InsufficientScope(scope) => format!("The admin key lacks the `{scope}` scope."),
             Self::UserNotFound => "There is no user with this id.".into(),
             Self::InvalidGrant => "The refresh token is invalid, expired, spent or revoked.".into(),
             Self::InvalidClient => "Client authentication failed.".into(),
-            Self::TokenInQuery => {
-                "Access tokens are accepted in the Authorization header, never in the URL.".into()
-            }
-            Self::CsrfFailed => {
-                "The request lacks a valid X-CSRF-Token or comes from another site.".into()
-            }
+            Self::TokenInQuery => TOKEN_IN_QUERY.into(),
+            Self::CsrfFailed => CSRF.into(),
             Self::RegistrationDisabled => "Registration is disabled on this server.".into(),
-            Self::MfaRequired { .. } => {
-                "A second factor is required: send a code with the mfa_token to /v1/mfa/verify."
-                    .into()
-            }
+            Self::MfaRequired { .. } => MFA_REQUIRED.into(),
             Self::InvalidCode => "The code is wrong or was already used.".into(),
-            Self::InvalidMfaToken => {
-                "The mfa_token is invalid, expired or used; sign in again.".into()
-            }
+            Self::InvalidMfaToken => MFA_TOKEN.into(),
             Self::MfaAlreadyEnabled => "This second factor is already active.".into(),
             Self::MfaNotEnabled => "There is no such second factor to use or change.".into(),
-            Self::ReauthenticationRequired => {
-                "This needs the current password or a sign-in less than 5 minutes old.".into()
-            }
+            Self::ReauthenticationRequired => REAUTH.into(),
             Self::NotFound => "There is nothing here.".into(),
             Self::MethodNotAllowed => "This method is not allowed here.".into(),
             Self::UsernameTaken => "That username is taken.".into(),
             Self::EmailTaken => "That e-mail address belongs to another account.".into(),
             Self::EmailNotConfigured => "E-mail is not configured on this server.".into(),
             Self::InvalidLink => "The link is invalid, used or expired.".into(),
-            Self::Conflict => {
-                "The request conflicted with another change; nothing was changed. Try again.".into()
-            }
+            Self::Conflict => CONFLICT.into(),
             Self::Invalid { detail, .. }
             | Self::BadRequest { detail, .. }
             | Self::Forbidden { detail, .. }
@@ -281,9 +275,7 @@ impl ApiError {
             Self::RateLimited { .. } => "Too many attempts; try again later.".into(),
             Self::Overloaded => "The server is busy; try again shortly.".into(),
             Self::StoreUnavailable(_) => "The store is unavailable; try again shortly.".into(),
-            Self::RevocationStateUnknown => {
-                "Token revocations cannot be checked right now; try again shortly.".into()
-            }
+            Self::RevocationStateUnknown => REVOCATIONS.into(),
             Self::UpstreamUnavailable(api) => format!("The upstream API `{api}` is unreachable."),
             Self::UpstreamTimeout(api) => {
                 format!("The upstream API `{api}` did not answer in time.")
@@ -311,124 +303,14 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => Self::StoreUnavailable(m),
-            // A broken uniqueness or reference rule the handler did not
-            // expect is a lost race, not a server fault.
-            StoreError::Conflict(_) => Self::Conflict,
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-/// The one mapping from the use cases' errors to HTTP.
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::InvalidCredentials => Self::InvalidCredentials,
-            AuthError::UsernameTaken => Self::UsernameTaken,
-            AuthError::InvalidAdminKey => Self::InvalidAdminKey,
-            AuthError::InvalidGrant => Self::InvalidGrant,
-            AuthError::PasskeyRefused => Self::PasskeyRefused,
-            AuthError::PasskeysUnavailable => Self::PasskeysUnavailable,
-            AuthError::UnknownUser => Self::Unauthenticated { clear: None },
-            AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
-            AuthError::Overloaded => Self::Overloaded,
-            AuthError::Invalid { code, detail } => Self::Invalid { code, detail },
-            AuthError::InvalidCode => Self::InvalidCode,
-            AuthError::InvalidMfaToken => Self::InvalidMfaToken,
-            AuthError::FactorExists => Self::MfaAlreadyEnabled,
-            AuthError::NoFactor => Self::MfaNotEnabled,
-            AuthError::ReauthenticationRequired => Self::ReauthenticationRequired,
-            AuthError::FederationRefused(why) => Self::BadRequest {
-                code: "oidc_failed",
-                detail: format!("The provider sign-in was refused: {why}."),
-            },
-            AuthError::ProviderUnavailable => Self::UpstreamUnavailable("OpenID provider".into()),
-            AuthError::RegistrationDisabled => Self::RegistrationDisabled,
-            AuthError::Conflict { code, detail } => Self::ConflictWith { code, detail },
-            AuthError::EmailNotConfigured => Self::EmailNotConfigured,
-            AuthError::EmailTaken => Self::EmailTaken,
-            AuthError::InvalidLink => Self::InvalidLink,
-            AuthError::Store(e) => e.into(),
-            AuthError::Internal(cause) => Self::Internal(cause),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match &self {
-            Self::StoreUnavailable(cause) => tracing::error!(%cause, "store unavailable"),
-            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
-            _ => {}
-        }
-        let status = self.status();
-        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut res = (status, body).into_response();
-        let h = res.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        match &self {
-            Self::Unauthenticated { clear } => {
-                h.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"latchkey\""),
-                );
-                if let Some(cookie) = clear {
-                    h.insert(header::SET_COOKIE, cookie.clone());
-                }
-            }
-            Self::InvalidToken => {
-                h.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"latchkey\", error=\"invalid_token\""),
-                );
-            }
-            Self::InvalidClient => {
-                h.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"latchkey\""),
-                );
-            }
-            Self::InvalidAdminKey => {
-                h.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"latchkey-admin\""),
-                );
-            }
-            Self::InvalidCredentials | Self::MfaRequired { .. } => {
-                h.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"latchkey\""),
-                );
-            }
-            Self::RateLimited { retry_after } => {
-                h.insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(retry_after.as_secs().max(1)),
-                );
-            }
-            Self::RequestTimeout => {
-                h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            Self::Overloaded | Self::StoreUnavailable(_) | Self::RevocationStateUnknown => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        res
-    }
-}
+mod convert;
+mod response;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_auth::AuthError;
+    use latchkey_store::StoreError;
 
     #[test]
     fn an_unexpected_store_conflict_is_409_conflict_not_500() {
