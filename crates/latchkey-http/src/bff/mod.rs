@@ -146,15 +146,27 @@ async fn upstream_token(
     } else {
         Vec::new()
     };
+    mint_for(state, credential, &assurance, &groups, &api.audience)
+}
+
+/// A short-lived token of `credential`'s login for `audience` (an API
+/// behind the BFF, or forward auth's upstreams), carrying `groups`.
+pub(crate) fn mint_for(
+    state: &AppState,
+    credential: &Credential,
+    assurance: &latchkey_core::Assurance,
+    groups: &[String],
+    audience: &str,
+) -> Result<String, ApiError> {
     let subject = Subject {
-        user,
+        user: credential.user_id(),
         sid: credential.sid(),
-        assurance: &assurance,
-        groups: &groups,
+        assurance,
+        groups,
     };
     let (token, _) = state
         .tokens
-        .session_token(subject, &api.audience, state.clock.now())
+        .session_token(subject, audience, state.clock.now())
         .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
     Ok(token)
 }

@@ -155,9 +155,19 @@ pub async fn forgot(
     State(state): State<AppState>,
     AppJson(body): AppJson<EmailRequest>,
 ) -> Result<Response, ApiError> {
+    queue(&state, &body, |email| Job::Reset { email })
+}
+
+/// Queues the job `job` makes for the address in `body` (for the node's
+/// worker: the answer does not wait on, or tell, whether it is known).
+fn queue(
+    state: &AppState,
+    body: &EmailRequest,
+    job: impl FnOnce(String) -> Job,
+) -> Result<Response, ApiError> {
     state.auth.email_settings()?;
     let email = parse_address(&body.email)?;
-    state.auth.queue_job(Job::Reset { email })?;
+    state.auth.queue_job(job(email))?;
     Ok(accepted())
 }
 
@@ -201,10 +211,7 @@ pub async fn code(
     State(state): State<AppState>,
     AppJson(body): AppJson<EmailRequest>,
 ) -> Result<Response, ApiError> {
-    state.auth.email_settings()?;
-    let email = parse_address(&body.email)?;
-    state.auth.queue_job(Job::Code { email })?;
-    Ok(accepted())
+    queue(&state, &body, |email| Job::Code { email })
 }
 
 /// Sign in with a mailed code; answers as the password login of the

@@ -21,7 +21,6 @@ use crate::bearer::Credential;
 use crate::error::{ApiError, Problem};
 use crate::forward_auth::{self, Decision, OriginalRequest, Who, redirect};
 use crate::state::AppState;
-use latchkey_auth::Subject;
 
 /// Check a request on behalf of a reverse proxy.
 #[utoipa::path(get, path = "/v1/verify", tag = "forward-auth",
@@ -199,20 +198,8 @@ async fn allowed(
     {
         return Err(denied());
     }
-    let subject = Subject {
-        user,
-        sid: credential.sid(),
-        assurance: &assurance,
-        groups: &groups,
-    };
-    let (token, _) = state
-        .tokens
-        .session_token(
-            subject,
-            &state.settings.tokens.forward_auth_audience,
-            state.clock.now(),
-        )
-        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+    let audience = &state.settings.tokens.forward_auth_audience;
+    let token = crate::bff::mint_for(state, credential, &assurance, &groups, audience)?;
     let mut res = (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response();
     let h = res.headers_mut();
     let mut set = |name: &'static str, value: String| {
