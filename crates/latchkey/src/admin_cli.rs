@@ -12,6 +12,7 @@ pub enum AdminKeysCommand {
     /// Make an admin key and print it (shown this once; stored hashed).
     Create {
         /// A name for the key: 1-64 of a-z A-Z 0-9 . _ -
+        #[arg(allow_hyphen_values = true)]
         name: String,
         /// A scope (repeat for several): users:read, users:write,
         /// sessions:write, keys:write, events:read. None: every scope.
@@ -23,6 +24,7 @@ pub enum AdminKeysCommand {
     /// Revoke the live key named NAME: it stops working at once.
     Revoke {
         /// The key's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
     },
 }

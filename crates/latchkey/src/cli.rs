@@ -92,6 +92,7 @@ pub enum UserCommand {
     /// Create a user; the password is read from standard input.
     Add {
         /// Username: 1–64 of A-Z a-z 0-9 . _ - @ +
+        #[arg(allow_hyphen_values = true)]
         name: String,
         /// Read the password from standard input (the only way: never argv).
         #[arg(long, required = true)]
@@ -101,6 +102,7 @@ pub enum UserCommand {
     /// end all their sessions and token families.
     MfaReset {
         /// The user's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
     },
     #[command(flatten)]
@@ -108,6 +110,7 @@ pub enum UserCommand {
     /// Show a user's groups, after adding and removing the ones given.
     Groups {
         /// The user's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
         /// Add the user to this group (repeatable).
         #[arg(long, value_name = "GROUP")]
@@ -139,7 +142,8 @@ pub enum SessionsCommand {
             required_unless_present = "id"
         )]
         user: Option<String>,
-        /// The session's id (as listed).
+        /// The session's or login's id (as listed; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: Option<String>,
     },
 }

@@ -18,6 +18,7 @@ pub enum AccountCommand {
     /// session and token of the user.
     Passwd {
         /// The user's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
         /// Read the password from standard input (the only way: never argv).
         #[arg(long, required = true)]
@@ -36,16 +37,19 @@ pub enum AccountCommand {
     /// fail like a wrong password.
     Disable {
         /// The user's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
     },
     /// Enable a disabled user again.
     Enable {
         /// The user's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
     },
     /// Delete a user with everything they own.
     Delete {
         /// The user's name.
+        #[arg(allow_hyphen_values = true)]
         name: String,
     },
 }

@@ -227,3 +227,33 @@ async fn i16_kubernetes_service_variables_do_not_stop_start_up() {
     }
     assert!(!warnings[0].contains("10.0.0.7"), "values are not logged");
 }
+
+/// Session ids are base64url and one in 64 starts with `-`: the CLI read
+/// such an id as an unknown flag (a usage error) instead of an id.
+#[test]
+fn i16_a_session_id_starting_with_a_hyphen_is_read_as_an_id() {
+    let (_dir, path) = temp();
+    let out = cli(
+        &path,
+        &["sessions", "revoke", "-AbCdEfGhIjKlMnOpQrStUv"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no session or login with id -AbCdEf"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(&path, &["sessions", "revoke", "--user", "nobody"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--user is still a flag: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("no user named nobody"),
+        "{}",
+        stderr(&out)
+    );
+}
