@@ -57,6 +57,16 @@ per_address = 100000
 per_address = 100000
 [rate_limits.email_login]
 per_address = 100000
+[rate_limits.mfa_verify]
+per_address = 100000
+[rate_limits.passkey_options]
+per_address = 100000
+[rate_limits.passkey_login]
+per_address = 100000
+[rate_limits.oidc]
+per_address = 100000
+[rate_limits.admin]
+per_address = 100000
 
 # E-mail on (without it its routes answer 501, which schemathesis counts
 # as a server error); nothing listens on port 1: messages only queue.
