@@ -112,6 +112,7 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::stylesheet))
         .routes(routes!(ui::passkeys::script))
         .routes(routes!(ui::passkeys::delete))
+        .routes(routes!(ui::oidc::unlink))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

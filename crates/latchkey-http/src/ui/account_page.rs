@@ -38,6 +38,7 @@ pub async fn account_page(
         Some("passkey") => Some("Passkey added."),
         Some("passkey-deleted") => Some("Passkey deleted."),
         Some("email") => Some("A verification link is on its way to the new address."),
+        Some("unlinked") => Some("Sign-in unlinked."),
         _ => None,
     };
     let password_error = match q.password_error.as_deref() {
@@ -93,6 +94,7 @@ struct AccountData {
 async fn account_data(
     state: &AppState,
     user: latchkey_core::UserId,
+    csrf: &str,
 ) -> Result<AccountData, ApiError> {
     let recent = latchkey_store::EventQuery {
         user: Some(user),
@@ -109,7 +111,7 @@ async fn account_data(
         passkeys: passkeys::of(state, user).await?,
         mfa: state.auth.mfa_state(user).await?,
         activity: state.store.events(recent).await?,
-        identities: oidc::identities_markup(state, user).await?,
+        identities: oidc::identities_markup(state, user, csrf).await?,
         address,
     })
 }
@@ -120,7 +122,8 @@ pub(crate) async fn render_account_with(
     messages: Messages<'_>,
     status: StatusCode,
 ) -> Response {
-    let mut data = match account_data(state, auth.session.user_id).await {
+    let csrf = state.csrf.token(auth.session.handle.as_str());
+    let mut data = match account_data(state, auth.session.user_id, &csrf).await {
         Ok(d) => d,
         Err(e) => return error_page(e),
     };
@@ -128,7 +131,6 @@ pub(crate) async fn render_account_with(
         |l: &latchkey_auth::LiveLogin| l.kind == "session" && l.id == auth.session.handle.as_str();
     // This device first, then newest first (a stable sort keeps that order).
     data.sessions.sort_by_key(|s| !is_current(s));
-    let csrf = state.csrf.token(auth.session.handle.as_str());
     let account = Account {
         activity: &data.activity,
         identities: data.identities,

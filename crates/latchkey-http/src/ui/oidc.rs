@@ -59,7 +59,7 @@ pub fn provider_buttons(providers: &Providers) -> Markup {
 }
 
 /// The account page's card: linked identities, and links to link more.
-pub fn identities_card(identities: &[LinkedIdentity], providers: &Providers) -> Markup {
+pub fn identities_card(identities: &[LinkedIdentity], providers: &Providers, csrf: &str) -> Markup {
     html! {
         div.card {
             h2 { "Linked sign-ins" }
@@ -71,6 +71,10 @@ pub fn identities_card(identities: &[LinkedIdentity], providers: &Providers) -> 
                         li {
                             (i.provider)
                             @if let Some(email) = &i.email { " · " (email) }
+                            form.inline method="post" action={ "/account/identities/" (i.id) "/unlink" } {
+                                input type="hidden" name="csrf_token" value=(csrf);
+                                button.quiet type="submit" { "Unlink" }
+                            }
                         }
                     }
                 }
@@ -91,10 +95,45 @@ pub fn identities_card(identities: &[LinkedIdentity], providers: &Providers) -> 
 pub(super) async fn identities_markup(
     state: &crate::state::AppState,
     user: latchkey_core::UserId,
+    csrf: &str,
 ) -> Result<Markup, crate::error::ApiError> {
     if state.oidc.all().is_empty() {
         return Ok(html! {});
     }
     let identities = state.auth.identities(user).await?;
-    Ok(identities_card(&identities, &state.oidc))
+    Ok(identities_card(&identities, &state.oidc, csrf))
+}
+
+/// Unlink one of your provider identities (refused while it is the
+/// account's last way in: the page says so at the top).
+#[utoipa::path(post, path = "/account/identities/{id}/unlink", tag = "ui",
+    operation_id = "ui_unlink_identity",
+    params(("id" = String, Path, description = "Identity id")),
+    request_body(content = super::CsrfOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To /account; /login when not signed in"),
+              (status = 403, content_type = "text/html", body = String, description = "The refusal page: cross-site or wrong CSRF token"),
+              (status = 404, content_type = "text/html", body = String, description = "No such identity of yours"),
+              (status = 409, content_type = "text/html", body = String, description = "The account page: it is the last way in")))]
+pub async fn unlink(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    ui: super::UiForm<super::CsrfOnly>,
+) -> axum::response::Response {
+    use crate::error::ApiError;
+    let Ok(axum::extract::Path(id)) = id else {
+        return super::error_page(ApiError::NotFound);
+    };
+    match state
+        .auth
+        .unlink_identity(ui.auth.session.user_id, &id)
+        .await
+    {
+        Ok(true) => super::see_other("/account?notice=unlinked"),
+        Ok(false) => super::error_page(ApiError::NotFound),
+        Err(latchkey_auth::AuthError::Conflict { detail, .. }) => {
+            let status = axum::http::StatusCode::CONFLICT;
+            super::render_account(&state, &ui.auth, None, Some(&detail), status).await
+        }
+        Err(e) => super::error_page(e.into()),
+    }
 }

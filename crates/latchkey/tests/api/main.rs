@@ -40,6 +40,7 @@ mod no_leaks;
 mod oidc;
 mod oidc_flavours;
 mod oidc_peer;
+mod oidc_unlink_page;
 mod operations;
 mod passkeys;
 mod passkeys_ui;

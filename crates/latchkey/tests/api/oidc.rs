@@ -27,7 +27,7 @@ pub async fn me(app: &TestApp, session: &str) -> (u16, serde_json::Value) {
 }
 
 /// Signs in `sub` in a fresh browser; the session cookie.
-async fn signed_in(app: &TestApp, peer: &Peer, sub: &str) -> String {
+pub async fn signed_in(app: &TestApp, peer: &Peer, sub: &str) -> String {
     peer.next_login(sub, sub).await;
     let mut browser = Browser::default();
     let cb = browser.sign_in(app, "", None).await;
