@@ -4,7 +4,7 @@
 //! of them can be ended by its id.
 
 use latchkey_core::{Timestamp, UserId};
-use latchkey_store::Ended;
+use latchkey_store::{Ended, Store};
 
 use crate::error::AuthError;
 use crate::service::AuthService;
@@ -21,47 +21,59 @@ pub struct LiveLogin {
     pub created_at: Timestamp,
     /// A session's last request, or a family's last refresh.
     pub last_used_at: Timestamp,
+    /// When it ends unless used (a session) or at the latest (a family).
+    pub expires_at: Timestamp,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     /// How its holder signed in (RFC 8176).
     pub amr: Vec<String>,
 }
 
+/// The live logins of `user` (everyone's with `None`) at `now`, most
+/// recently used first (for the CLI, which has a store and no service).
+pub async fn live_logins(
+    store: &dyn Store,
+    user: Option<UserId>,
+    now: Timestamp,
+) -> Result<Vec<LiveLogin>, AuthError> {
+    let mut all: Vec<LiveLogin> = store
+        .list_sessions(user, now)
+        .await?
+        .into_iter()
+        .map(|s| LiveLogin {
+            id: s.handle.to_string(),
+            user_id: s.user_id,
+            kind: "session".into(),
+            created_at: s.created_at,
+            last_used_at: s.last_seen_at,
+            expires_at: s.idle_expires_at.min(s.absolute_expires_at),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            amr: s.assurance.amr,
+        })
+        .collect();
+    let families = store.list_families(user, now).await?;
+    all.extend(families.into_iter().map(|f| LiveLogin {
+        id: f.id,
+        user_id: f.user_id,
+        kind: f.kind,
+        created_at: f.created_at,
+        last_used_at: f.last_used_at,
+        expires_at: f.expires_at,
+        user_agent: f.user_agent,
+        ip: f.ip,
+        amr: f.assurance.amr,
+    }));
+    // Stable: ties keep sessions (newest first) before families.
+    all.sort_by_key(|l| std::cmp::Reverse(l.last_used_at));
+    Ok(all)
+}
+
 impl AuthService {
     /// The live logins of `user` (everyone's with `None`), most recently
     /// used first.
     pub async fn live_logins(&self, user: Option<UserId>) -> Result<Vec<LiveLogin>, AuthError> {
-        let now = self.clock.now();
-        let mut all: Vec<LiveLogin> = self
-            .store
-            .list_sessions(user, now)
-            .await?
-            .into_iter()
-            .map(|s| LiveLogin {
-                id: s.handle.to_string(),
-                user_id: s.user_id,
-                kind: "session".into(),
-                created_at: s.created_at,
-                last_used_at: s.last_seen_at,
-                user_agent: s.user_agent,
-                ip: s.ip,
-                amr: s.assurance.amr,
-            })
-            .collect();
-        let families = self.store.list_families(user, now).await?;
-        all.extend(families.into_iter().map(|f| LiveLogin {
-            id: f.id,
-            user_id: f.user_id,
-            kind: f.kind,
-            created_at: f.created_at,
-            last_used_at: f.last_used_at,
-            user_agent: f.user_agent,
-            ip: f.ip,
-            amr: f.assurance.amr,
-        }));
-        // Stable: ties keep sessions (newest first) before families.
-        all.sort_by_key(|l| std::cmp::Reverse(l.last_used_at));
-        Ok(all)
+        live_logins(self.store.as_ref(), user, self.clock.now()).await
     }
 
     /// Ends the login `id` of `owner` (with `None`, of anyone): a session

@@ -96,8 +96,19 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(passkeys::login))
         .merge(routes::oidc::router())
         .routes(routes!(verify::verify))
-        .routes(routes!(ui::root))
         .routes(routes!(revocations::feed))
+        .merge(page_router())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+        .merge(email_router())
+}
+
+/// The server-rendered pages and their assets.
+fn page_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ui::root))
         .routes(routes!(ui::login_page, ui::login_submit))
         .routes(routes!(ui::account_page::account_page))
         .routes(routes!(ui::account::end_session))
@@ -113,11 +124,6 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ui::passkeys::script))
         .routes(routes!(ui::passkeys::delete))
         .routes(routes!(ui::oidc::unlink))
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
-        .routes(routes!(ops::openapi))
-        .merge(email_router())
 }
 
 /// E-mail: the JSON routes and the pages.

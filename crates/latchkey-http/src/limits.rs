@@ -161,21 +161,20 @@ impl AddressLimits {
 /// The route layer: counts the request against its address and refuses it
 /// over the limit. Requests without a known address are not limited.
 pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // The e-mail pages count their forms, not their GETs.
-    let page_view = req.method() == axum::http::Method::GET
-        && matches!(req.uri().path(), "/forgot" | "/reset" | "/verify");
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
+    // A page's form gets a page back, never problem JSON; a page counts
+    // its forms, not its views.
+    let page = route.is_some_and(|p| !p.starts_with("/v1/") && !p.starts_with("/admin/"));
+    let page_view = page && req.method() == axum::http::Method::GET;
     let limited = route
         .filter(|_| !page_view)
         .and_then(|p| state.settings.address_limits.for_route(p));
     let Some((name, limit)) = limited else {
         return next.run(req).await;
     };
-    // A page's form gets a page back, never problem JSON.
-    let page = route.is_some_and(|p| !p.starts_with("/v1/") && !p.starts_with("/admin/"));
     let ip = client_ip(
         req.extensions(),
         req.headers(),

@@ -171,57 +171,6 @@ pub async fn user_add(store: &dyn Store, name: &str) -> anyhow::Result<()> {
     }
 }
 
-/// One live login as `sessions list` shows it.
-struct Row {
-    id: String,
-    kind: String,
-    user_id: UserId,
-    created_at: latchkey_core::Timestamp,
-    last_used_at: latchkey_core::Timestamp,
-    expires_at: latchkey_core::Timestamp,
-    ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-/// Every live login (cookie sessions, bearer and hybrid logins) of `user`
-/// or of everyone, most recently used first.
-async fn live_rows(store: &dyn Store, user: Option<UserId>) -> anyhow::Result<Vec<Row>> {
-    let now = SystemClock.now();
-    let mut rows: Vec<Row> = store
-        .list_sessions(user, now)
-        .await?
-        .into_iter()
-        .map(|s| Row {
-            id: s.handle.to_string(),
-            kind: "session".into(),
-            user_id: s.user_id,
-            created_at: s.created_at,
-            last_used_at: s.last_seen_at,
-            expires_at: s.idle_expires_at.min(s.absolute_expires_at),
-            ip: s.ip,
-            user_agent: s.user_agent,
-        })
-        .collect();
-    rows.extend(
-        store
-            .list_families(user, now)
-            .await?
-            .into_iter()
-            .map(|f| Row {
-                id: f.id,
-                kind: f.kind,
-                user_id: f.user_id,
-                created_at: f.created_at,
-                last_used_at: f.last_used_at,
-                expires_at: f.expires_at,
-                ip: f.ip,
-                user_agent: f.user_agent,
-            }),
-    );
-    rows.sort_by_key(|r| std::cmp::Reverse(r.last_used_at));
-    Ok(rows)
-}
-
 /// `latchkey sessions list [--user NAME] [--json]`: every live login.
 pub async fn sessions_list(
     store: &dyn Store,
@@ -239,7 +188,7 @@ pub async fn sessions_list(
         );
     }
     let mut names: std::collections::HashMap<UserId, String> = std::collections::HashMap::new();
-    for s in live_rows(store, user_id).await? {
+    for s in latchkey_auth::logins::live_logins(store, user_id, SystemClock.now()).await? {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(s.user_id) {
             let name = store
                 .user_by_id(s.user_id)

@@ -93,11 +93,7 @@ pub(super) async fn target(
 ) -> Result<User, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::UserNotFound)?;
     let id = UserId::parse(&id).map_err(|_| ApiError::UserNotFound)?;
-    state
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::UserNotFound)
+    target_by_id(state, id).await
 }
 
 /// A user deleted meanwhile is not found; anything else is what it is.

@@ -257,7 +257,7 @@ async fn credential(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct LogoutForm {
+pub struct BackchannelLogoutForm {
     pub logout_token: String,
 }
 
@@ -268,7 +268,7 @@ pub struct LogoutForm {
 #[utoipa::path(post, path = "/v1/oidc/{provider}/backchannel-logout", tag = "oidc",
     operation_id = "oidc_backchannel_logout",
     params(("provider" = String, Path, description = "A configured provider's name")),
-    request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = BackchannelLogoutForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Logged out (also when nothing matched)"),
         (status = 400, body = Problem, description = "oidc_failed: the token was refused or replayed"),
@@ -278,7 +278,7 @@ pub struct LogoutForm {
 pub async fn backchannel_logout(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-    form: Result<Form<LogoutForm>, FormRejection>,
+    form: Result<Form<BackchannelLogoutForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let provider = provider(&state, name)?;
     let Form(form) = form.map_err(|_| bad("invalid_request", "logout_token is required"))?;

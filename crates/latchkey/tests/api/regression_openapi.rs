@@ -183,6 +183,13 @@ const FORMS: &[(&str, &[&str], &[&str])] = &[
         &["password", "username"],
     ),
     ("/logout", &["csrf_token", "rd"], &["csrf_token"]),
+    // Its own form, not the sign-out page's (two `LogoutForm` schemas once
+    // shared one name in the document, and the last registered won).
+    (
+        "/v1/oidc/{provider}/backchannel-logout",
+        &["logout_token"],
+        &["logout_token"],
+    ),
     (
         "/account/logout-everywhere",
         &["csrf_token"],
