@@ -115,12 +115,12 @@ test('after a password, the two-step page finishes the sign-in with the passkey'
   const { page, cdp, authenticatorId } = await pageWithAuthenticator();
   await signIn(page, lk.url, 'pedro', PASSWORD);
   await registerPasskey(page, 'work laptop');
-  await Promise.all([page.waitForURL(/\/login/), page.click('header form[action="/logout"] button')]);
-
-  // Unplug the authenticator (keeping its credential) so that the login
-  // page's passkey autofill cannot sign in before the password is typed.
+  // Unplug the authenticator (keeping its credential) before signing out,
+  // so that the login page's passkey autofill cannot sign in before the
+  // password is typed.
   const { credentials: [credential] } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+  await Promise.all([page.waitForURL(/\/login/), page.click('header form[action="/logout"] button')]);
   await page.fill('#username', 'pedro');
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForURL(`${lk.url}/login`), page.click('form[action="/login"] button[type=submit]')]);
