@@ -7,7 +7,7 @@
 //! is never accepted where a user's credential is expected (the prefix
 //! tells them apart before any lookup).
 
-use crate::audit::kind;
+use crate::audit::{kind, log_change};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::{Password, Timestamp, UserId, Username, sha256};
@@ -173,30 +173,41 @@ impl AuthService {
     /// Disables `user` (ending every session, refresh family and access
     /// token at once) or enables them again.
     pub async fn set_disabled(&self, user: UserId, disabled: bool) -> Result<Ended, AuthError> {
-        let ended = self
-            .store
-            .set_user_disabled(user, disabled, self.revoke_at())
-            .await?
-            .ok_or(AuthError::UnknownUser)?;
-        tracing::warn!(user_id = %user, disabled, "account disabled state changed by an operator");
         let event = if disabled {
             kind::USER_DISABLED
         } else {
             kind::USER_ENABLED
         };
-        let detail = serde_json::json!({ "sessions_ended": ended.sessions.len() });
-        self.audit(event, Some(user), detail).await;
+        let describe = self.describe(event, Some(user), |ended| {
+            Some(serde_json::json!({ "sessions_ended": ended.sessions.len() }))
+        });
+        let ended = self
+            .store
+            .set_user_disabled(user, disabled, self.revoke_at().recording(&describe))
+            .await?
+            .ok_or(AuthError::UnknownUser)?;
+        tracing::warn!(user_id = %user, disabled, "account disabled state changed by an operator");
+        log_change(&describe, &ended);
         Ok(ended)
     }
 
-    /// Deletes `user`, ending everything they held first.
-    pub async fn delete_account(&self, user: UserId) -> Result<Ended, AuthError> {
+    /// Deletes `user`, ending everything they held first, and records
+    /// `admin.user_deleted` with `detail` in the same transaction.
+    pub async fn delete_account(
+        &self,
+        user: UserId,
+        detail: serde_json::Value,
+    ) -> Result<Ended, AuthError> {
+        let describe = self.describe(kind::USER_DELETED, Some(user), move |_| {
+            Some(detail.clone())
+        });
         let ended = self
             .store
-            .delete_user(user, self.revoke_at())
+            .delete_user(user, self.revoke_at().recording(&describe))
             .await?
             .ok_or(AuthError::UnknownUser)?;
         tracing::warn!(user_id = %user, "account deleted by an operator");
+        log_change(&describe, &ended);
         Ok(ended)
     }
 }

@@ -4,8 +4,14 @@
 //! what happened — a method, a flavour, a count, an admin key's id — and
 //! never holds a secret.
 //!
-//! Recording never fails the request that caused it: an event the store
-//! cannot take is still in the log, with an error beside it.
+//! An event that describes a change ending sessions or tokens (disabling
+//! or deleting a user, a password change or reset, a sign-out, second
+//! factors removed by an operator) is written in that change's own
+//! transaction ([`AuthService::describe`]): it is in the trail exactly
+//! when the change is. Other events are recorded on their own, after what
+//! they describe ([`AuthService::audit`]); recording them never fails the
+//! request that caused them: an event the store cannot take is still in
+//! the log, with an error beside it.
 //!
 //! Where a request came from ([`Origin`]: address, user agent, request id)
 //! is set once per request by the HTTP layer ([`ORIGIN`], a task-local
@@ -13,7 +19,7 @@
 //! request (the CLI, background tasks) have none.
 
 use latchkey_core::UserId;
-use latchkey_store::AuditEvent;
+use latchkey_store::{AuditEvent, Describe, Ended};
 
 use crate::service::AuthService;
 
@@ -64,32 +70,100 @@ pub(crate) fn bounded(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| s.chars().take(256).collect())
 }
 
+/// The event `kind` about `user`, at `at`, from `origin`.
+fn event(
+    kind: &'static str,
+    at: latchkey_core::Timestamp,
+    user: Option<UserId>,
+    origin: &Origin,
+    detail: &serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        id: 0,
+        kind: kind.to_owned(),
+        at,
+        user_id: user,
+        ip: origin.ip.clone(),
+        user_agent: bounded(&origin.user_agent),
+        request_id: origin.request_id.clone(),
+        detail: detail.to_string(),
+    }
+}
+
+/// An operator's change made outside any request (the CLI): the event a
+/// [`RevokeAt`](latchkey_store::RevokeAt) records with it, its detail
+/// saying `"via": "cli"`.
+pub fn cli_event(
+    kind: &'static str,
+    at: latchkey_core::Timestamp,
+    user: UserId,
+    mut detail: serde_json::Value,
+) -> AuditEvent {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("via".into(), "cli".into());
+    }
+    event(kind, at, Some(user), &Origin::default(), &detail)
+}
+
+/// The detail of an event about a change that ended sessions: how many
+/// sessions and refresh families it ended.
+pub fn ended_counts(ended: &Ended) -> serde_json::Value {
+    serde_json::json!({
+        "sessions_ended": ended.sessions.len(),
+        "families_revoked": ended.families.len(),
+    })
+}
+
+/// The event's JSON log line (target `latchkey::audit`).
+fn log_event(event: &AuditEvent) {
+    tracing::info!(
+        target: "latchkey::audit",
+        event = event.kind.as_str(),
+        user_id = event.user_id.map(|u| u.to_string()).unwrap_or_default(),
+        ip = event.ip.as_deref().unwrap_or_default(),
+        request_id = event.request_id.as_deref().unwrap_or_default(),
+        detail = %event.detail,
+        "security event"
+    );
+}
+
+/// After a change committed: the log line of the event `describe` wrote
+/// in its transaction (see [`AuthService::describe`]).
+pub(crate) fn log_change(describe: Describe<'_>, ended: &Ended) {
+    if let Some(event) = describe(ended) {
+        log_event(&event);
+    }
+}
+
 impl AuthService {
     /// Records the event `kind` about `user`, from the request being
-    /// served (if any).
+    /// served (if any), on its own: for what changes nothing (a failed
+    /// sign-in) or what changes no session.
     pub async fn audit(&self, kind: &'static str, user: Option<UserId>, detail: serde_json::Value) {
-        let origin = current_origin();
-        let event = AuditEvent {
-            id: 0,
-            kind: kind.to_owned(),
-            at: self.clock.now(),
-            user_id: user,
-            ip: origin.ip.clone(),
-            user_agent: bounded(&origin.user_agent),
-            request_id: origin.request_id.clone(),
-            detail: detail.to_string(),
-        };
-        tracing::info!(
-            target: "latchkey::audit",
-            event = kind,
-            user_id = user.map(|u| u.to_string()).unwrap_or_default(),
-            ip = event.ip.as_deref().unwrap_or_default(),
-            request_id = event.request_id.as_deref().unwrap_or_default(),
-            detail = %event.detail,
-            "security event"
-        );
+        let event = event(kind, self.clock.now(), user, &current_origin(), &detail);
+        log_event(&event);
         if let Err(e) = self.store.record_event(&event).await {
             tracing::error!(event = kind, error = %e, "the audit trail did not take an event");
         }
+    }
+
+    /// The event `kind` about `user` for a change that ends sessions or
+    /// tokens, written in that change's own transaction
+    /// ([`RevokeAt::recording`](latchkey_store::RevokeAt::recording)): the
+    /// trail holds it exactly when the change happened. `detail` builds
+    /// its detail from what the change ended, or `None` to record nothing.
+    /// Once the change returns, [`log_change`] writes its log line.
+    pub(crate) fn describe<F>(
+        &self,
+        kind: &'static str,
+        user: Option<UserId>,
+        detail: F,
+    ) -> impl Fn(&Ended) -> Option<AuditEvent> + Send + Sync + use<F>
+    where
+        F: Fn(&Ended) -> Option<serde_json::Value> + Send + Sync,
+    {
+        let origin = current_origin();
+        let at = self.clock.now();
+        move |ended| detail(ended).map(|d| event(kind, at, user, &origin, &d))
     }
 }

@@ -186,9 +186,16 @@ impl AuthService {
 
     /// [`reset_mfa`] with this service's store and revocation lifetime.
     pub async fn reset_mfa(&self, user: UserId) -> Result<Ended, AuthError> {
-        let ended = reset_mfa(self.store.as_ref(), self.revoke_at(), user).await?;
-        let detail = serde_json::json!({ "method": "all" });
-        self.audit(kind::MFA_REMOVED, Some(user), detail).await;
+        let describe = self.describe(kind::MFA_REMOVED, Some(user), |_| {
+            Some(serde_json::json!({ "method": "all" }))
+        });
+        let ended = reset_mfa(
+            self.store.as_ref(),
+            self.revoke_at().recording(&describe),
+            user,
+        )
+        .await?;
+        crate::audit::log_change(&describe, &ended);
         Ok(ended)
     }
 
@@ -218,7 +225,11 @@ impl AuthService {
 /// The operator's reset (`latchkey user mfa-reset`): every second factor
 /// of `user` removed, every session and family ended with a not-before
 /// (returned, for a node's denylist).
-pub async fn reset_mfa(store: &dyn Store, at: RevokeAt, user: UserId) -> Result<Ended, AuthError> {
+pub async fn reset_mfa(
+    store: &dyn Store,
+    at: RevokeAt<'_>,
+    user: UserId,
+) -> Result<Ended, AuthError> {
     store.remove_second_factors(user).await?;
     // Passkeys are factors too (a second one after a password, or the
     // only one): a reset leaves the password alone as the way in.

@@ -2,7 +2,7 @@
 //! (throttled, counted, constant-cost), the new one against the policy,
 //! and every other session and token family of the user ends.
 
-use crate::audit::kind;
+use crate::audit::{ended_counts, kind, log_change};
 use std::net::IpAddr;
 
 use latchkey_core::{Password, PasswordError, UserId};
@@ -44,9 +44,13 @@ impl AuthService {
         }
         let new = Password::new_for(change.new, &user.username).map_err(policy_error)?;
         let hash = self.passwords.hash(new).await?;
+        let describe = self.describe(kind::PASSWORD_CHANGED, Some(user.id), |ended| {
+            Some(ended_counts(ended))
+        });
+        let at = self.revoke_at().recording(&describe);
         let ended = self
             .store
-            .replace_password(user.id, &hash, change.keep, self.revoke_at())
+            .replace_password(user.id, &hash, change.keep, at)
             .await?;
         tracing::info!(
             user_id = %user.id,
@@ -54,12 +58,7 @@ impl AuthService {
             families_revoked = ended.families.len(),
             "password changed"
         );
-        let detail = serde_json::json!({
-            "sessions_ended": ended.sessions.len(),
-            "families_revoked": ended.families.len(),
-        });
-        self.audit(kind::PASSWORD_CHANGED, Some(user.id), detail)
-            .await;
+        log_change(&describe, &ended);
         Ok(ended)
     }
 }

@@ -49,10 +49,7 @@ impl AuthPolicy {
 
 impl AuthService {
     /// Revocations recorded now live `policy.revocation_ttl`.
-    pub fn revoke_at(&self) -> RevokeAt {
-        RevokeAt {
-            now: self.clock.now(),
-            ttl: self.policy.revocation_ttl,
-        }
+    pub fn revoke_at(&self) -> RevokeAt<'static> {
+        RevokeAt::new(self.clock.now(), self.policy.revocation_ttl)
     }
 }

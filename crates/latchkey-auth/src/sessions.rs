@@ -2,7 +2,7 @@
 //! from a listing, everywhere, one hybrid or bearer login. Shared by the
 //! JSON endpoints, the account page and the CLI.
 
-use crate::audit::kind;
+use crate::audit::{kind, log_change};
 use latchkey_core::{SessionHandle, SessionSecretHash, UserId};
 use latchkey_store::{Ended, Keep, RevokeAt, Store};
 
@@ -31,7 +31,7 @@ pub enum EndSessions<'a> {
 /// (empty when nothing matched).
 pub async fn end_sessions(
     store: &dyn Store,
-    at: RevokeAt,
+    at: RevokeAt<'_>,
     which: EndSessions<'_>,
 ) -> Result<Ended, AuthError> {
     let ended = match which {
@@ -51,21 +51,24 @@ impl AuthService {
     /// [`end_sessions`] with this service's store and revocation lifetime,
     /// recorded as a security event when anything ended.
     pub async fn end_sessions(&self, which: EndSessions<'_>) -> Result<Ended, AuthError> {
-        let ended = end_sessions(self.store.as_ref(), self.revoke_at(), which).await?;
-        if !ended.is_empty() {
-            let (what, user) = match which {
-                EndSessions::Presented(_) => ("here", None),
-                EndSessions::One { owner, .. } => ("one", owner),
-                EndSessions::Everywhere(user) => ("everywhere", Some(user)),
-                EndSessions::Family(_) => ("family", None),
-            };
-            let detail = serde_json::json!({
-                "which": what,
-                "sessions": ended.sessions.len(),
-                "families": ended.families.len(),
-            });
-            self.audit(kind::SESSION_ENDED, user, detail).await;
-        }
+        let (what, user) = match which {
+            EndSessions::Presented(_) => ("here", None),
+            EndSessions::One { owner, .. } => ("one", owner),
+            EndSessions::Everywhere(user) => ("everywhere", Some(user)),
+            EndSessions::Family(_) => ("family", None),
+        };
+        let describe = self.describe(kind::SESSION_ENDED, user, move |ended| {
+            (!ended.is_empty()).then(|| {
+                serde_json::json!({
+                    "which": what,
+                    "sessions": ended.sessions.len(),
+                    "families": ended.families.len(),
+                })
+            })
+        });
+        let at = self.revoke_at().recording(&describe);
+        let ended = end_sessions(self.store.as_ref(), at, which).await?;
+        log_change(&describe, &ended);
         Ok(ended)
     }
 }

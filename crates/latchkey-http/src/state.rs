@@ -136,11 +136,8 @@ impl AppState {
     }
 
     /// Revocations recorded now live this long.
-    pub fn revoke_at(&self) -> RevokeAt {
-        RevokeAt {
-            now: self.0.clock.now(),
-            ttl: self.0.settings.revocation_ttl(),
-        }
+    pub fn revoke_at(&self) -> RevokeAt<'static> {
+        RevokeAt::new(self.0.clock.now(), self.0.settings.revocation_ttl())
     }
 
     /// Applies revocations (already written to the store) to this node's

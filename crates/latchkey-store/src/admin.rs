@@ -55,10 +55,10 @@ pub trait Admin: Send + Sync {
         &self,
         user: UserId,
         disabled: bool,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Option<Ended>>;
     /// Deletes the user with everything they own, recording the
     /// revocations of their sessions, families and access tokens first.
     /// `None` if there is no such user.
-    async fn delete_user(&self, user: UserId, at: RevokeAt) -> Result<Option<Ended>>;
+    async fn delete_user(&self, user: UserId, at: RevokeAt<'_>) -> Result<Option<Ended>>;
 }

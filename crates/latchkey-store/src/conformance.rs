@@ -135,6 +135,7 @@ macro_rules! conformance_suite {
             audit_events_are_read_by_user_type_and_position,
             audit_events_are_read_newest_first_and_outlive_their_user,
             audit_events_are_swept_after_retention,
+            audit_an_event_recorded_with_a_change_is_there_exactly_when_the_change_is,
             families_are_listed_live_with_their_device_and_last_use,
             groups_are_per_user_sorted_and_idempotent,
             groups_of_an_unknown_user_are_a_conflict,
@@ -220,11 +221,8 @@ async fn session(store: &dyn Store, u: &User, n: u8, at: i64) -> (SessionSecret,
 const TTL: Duration = Duration::from_secs(300);
 const GRACE: Duration = Duration::from_secs(10);
 
-fn at(ms: i64) -> RevokeAt {
-    RevokeAt {
-        now: t(ms),
-        ttl: TTL,
-    }
+fn at(ms: i64) -> RevokeAt<'static> {
+    RevokeAt::new(t(ms), TTL)
 }
 
 async fn live(store: &dyn Store, secret: &SessionSecret) -> bool {

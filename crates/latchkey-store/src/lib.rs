@@ -69,14 +69,56 @@ pub struct Keep<'a> {
 
 /// When revocations are recorded, and how long their entries must live
 /// (the longest access-token lifetime: after that, nothing they cover is
-/// still valid).
-#[derive(Clone, Copy, Debug)]
-pub struct RevokeAt {
+/// still valid) — and the security event the change records in its own
+/// transaction, if any.
+#[derive(Clone, Copy)]
+pub struct RevokeAt<'a> {
     pub now: Timestamp,
     pub ttl: Duration,
+    /// Describes the change from what it ended: the event is written in
+    /// the transaction that ends it, once per change, so the audit trail
+    /// holds it exactly when the change happened. `None` from the
+    /// description (or here) records nothing.
+    pub event: Option<Describe<'a>>,
 }
 
-impl RevokeAt {
+/// Builds a change's security event from what it ended (see
+/// [`RevokeAt::event`]).
+pub type Describe<'a> = &'a (dyn Fn(&Ended) -> Option<AuditEvent> + Send + Sync);
+
+impl std::fmt::Debug for RevokeAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokeAt")
+            .field("now", &self.now)
+            .field("ttl", &self.ttl)
+            .field("event", &self.event.is_some())
+            .finish()
+    }
+}
+
+impl<'a> RevokeAt<'a> {
+    /// Revocations recorded at `now` that live `ttl`; no event.
+    pub fn new(now: Timestamp, ttl: Duration) -> Self {
+        Self {
+            now,
+            ttl,
+            event: None,
+        }
+    }
+
+    /// The same, recording the event `describe` builds with the change.
+    pub fn recording(self, describe: Describe<'a>) -> Self {
+        Self {
+            event: Some(describe),
+            ..self
+        }
+    }
+
+    /// The event to record for a change that ended `ended`.
+    pub fn described(&self, ended: &Ended) -> Option<AuditEvent> {
+        self.event.and_then(|describe| describe(ended))
+    }
+
     pub fn entry(&self, target: Target) -> Revocation {
         Revocation {
             target,
@@ -129,7 +171,7 @@ pub trait Users: Send + Sync {
         id: UserId,
         hash: &PasswordHash,
         keep: Keep<'_>,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Ended>;
     /// Replaces the hash alone (a rehash at login after a parameter change).
     async fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()>;
@@ -166,14 +208,14 @@ pub trait Sessions: Send + Sync {
     async fn delete_session_by_secret(
         &self,
         secret: &SessionSecretHash,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Ended>;
     /// Ends a session by handle; with `owner`, only if it belongs to them.
     async fn delete_session(
         &self,
         handle: &SessionHandle,
         owner: Option<UserId>,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Ended>;
     /// Ends every session and refresh family of `user` except `keep`, in
     /// one transaction, recording a `sid` revocation for each; with
@@ -182,7 +224,7 @@ pub trait Sessions: Send + Sync {
         &self,
         user: UserId,
         keep: Keep<'_>,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
         not_before: bool,
     ) -> Result<Ended>;
     /// Unexpired sessions, newest first; all users' when `user` is `None`.

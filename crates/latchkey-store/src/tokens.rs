@@ -87,7 +87,7 @@ pub trait RefreshTokens: Send + Sync {
         &self,
         presented: &RefreshHash,
         successor: &RefreshHash,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
         grace: Duration,
     ) -> Result<RefreshOutcome>;
     /// The family a token belongs to (spent or not).
@@ -102,7 +102,7 @@ pub trait RefreshTokens: Send + Sync {
     ) -> Result<Option<Assurance>>;
     /// Revokes one family and records the revocation of its `sid`, in one
     /// transaction. Empty if it was not live.
-    async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;
+    async fn revoke_family(&self, id: &str, at: RevokeAt<'_>) -> Result<Ended>;
     /// Deletes families past their absolute end.
     async fn sweep_families(&self, now: Timestamp) -> Result<u64>;
     /// Live families (unrevoked, unexpired) of `user`, or of everyone,

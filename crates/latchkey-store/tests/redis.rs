@@ -249,11 +249,8 @@ fn t(ms: i64) -> Timestamp {
     Timestamp::from_unix_millis(T0 + ms)
 }
 
-fn at(ms: i64) -> RevokeAt {
-    RevokeAt {
-        now: t(ms),
-        ttl: Duration::from_secs(300),
-    }
+fn at(ms: i64) -> RevokeAt<'static> {
+    RevokeAt::new(t(ms), Duration::from_secs(300))
 }
 
 async fn user(store: &dyn Store, name: &str, n: u8) -> User {

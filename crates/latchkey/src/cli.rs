@@ -233,10 +233,7 @@ pub async fn sessions_revoke(
     user: Option<&str>,
     id: Option<&str>,
 ) -> anyhow::Result<()> {
-    let at = RevokeAt {
-        now: SystemClock.now(),
-        ttl: settings.revocation_ttl(),
-    };
+    let at = RevokeAt::new(SystemClock.now(), settings.revocation_ttl());
     match (user, id) {
         (Some(name), _) => {
             let user = find_user(store, name).await?;
@@ -275,10 +272,7 @@ pub async fn user_mfa_reset(
     name: &str,
 ) -> anyhow::Result<()> {
     let user = find_user(store, name).await?;
-    let at = RevokeAt {
-        now: SystemClock.now(),
-        ttl: settings.revocation_ttl(),
-    };
+    let at = RevokeAt::new(SystemClock.now(), settings.revocation_ttl());
     let ended = latchkey_auth::mfa::reset_mfa(store, at, user.id).await?;
     println!(
         "removed the second factors of {}; ended {}",

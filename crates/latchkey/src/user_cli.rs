@@ -11,6 +11,7 @@ use latchkey_core::{Clock as _, Password, PasswordHash, Username};
 use latchkey_store::{Ended, Keep, RevokeAt, Store, User, UserQuery};
 
 use crate::clock::SystemClock;
+use latchkey_auth::audit::{cli_event, ended_counts, kind};
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
@@ -103,16 +104,21 @@ pub async fn run(
     ttl: std::time::Duration,
     command: AccountCommand,
 ) -> anyhow::Result<()> {
-    let at = RevokeAt {
-        now: SystemClock.now(),
-        ttl,
-    };
+    let at = RevokeAt::new(SystemClock.now(), ttl);
     match command {
         AccountCommand::Passwd { name, .. } => {
             let user = find_user(store, &name).await?;
             let hash = hash(read_password(&user.username)?).await?;
+            let event = |e: &Ended| {
+                Some(cli_event(
+                    kind::PASSWORD_CHANGED,
+                    at.now,
+                    user.id,
+                    ended_counts(e),
+                ))
+            };
             let ended = store
-                .replace_password(user.id, &hash, Keep::default(), at)
+                .replace_password(user.id, &hash, Keep::default(), at.recording(&event))
                 .await?;
             println!(
                 "set the password of {}; ended {}",
@@ -123,8 +129,16 @@ pub async fn run(
         AccountCommand::List { search, json } => list(store, search.as_deref(), json).await?,
         AccountCommand::Disable { name } => {
             let user = find_user(store, &name).await?;
+            let event = |e: &Ended| {
+                Some(cli_event(
+                    kind::USER_DISABLED,
+                    at.now,
+                    user.id,
+                    ended_counts(e),
+                ))
+            };
             let ended = store
-                .set_user_disabled(user.id, true, at)
+                .set_user_disabled(user.id, true, at.recording(&event))
                 .await?
                 .context("the user was deleted meanwhile")?;
             println!(
@@ -135,16 +149,29 @@ pub async fn run(
         }
         AccountCommand::Enable { name } => {
             let user = find_user(store, &name).await?;
+            let event = |e: &Ended| {
+                Some(cli_event(
+                    kind::USER_ENABLED,
+                    at.now,
+                    user.id,
+                    ended_counts(e),
+                ))
+            };
             store
-                .set_user_disabled(user.id, false, at)
+                .set_user_disabled(user.id, false, at.recording(&event))
                 .await?
                 .context("the user was deleted meanwhile")?;
             println!("enabled {}", user.username);
         }
         AccountCommand::Delete { name } => {
             let user = find_user(store, &name).await?;
+            let event = |e: &Ended| {
+                let mut detail = ended_counts(e);
+                detail["username"] = user.username.as_str().into();
+                Some(cli_event(kind::USER_DELETED, at.now, user.id, detail))
+            };
             let ended = store
-                .delete_user(user.id, at)
+                .delete_user(user.id, at.recording(&event))
                 .await?
                 .context("the user was deleted meanwhile")?;
             println!("deleted {}; ended {}", user.username, ended_summary(&ended));

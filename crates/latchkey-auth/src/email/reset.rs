@@ -5,6 +5,8 @@ use latchkey_core::throttle;
 use latchkey_store::{Ended, Keep, TokenKind};
 
 use super::{Kind, RESET_TTL, new_token, token_hash};
+use crate::audit::kind::PASSWORD_RESET;
+use crate::audit::{ended_counts, log_change};
 use crate::error::AuthError;
 use crate::password_change::policy_error;
 use crate::service::AuthService;
@@ -63,11 +65,15 @@ impl AuthService {
             }
         };
         let hashed = self.passwords.hash(password).await?;
-        let at = self.revoke_at();
+        let describe = self.describe(PASSWORD_RESET, Some(user.id), |ended| {
+            Some(ended_counts(ended))
+        });
+        let at = self.revoke_at().recording(&describe);
         let mut ended = self
             .store
             .replace_password(user.id, &hashed, Keep::default(), at)
             .await?;
+        log_change(&describe, &ended);
         let everywhere = self.end_sessions(EndSessions::Everywhere(user.id)).await?;
         ended.sessions.extend(everywhere.sessions);
         ended.families.extend(everywhere.families);
@@ -82,12 +88,6 @@ impl AuthService {
             families_revoked = ended.families.len(),
             "password reset"
         );
-        let detail = serde_json::json!({
-            "sessions_ended": ended.sessions.len(),
-            "families_revoked": ended.families.len(),
-        });
-        self.audit(crate::audit::kind::PASSWORD_RESET, Some(user.id), detail)
-            .await;
         let vars = [("username", user.username.as_str())];
         self.queue_mail(&taken.email, Kind::PasswordReset, &vars)
             .await?;

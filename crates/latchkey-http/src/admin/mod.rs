@@ -51,12 +51,17 @@ impl AdminAuth {
         state: &AppState,
         event: &'static str,
         user: Option<latchkey_core::UserId>,
-        mut detail: serde_json::Value,
+        detail: serde_json::Value,
     ) {
+        state.auth.audit(event, user, self.detail(detail)).await;
+    }
+
+    /// `detail` naming this key (`admin_key`), as its events carry it.
+    pub fn detail(&self, mut detail: serde_json::Value) -> serde_json::Value {
         if let Some(map) = detail.as_object_mut() {
             map.insert("admin_key".into(), self.key.id.clone().into());
         }
-        state.auth.audit(event, user, detail).await;
+        detail
     }
 
     /// Refuses unless the key carries `scope`.

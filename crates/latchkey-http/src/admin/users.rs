@@ -279,11 +279,12 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     admin.require("users:write")?;
     let user = target(&state, id).await?;
-    let ended = state.auth.delete_account(user.id).await.map_err(gone)?;
+    let detail = admin.detail(json!({ "username": user.username.as_str() }));
+    let ended = state
+        .auth
+        .delete_account(user.id, detail)
+        .await
+        .map_err(gone)?;
     state.ended(&ended);
-    let detail = json!({ "username": user.username.as_str() });
-    admin
-        .record(&state, kind::USER_DELETED, Some(user.id), detail)
-        .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -19,9 +19,9 @@ delegate! {
                 &self,
                 user: UserId,
                 disabled: bool,
-                at: RevokeAt,
+                at: RevokeAt<'_>,
             ) -> Result<Option<Ended>>;
-            fn delete_user(&self, user: UserId, at: RevokeAt) -> Result<Option<Ended>>;
+            fn delete_user(&self, user: UserId, at: RevokeAt<'_>) -> Result<Option<Ended>>;
         }
     }
 }

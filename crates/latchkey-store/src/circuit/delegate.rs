@@ -27,7 +27,7 @@ delegate! {
                 id: UserId,
                 hash: &PasswordHash,
                 keep: Keep<'_>,
-                at: RevokeAt,
+                at: RevokeAt<'_>,
             ) -> Result<Ended>;
             fn rehash_password(&self, id: UserId, hash: &PasswordHash) -> Result<()>;
         }
@@ -57,19 +57,19 @@ delegate! {
             fn delete_session_by_secret(
                 &self,
                 secret: &SessionSecretHash,
-                at: RevokeAt,
+                at: RevokeAt<'_>,
             ) -> Result<Ended>;
             fn delete_session(
                 &self,
                 handle: &SessionHandle,
                 owner: Option<UserId>,
-                at: RevokeAt,
+                at: RevokeAt<'_>,
             ) -> Result<Ended>;
             fn end_user_sessions(
                 &self,
                 user: UserId,
                 keep: Keep<'_>,
-                at: RevokeAt,
+                at: RevokeAt<'_>,
                 not_before: bool,
             ) -> Result<Ended>;
             fn list_sessions(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Session>>;
@@ -112,7 +112,7 @@ delegate! {
                 &self,
                 presented: &RefreshHash,
                 successor: &RefreshHash,
-                at: RevokeAt,
+                at: RevokeAt<'_>,
                 grace: Duration,
             ) -> Result<RefreshOutcome>;
             fn family_of(&self, token: &RefreshHash) -> Result<Option<Family>>;
@@ -122,7 +122,7 @@ delegate! {
                 added: &[String],
                 at: Timestamp,
             ) -> Result<Option<Assurance>>;
-            fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended>;
+            fn revoke_family(&self, id: &str, at: RevokeAt<'_>) -> Result<Ended>;
             fn sweep_families(&self, now: Timestamp) -> Result<u64>;
             fn list_families(&self, user: Option<UserId>, now: Timestamp) -> Result<Vec<Family>>;
         }

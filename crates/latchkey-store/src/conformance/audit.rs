@@ -1,7 +1,7 @@
 //! Conformance cases: the audit trail.
 
 use super::*;
-use crate::{AuditEvent, EventQuery};
+use crate::{AuditEvent, Ended, EventQuery};
 
 fn event(kind: &str, user: Option<&User>, at_ms: i64) -> AuditEvent {
     AuditEvent {
@@ -118,4 +118,55 @@ pub async fn audit_events_are_swept_after_retention(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(left.iter().map(|e| e.at).collect::<Vec<_>>(), [t(20)]);
+}
+
+/// What the trail holds of `kind`, oldest first.
+async fn of_kind(store: &dyn Store, kind: &str) -> Vec<AuditEvent> {
+    let q = EventQuery {
+        kind: Some(kind),
+        ..query(10)
+    };
+    store.events(q).await.unwrap()
+}
+
+pub async fn audit_an_event_recorded_with_a_change_is_there_exactly_when_the_change_is(
+    store: &dyn Store,
+) {
+    let alice = user(store, "alice", 1).await;
+    session(store, &alice, 1, 2).await;
+    // The description sees what the change ended.
+    let disabled = |ended: &Ended| {
+        let mut e = event("user.disabled", Some(&alice), 3);
+        e.detail = format!(r#"{{"sessions_ended":{}}}"#, ended.sessions.len());
+        Some(e)
+    };
+    let ended = store
+        .set_user_disabled(alice.id, true, at(3).recording(&disabled))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.sessions.len(), 1);
+    let recorded = of_kind(store, "user.disabled").await;
+    assert_eq!(recorded.len(), 1, "one event, with its change");
+    assert_eq!(recorded[0].detail, r#"{"sessions_ended":1}"#);
+    assert_eq!(recorded[0].ip.as_deref(), Some("192.0.2.7"));
+    // A change that does not happen (the user is gone) leaves no event,
+    // although the description was asked inside its transaction.
+    let deleted = |_: &Ended| Some(event("admin.user_deleted", Some(&alice), 4));
+    let nobody = user(store, "bob", 4).await;
+    store.delete_user(nobody.id, at(4)).await.unwrap();
+    let gone = store
+        .delete_user(nobody.id, at(5).recording(&deleted))
+        .await
+        .unwrap();
+    assert!(gone.is_none());
+    assert!(of_kind(store, "admin.user_deleted").await.is_empty());
+    // A description that declines records nothing; the change still happens.
+    let none = |_: &Ended| None;
+    let ended = store
+        .end_user_sessions(alice.id, Keep::default(), at(6).recording(&none), true)
+        .await
+        .unwrap();
+    assert!(ended.revocations.iter().any(|r| r.at == t(6)));
+    assert_eq!(store.events(query(10)).await.unwrap().len(), 1);
 }

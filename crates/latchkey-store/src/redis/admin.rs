@@ -23,14 +23,14 @@ wrap! {
             &self,
             user: UserId,
             disabled: bool,
-            at: RevokeAt,
+            at: RevokeAt<'_>,
         ) -> Result<Option<Ended>> {
             let result = self.inner.set_user_disabled(user, disabled, at).await;
             self.forget(user, &result).await;
             result
         }
 
-        async fn delete_user(&self, user: UserId, at: RevokeAt) -> Result<Option<Ended>> {
+        async fn delete_user(&self, user: UserId, at: RevokeAt<'_>) -> Result<Option<Ended>> {
             let result = self.inner.delete_user(user, at).await;
             self.forget(user, &result).await;
             result

@@ -227,7 +227,7 @@ wrap! {
             id: UserId,
             hash: &PasswordHash,
             keep: Keep<'_>,
-            at: RevokeAt,
+            at: RevokeAt<'_>,
         ) -> Result<Ended> {
             let result = self.inner.replace_password(id, hash, keep, at).await;
             self.cache.forget_user(id).await;
@@ -265,7 +265,7 @@ wrap! {
             &self,
             presented: &RefreshHash,
             successor: &RefreshHash,
-            at: RevokeAt,
+            at: RevokeAt<'_>,
             grace: Duration,
         ) -> Result<RefreshOutcome> {
             let outcome = self.inner.refresh(presented, successor, at, grace).await;
@@ -275,7 +275,7 @@ wrap! {
             outcome
         }
 
-        async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended> {
+        async fn revoke_family(&self, id: &str, at: RevokeAt<'_>) -> Result<Ended> {
             let result = self.inner.revoke_family(id, at).await;
             self.ended(&result);
             result

@@ -78,7 +78,7 @@ wrap! {
         async fn delete_session_by_secret(
             &self,
             secret: &SessionSecretHash,
-            at: RevokeAt,
+            at: RevokeAt<'_>,
         ) -> Result<Ended> {
             let result = self.inner.delete_session_by_secret(secret, at).await;
             self.cache.forget_secret(secret).await;
@@ -90,7 +90,7 @@ wrap! {
             &self,
             handle: &SessionHandle,
             owner: Option<UserId>,
-            at: RevokeAt,
+            at: RevokeAt<'_>,
         ) -> Result<Ended> {
             let result = self.inner.delete_session(handle, owner, at).await;
             // Refused (not the owner's, or already gone): nothing changed.
@@ -106,7 +106,7 @@ wrap! {
             &self,
             user: UserId,
             keep: Keep<'_>,
-            at: RevokeAt,
+            at: RevokeAt<'_>,
             not_before: bool,
         ) -> Result<Ended> {
             let result = self

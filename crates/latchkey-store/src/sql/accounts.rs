@@ -68,7 +68,7 @@ impl<D: Dialect> Users for SqlStore<D> {
         id: UserId,
         hash: &PasswordHash,
         keep: Keep<'_>,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Ended> {
         let mut tx = self.begin().await?;
         q(SET_PASSWORD)

@@ -113,7 +113,7 @@ impl<D: Dialect> Admin for SqlStore<D> {
         &self,
         user: UserId,
         disabled: bool,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Option<Ended>> {
         let mut tx = self.begin().await?;
         let changed = q("UPDATE users SET disabled_at = $1 WHERE id = $2")
@@ -127,13 +127,15 @@ impl<D: Dialect> Admin for SqlStore<D> {
         let ended = if disabled {
             end_in(&mut tx, user, Keep::default(), at, true).await?
         } else {
-            Ended::default()
+            let ended = Ended::default();
+            super::audit::record_change(&mut tx, at, &ended).await?;
+            ended
         };
         commit(tx).await?;
         Ok(Some(ended))
     }
 
-    async fn delete_user(&self, user: UserId, at: RevokeAt) -> Result<Option<Ended>> {
+    async fn delete_user(&self, user: UserId, at: RevokeAt<'_>) -> Result<Option<Ended>> {
         let mut tx = self.begin().await?;
         // The revocations are recorded before the rows they name go (the
         // denylist has no reference to users, so they outlive them).

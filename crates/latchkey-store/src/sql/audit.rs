@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use latchkey_core::{Timestamp, UserId};
 
-use super::{Columns, Dialect, SqlStore, corrupt, q};
-use crate::Result;
+use super::query::On;
+use super::{Columns, Dialect, SqlStore, Tx, corrupt, q};
 use crate::audit::{Audit, AuditEvent, EventQuery};
+use crate::{Ended, Result, RevokeAt};
 
 fn event_from_row(row: &impl Columns) -> Result<AuditEvent> {
     let user_id = match row.opt_text("user_id")? {
@@ -31,24 +32,46 @@ const NEWEST_FIRST: &str = "SELECT * FROM audit_events \
      WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR type = $2) \
      AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4";
 
+/// Writes `e` (its `id` is ignored) on the pool or inside the
+/// transaction of the change it describes; returns the id given.
+pub(super) async fn insert_event<'e, D: Dialect>(
+    on: impl Into<On<'e, D>>,
+    e: &AuditEvent,
+) -> Result<i64> {
+    let user = e.user_id.map(|u| u.to_string());
+    q(
+        "INSERT INTO audit_events (type, at, user_id, ip, user_agent, request_id, detail) \
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(e.kind.as_str())
+    .bind(e.at)
+    .bind(user.as_deref())
+    .bind(e.ip.as_deref())
+    .bind(e.user_agent.as_deref())
+    .bind(e.request_id.as_deref())
+    .bind(e.detail.as_str())
+    .fetch_one(on)
+    .await?
+    .int("id")
+}
+
+/// Records the event `at` describes for a change that ended `ended`,
+/// inside that change's transaction (nothing if it describes none).
+pub(super) async fn record_change<D: Dialect>(
+    tx: &mut Tx<D>,
+    at: RevokeAt<'_>,
+    ended: &Ended,
+) -> Result<()> {
+    if let Some(event) = at.described(ended) {
+        insert_event::<D>(&mut *tx, &event).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl<D: Dialect> Audit for SqlStore<D> {
     async fn record_event(&self, e: &AuditEvent) -> Result<i64> {
-        let user = e.user_id.map(|u| u.to_string());
-        q(
-            "INSERT INTO audit_events (type, at, user_id, ip, user_agent, request_id, detail) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(e.kind.as_str())
-        .bind(e.at)
-        .bind(user.as_deref())
-        .bind(e.ip.as_deref())
-        .bind(e.user_agent.as_deref())
-        .bind(e.request_id.as_deref())
-        .bind(e.detail.as_str())
-        .fetch_one(&self.pool)
-        .await?
-        .int("id")
+        insert_event::<D>(&self.pool, e).await
     }
 
     async fn events(&self, query: EventQuery<'_>) -> Result<Vec<AuditEvent>> {

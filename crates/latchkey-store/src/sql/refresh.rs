@@ -65,7 +65,7 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
         &self,
         presented: &RefreshHash,
         successor: &RefreshHash,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
         grace: Duration,
     ) -> Result<RefreshOutcome> {
         // The dialect's start and locking read serialise two refreshes of
@@ -144,7 +144,7 @@ impl<D: Dialect> RefreshTokens for SqlStore<D> {
         .await
     }
 
-    async fn revoke_family(&self, id: &str, at: RevokeAt) -> Result<Ended> {
+    async fn revoke_family(&self, id: &str, at: RevokeAt<'_>) -> Result<Ended> {
         let mut tx = self.begin().await?;
         let ended = revoke_in(&mut tx, id, at).await?;
         commit(tx).await?;
@@ -202,7 +202,7 @@ async fn rotate_in<D: Dialect>(
 }
 
 /// Revokes family `id` inside `tx` if it is live, recording its `sid`.
-async fn revoke_in<D: Dialect>(tx: &mut Tx<D>, id: &str, at: RevokeAt) -> Result<Ended> {
+async fn revoke_in<D: Dialect>(tx: &mut Tx<D>, id: &str, at: RevokeAt<'_>) -> Result<Ended> {
     let n = q("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(at.now)
         .bind(id)
@@ -213,9 +213,11 @@ async fn revoke_in<D: Dialect>(tx: &mut Tx<D>, id: &str, at: RevokeAt) -> Result
     }
     let revocations = vec![at.entry(Target::Sid(id.to_owned()))];
     super::tokens::insert_revocations(tx, &revocations).await?;
-    Ok(Ended {
+    let ended = Ended {
         sessions: Vec::new(),
         families: vec![id.to_owned()],
         revocations,
-    })
+    };
+    super::audit::record_change(tx, at, &ended).await?;
+    Ok(ended)
 }

@@ -108,7 +108,7 @@ impl<D: Dialect> Sessions for SqlStore<D> {
     async fn delete_session_by_secret(
         &self,
         secret: &SessionSecretHash,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Ended> {
         let mut tx = self.begin().await?;
         let rows = q("DELETE FROM sessions WHERE secret_hash = $1 RETURNING handle")
@@ -124,7 +124,7 @@ impl<D: Dialect> Sessions for SqlStore<D> {
         &self,
         handle: &SessionHandle,
         owner: Option<UserId>,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
     ) -> Result<Ended> {
         let owner = owner.map(|u| u.to_string());
         let mut tx = self.begin().await?;
@@ -144,7 +144,7 @@ impl<D: Dialect> Sessions for SqlStore<D> {
         &self,
         user: UserId,
         keep: Keep<'_>,
-        at: RevokeAt,
+        at: RevokeAt<'_>,
         not_before: bool,
     ) -> Result<Ended> {
         let mut tx = self.begin().await?;
@@ -189,7 +189,7 @@ pub(super) async fn end_in<D: Dialect>(
     tx: &mut Tx<D>,
     user: UserId,
     keep: Keep<'_>,
-    at: RevokeAt,
+    at: RevokeAt<'_>,
     not_before: bool,
 ) -> Result<Ended> {
     let uid = user.to_string();
@@ -222,7 +222,7 @@ async fn record_ended<D: Dialect>(
     tx: &mut Tx<D>,
     handles: Vec<String>,
     families: Vec<String>,
-    at: RevokeAt,
+    at: RevokeAt<'_>,
     extra: Option<Revocation>,
 ) -> Result<Ended> {
     let sessions = handles
@@ -236,9 +236,11 @@ async fn record_ended<D: Dialect>(
         .chain(extra)
         .collect();
     super::tokens::insert_revocations(tx, &revocations).await?;
-    Ok(Ended {
+    let ended = Ended {
         sessions,
         families,
         revocations,
-    })
+    };
+    super::audit::record_change(tx, at, &ended).await?;
+    Ok(ended)
 }

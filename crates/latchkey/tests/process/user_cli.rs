@@ -1,5 +1,6 @@
-//! `latchkey user passwd|list|disable|enable|delete`, the sessions listing
-//! with usernames, and usage errors that name what is missing.
+//! `latchkey user passwd|list|disable|enable|delete` (and the events they
+//! record), the sessions listing with usernames, and usage errors that
+//! name what is missing.
 
 use crate::server::{BIN, cli, login, session_status, start, temp};
 
@@ -91,6 +92,28 @@ async fn an_operator_sets_a_password_disables_enables_and_deletes_from_the_shell
         table.contains("carol") && !table.contains("dave"),
         "{table}"
     );
+
+    // Each change is in the audit trail, written with it, as the CLI's.
+    let events = out(&cli(&path, &["events"], None));
+    let events: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["detail"]["via"] == "cli")
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "password.changed",
+            "user.disabled",
+            "user.enabled",
+            "admin.user_deleted"
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[0]["detail"]["sessions_ended"], 1);
+    assert_eq!(events[3]["detail"]["username"], "dave");
+    assert!(events.iter().all(|e| e["ip"].is_null()));
 }
 
 #[test]
