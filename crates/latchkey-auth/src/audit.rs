@@ -5,15 +5,21 @@
 //! never holds a secret.
 //!
 //! Recording never fails the request that caused it: an event the store
-//! cannot take is still in the log, with an error beside it.
+//! cannot take is still in the log, with an error beside it. Webhook
+//! deliveries ([`Subscriptions`]) are queued with the event, in its
+//! transaction, and sent later by the node's webhook sender: a request
+//! never waits on a receiver.
 //!
 //! Where a request came from ([`Origin`]: address, user agent, request id)
 //! is set once per request by the HTTP layer ([`ORIGIN`], a task-local
 //! around the handler), so no use case has to carry it; events outside a
 //! request (the CLI, background tasks) have none.
 
+use std::sync::Arc;
+
 use latchkey_core::UserId;
 use latchkey_store::AuditEvent;
+use tokio::sync::Notify;
 
 use crate::service::AuthService;
 
@@ -38,6 +44,73 @@ pub mod kind {
     pub const SESSIONS_ENDED_BY_ADMIN: &str = "admin.sessions_ended";
     pub const MFA_RESET_BY_ADMIN: &str = "admin.mfa_reset";
     pub const KEYS_ROTATED: &str = "admin.keys_rotated";
+
+    /// Every type above (webhook subscriptions are checked against it).
+    pub const ALL: &[&str] = &[
+        LOGIN_SUCCEEDED,
+        LOGIN_FAILED,
+        LOGIN_RATE_LIMITED,
+        MFA_ENROLLED,
+        MFA_REMOVED,
+        MFA_FAILED,
+        PASSWORD_CHANGED,
+        PASSWORD_RESET,
+        SESSION_ENDED,
+        TOKENS_REVOKED,
+        REFRESH_REUSE_DETECTED,
+        USER_CREATED,
+        USER_DISABLED,
+        USER_ENABLED,
+        USER_UPDATED,
+        USER_DELETED,
+        SESSIONS_ENDED_BY_ADMIN,
+        MFA_RESET_BY_ADMIN,
+        KEYS_ROTATED,
+    ];
+}
+
+/// Which webhooks want which event types (`[[webhooks]]`): recording an
+/// event queues a delivery to each webhook whose patterns match its type,
+/// in the event's transaction, and wakes this node's webhook sender.
+#[derive(Clone, Debug, Default)]
+pub struct Subscriptions {
+    /// Each webhook's name and patterns: a type, `*`, or `prefix.*`.
+    hooks: Arc<[(String, Vec<String>)]>,
+    wake: Arc<Notify>,
+}
+
+impl Subscriptions {
+    pub fn new(hooks: Vec<(String, Vec<String>)>) -> Self {
+        Self {
+            hooks: hooks.into(),
+            wake: Arc::default(),
+        }
+    }
+
+    /// The names of the webhooks subscribed to `kind`, in configured order.
+    pub fn matching(&self, kind: &str) -> Vec<String> {
+        self.hooks
+            .iter()
+            .filter(|(_, patterns)| patterns.iter().any(|p| pattern_matches(p, kind)))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Notified when deliveries were queued on this node.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+}
+
+/// Whether an event type matches a subscription pattern: `*` (every
+/// type), `prefix.*` (every type in `prefix.`) or the type itself.
+pub fn pattern_matches(pattern: &str, kind: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) if prefix.ends_with('.') => kind.starts_with(prefix),
+        Some(_) => false,
+        None => pattern == kind,
+    }
 }
 
 /// Where a request came from, as an event records it.
@@ -78,6 +151,7 @@ impl AuthService {
             user_agent: bounded(&origin.user_agent),
             request_id: origin.request_id.clone(),
             detail: detail.to_string(),
+            webhooks: self.webhooks.matching(kind),
         };
         tracing::info!(
             target: "latchkey::audit",
@@ -88,8 +162,12 @@ impl AuthService {
             detail = %event.detail,
             "security event"
         );
-        if let Err(e) = self.store.record_event(&event).await {
-            tracing::error!(event = kind, error = %e, "the audit trail did not take an event");
+        match self.store.record_event(&event).await {
+            Ok(_) if !event.webhooks.is_empty() => self.webhooks.wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(event = kind, error = %e, "the audit trail did not take an event");
+            }
         }
     }
 }

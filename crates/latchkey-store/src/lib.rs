@@ -32,6 +32,7 @@ pub mod redis;
 mod sql;
 pub mod sqlite;
 pub mod tokens;
+pub mod webhooks;
 
 pub use sql::SqlStore;
 
@@ -243,6 +244,7 @@ pub use mfa::{
 };
 pub use passkeys::{Ceremony, PasskeyRecord, PasskeyUse, Passkeys};
 pub use tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
+pub use webhooks::{WebhookDelivery, WebhookOutbox};
 
 /// Everything latchkey stores, behind one object.
 #[async_trait]
@@ -264,6 +266,7 @@ pub trait Store:
     + Addresses
     + EmailTokens
     + Outbox
+    + WebhookOutbox
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
