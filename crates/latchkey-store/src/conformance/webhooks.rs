@@ -93,9 +93,9 @@ pub async fn webhooks_deliveries_are_claimed_once_under_a_lease(store: &dyn Stor
         .claim_webhooks(t(10_100), t(20_000), 10)
         .await
         .unwrap();
-    again.sort_by(|a, b| a.event.at.cmp(&b.event.at));
+    again.sort_by_key(|d| d.event.at);
     let mut first = claimed;
-    first.sort_by(|a, b| a.event.at.cmp(&b.event.at));
+    first.sort_by_key(|d| d.event.at);
     let ids = |v: &[WebhookDelivery]| v.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&again), ids(&first));
     assert!(again.iter().all(|d| d.attempts == 2));

@@ -39,10 +39,10 @@ async fn delivery_when(
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let found = deliveries(app, kind).await;
-        if let [d] = &found[..] {
-            if done(d) {
-                return d.clone();
-            }
+        if let [d] = &found[..]
+            && done(d)
+        {
+            return d.clone();
         }
         assert!(Instant::now() < deadline, "delivery of {kind}: {found:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
