@@ -7,7 +7,7 @@
 //! is never accepted where a user's credential is expected (the prefix
 //! tells them apart before any lookup).
 
-use crate::audit::{kind, log_change};
+use crate::audit::kind;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::{Password, Timestamp, UserId, Username, sha256};
@@ -187,7 +187,7 @@ impl AuthService {
             .await?
             .ok_or(AuthError::UnknownUser)?;
         tracing::warn!(user_id = %user, disabled, "account disabled state changed by an operator");
-        log_change(&describe, &ended);
+        self.log_change(&describe, &ended);
         Ok(ended)
     }
 
@@ -207,7 +207,7 @@ impl AuthService {
             .await?
             .ok_or(AuthError::UnknownUser)?;
         tracing::warn!(user_id = %user, "account deleted by an operator");
-        log_change(&describe, &ended);
+        self.log_change(&describe, &ended);
         Ok(ended)
     }
 }

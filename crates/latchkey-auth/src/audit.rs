@@ -11,15 +11,21 @@
 //! when the change is. Other events are recorded on their own, after what
 //! they describe ([`AuthService::audit`]); recording them never fails the
 //! request that caused them: an event the store cannot take is still in
-//! the log, with an error beside it.
+//! the log, with an error beside it. Webhook deliveries
+//! ([`Subscriptions`]) are queued with the event, in its transaction, and
+//! sent later by the node's webhook sender: a request never waits on a
+//! receiver.
 //!
 //! Where a request came from ([`Origin`]: address, user agent, request id)
 //! is set once per request by the HTTP layer ([`ORIGIN`], a task-local
 //! around the handler), so no use case has to carry it; events outside a
 //! request (the CLI, background tasks) have none.
 
+use std::sync::Arc;
+
 use latchkey_core::UserId;
 use latchkey_store::{AuditEvent, Describe, Ended};
+use tokio::sync::Notify;
 
 use crate::service::AuthService;
 
@@ -44,6 +50,73 @@ pub mod kind {
     pub const SESSIONS_ENDED_BY_ADMIN: &str = "admin.sessions_ended";
     pub const MFA_RESET_BY_ADMIN: &str = "admin.mfa_reset";
     pub const KEYS_ROTATED: &str = "admin.keys_rotated";
+
+    /// Every type above (webhook subscriptions are checked against it).
+    pub const ALL: &[&str] = &[
+        LOGIN_SUCCEEDED,
+        LOGIN_FAILED,
+        LOGIN_RATE_LIMITED,
+        MFA_ENROLLED,
+        MFA_REMOVED,
+        MFA_FAILED,
+        PASSWORD_CHANGED,
+        PASSWORD_RESET,
+        SESSION_ENDED,
+        TOKENS_REVOKED,
+        REFRESH_REUSE_DETECTED,
+        USER_CREATED,
+        USER_DISABLED,
+        USER_ENABLED,
+        USER_UPDATED,
+        USER_DELETED,
+        SESSIONS_ENDED_BY_ADMIN,
+        MFA_RESET_BY_ADMIN,
+        KEYS_ROTATED,
+    ];
+}
+
+/// Which webhooks want which event types (`[[webhooks]]`): recording an
+/// event queues a delivery to each webhook whose patterns match its type,
+/// in the event's transaction, and wakes this node's webhook sender.
+#[derive(Clone, Debug, Default)]
+pub struct Subscriptions {
+    /// Each webhook's name and patterns: a type, `*`, or `prefix.*`.
+    hooks: Arc<[(String, Vec<String>)]>,
+    wake: Arc<Notify>,
+}
+
+impl Subscriptions {
+    pub fn new(hooks: Vec<(String, Vec<String>)>) -> Self {
+        Self {
+            hooks: hooks.into(),
+            wake: Arc::default(),
+        }
+    }
+
+    /// The names of the webhooks subscribed to `kind`, in configured order.
+    pub fn matching(&self, kind: &str) -> Vec<String> {
+        self.hooks
+            .iter()
+            .filter(|(_, patterns)| patterns.iter().any(|p| pattern_matches(p, kind)))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Notified when deliveries were queued on this node.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+}
+
+/// Whether an event type matches a subscription pattern: `*` (every
+/// type), `prefix.*` (every type in `prefix.`) or the type itself.
+pub fn pattern_matches(pattern: &str, kind: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) if prefix.ends_with('.') => kind.starts_with(prefix),
+        Some(_) => false,
+        None => pattern == kind,
+    }
 }
 
 /// Where a request came from, as an event records it.
@@ -77,6 +150,7 @@ fn event(
     user: Option<UserId>,
     origin: &Origin,
     detail: &serde_json::Value,
+    webhooks: Vec<String>,
 ) -> AuditEvent {
     AuditEvent {
         id: 0,
@@ -87,22 +161,26 @@ fn event(
         user_agent: bounded(&origin.user_agent),
         request_id: origin.request_id.clone(),
         detail: detail.to_string(),
+        webhooks,
     }
 }
 
 /// An operator's change made outside any request (the CLI): the event a
 /// [`RevokeAt`](latchkey_store::RevokeAt) records with it, its detail
-/// saying `"via": "cli"`.
+/// saying `"via": "cli"`, queued for the `webhooks` subscribed to it (a
+/// running server's sender delivers them).
 pub fn cli_event(
     kind: &'static str,
     at: latchkey_core::Timestamp,
     user: UserId,
     mut detail: serde_json::Value,
+    webhooks: &Subscriptions,
 ) -> AuditEvent {
     if let Some(map) = detail.as_object_mut() {
         map.insert("via".into(), "cli".into());
     }
-    event(kind, at, Some(user), &Origin::default(), &detail)
+    let hooks = webhooks.matching(kind);
+    event(kind, at, Some(user), &Origin::default(), &detail, hooks)
 }
 
 /// The detail of an event about a change that ended sessions: how many
@@ -127,23 +205,26 @@ fn log_event(event: &AuditEvent) {
     );
 }
 
-/// After a change committed: the log line of the event `describe` wrote
-/// in its transaction (see [`AuthService::describe`]).
-pub(crate) fn log_change(describe: Describe<'_>, ended: &Ended) {
-    if let Some(event) = describe(ended) {
-        log_event(&event);
-    }
-}
-
 impl AuthService {
     /// Records the event `kind` about `user`, from the request being
     /// served (if any), on its own: for what changes nothing (a failed
     /// sign-in) or what changes no session.
     pub async fn audit(&self, kind: &'static str, user: Option<UserId>, detail: serde_json::Value) {
-        let event = event(kind, self.clock.now(), user, &current_origin(), &detail);
+        let webhooks = self.webhooks.matching(kind);
+        let event = event(
+            kind,
+            self.clock.now(),
+            user,
+            &current_origin(),
+            &detail,
+            webhooks,
+        );
         log_event(&event);
-        if let Err(e) = self.store.record_event(&event).await {
-            tracing::error!(event = kind, error = %e, "the audit trail did not take an event");
+        match self.store.record_event(&event).await {
+            Ok(_) => self.queued(&event),
+            Err(e) => {
+                tracing::error!(event = kind, error = %e, "the audit trail did not take an event");
+            }
         }
     }
 
@@ -152,7 +233,8 @@ impl AuthService {
     /// ([`RevokeAt::recording`](latchkey_store::RevokeAt::recording)): the
     /// trail holds it exactly when the change happened. `detail` builds
     /// its detail from what the change ended, or `None` to record nothing.
-    /// Once the change returns, [`log_change`] writes its log line.
+    /// Once the change returns, [`log_change`](Self::log_change) writes its
+    /// log line.
     pub(crate) fn describe<F>(
         &self,
         kind: &'static str,
@@ -164,6 +246,24 @@ impl AuthService {
     {
         let origin = current_origin();
         let at = self.clock.now();
-        move |ended| detail(ended).map(|d| event(kind, at, user, &origin, &d))
+        let hooks = self.webhooks.matching(kind);
+        move |ended| detail(ended).map(|d| event(kind, at, user, &origin, &d, hooks.clone()))
+    }
+
+    /// After a change committed: the log line of the event `describe`
+    /// wrote in its transaction (see [`describe`](Self::describe)), and
+    /// this node's webhook sender woken for its deliveries.
+    pub(crate) fn log_change(&self, describe: Describe<'_>, ended: &Ended) {
+        if let Some(event) = describe(ended) {
+            log_event(&event);
+            self.queued(&event);
+        }
+    }
+
+    /// Wakes this node's webhook sender when `event` queued deliveries.
+    fn queued(&self, event: &AuditEvent) {
+        if !event.webhooks.is_empty() {
+            self.webhooks.wake.notify_one();
+        }
     }
 }

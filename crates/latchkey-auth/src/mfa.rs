@@ -195,7 +195,7 @@ impl AuthService {
             user,
         )
         .await?;
-        crate::audit::log_change(&describe, &ended);
+        self.log_change(&describe, &ended);
         Ok(ended)
     }
 

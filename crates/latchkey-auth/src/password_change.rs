@@ -2,7 +2,7 @@
 //! (throttled, counted, constant-cost), the new one against the policy,
 //! and every other session and token family of the user ends.
 
-use crate::audit::{ended_counts, kind, log_change};
+use crate::audit::{ended_counts, kind};
 use std::net::IpAddr;
 
 use latchkey_core::{Password, PasswordError, UserId};
@@ -58,7 +58,7 @@ impl AuthService {
             families_revoked = ended.families.len(),
             "password changed"
         );
-        log_change(&describe, &ended);
+        self.log_change(&describe, &ended);
         Ok(ended)
     }
 }

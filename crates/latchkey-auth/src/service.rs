@@ -28,6 +28,8 @@ pub struct AuthService {
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// E-mail (links, codes, the outbox); `None` without `[email]`.
     pub email: Option<crate::email::EmailSettings>,
+    /// `[[webhooks]]`: which webhooks each event is queued for.
+    pub webhooks: crate::audit::Subscriptions,
 }
 
 /// The policies the use cases apply (from configuration).

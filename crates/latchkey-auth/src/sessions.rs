@@ -2,7 +2,7 @@
 //! from a listing, everywhere, one hybrid or bearer login. Shared by the
 //! JSON endpoints, the account page and the CLI.
 
-use crate::audit::{kind, log_change};
+use crate::audit::kind;
 use latchkey_core::{SessionHandle, SessionSecretHash, UserId};
 use latchkey_store::{Ended, Keep, RevokeAt, Store};
 
@@ -68,7 +68,7 @@ impl AuthService {
         });
         let at = self.revoke_at().recording(&describe);
         let ended = end_sessions(self.store.as_ref(), at, which).await?;
-        log_change(&describe, &ended);
+        self.log_change(&describe, &ended);
         Ok(ended)
     }
 }

@@ -34,6 +34,14 @@ pub struct MfaLabels {
     pub outcome: &'static str,
 }
 
+/// A webhook delivery attempt: `webhook` is a configured webhook's name
+/// (a fixed set, from configuration), `outcome` a constant.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    pub webhook: String,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
     pub limit: &'static str,
@@ -64,6 +72,9 @@ pub struct Metrics {
     /// Outbox deliveries: `sent`, `retry` (a failed try that will be
     /// tried again) and `failed` (given up).
     pub emails: Family<OutcomeLabels, Counter>,
+    /// Webhook deliveries, by webhook and outcome: `sent`, `retry`,
+    /// `failed`.
+    pub webhooks: Family<WebhookLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -117,9 +128,16 @@ impl Metrics {
             "E-mail delivery attempts by outcome (sent, retry, failed)",
             emails.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Webhook delivery attempts by webhook and outcome (sent, retry, failed)",
+            webhooks.clone(),
+        );
         Self {
             registry,
             emails,
+            webhooks,
             logins,
             requests,
             active_sessions,
@@ -139,6 +157,14 @@ impl Metrics {
 
     pub fn email(&self, outcome: &'static str) {
         self.emails.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn webhook(&self, webhook: &str, outcome: &'static str) {
+        let labels = WebhookLabels {
+            webhook: webhook.to_owned(),
+            outcome,
+        };
+        self.webhooks.get_or_create(&labels).inc();
     }
 
     pub fn rate_limited(&self, limit: &'static str) {

@@ -76,6 +76,8 @@ pub struct Settings {
     /// `[email]`: links, codes and the outbox; `None` turns the e-mail
     /// routes into `501 email_not_configured`.
     pub email: Option<latchkey_auth::EmailSettings>,
+    /// `[[webhooks]]`: the event types each webhook subscribes to.
+    pub webhooks: latchkey_auth::audit::Subscriptions,
 }
 
 /// One upstream API of the Backend-For-Frontend.
@@ -171,6 +173,7 @@ impl Default for Settings {
             forward_auth: crate::forward_auth::ForwardAuthSettings::default(),
             oidc_providers: Vec::new(),
             email: None,
+            webhooks: latchkey_auth::audit::Subscriptions::default(),
         }
     }
 }

@@ -87,6 +87,7 @@ impl AppState {
                 .relying_party(&settings.tokens.issuer)
                 .ok(),
             email: settings.email.clone(),
+            webhooks: settings.webhooks.clone(),
         };
         let fresh_until = clock.monotonic() + DENYLIST_TRUST;
         let oidc = crate::oidc::Providers::new(&settings.oidc_providers, &settings.tokens.issuer);

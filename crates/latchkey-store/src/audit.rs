@@ -22,6 +22,10 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     /// A JSON object.
     pub detail: String,
+    /// The webhooks subscribed to this event's type, by name: recording
+    /// the event queues one delivery to each, in the same transaction.
+    /// Empty in an event read back.
+    pub webhooks: Vec<String>,
 }
 
 /// Which events to read.
@@ -38,9 +42,11 @@ pub struct EventQuery<'a> {
 
 #[async_trait]
 pub trait Audit: Send + Sync {
-    /// Records `event` (its `id` is ignored); returns the id given.
+    /// Records `event` (its `id` is ignored) and, in the same transaction,
+    /// a pending delivery to each of its `webhooks`; returns the id given.
     async fn record_event(&self, event: &AuditEvent) -> Result<i64>;
     async fn events(&self, query: EventQuery<'_>) -> Result<Vec<AuditEvent>>;
-    /// Deletes events older than `before`; returns how many.
+    /// Deletes events older than `before` (and any delivery of them still
+    /// queued); returns how many.
     async fn sweep_events(&self, before: Timestamp) -> Result<u64>;
 }

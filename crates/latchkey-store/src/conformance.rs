@@ -32,6 +32,7 @@ mod passkeys;
 mod regressions;
 mod sessions;
 mod tokens;
+mod webhooks;
 pub use accounts::*;
 pub use admin::*;
 pub use assurance::*;
@@ -45,6 +46,7 @@ pub use passkeys::*;
 pub use regressions::*;
 pub use sessions::*;
 pub use tokens::*;
+pub use webhooks::*;
 
 /// A fresh store, and whatever must live as long as it (a temp dir, a
 /// schema to drop).
@@ -149,7 +151,11 @@ macro_rules! conformance_suite {
             email_tokens_are_taken_once_as_their_kind_before_expiry,
             email_concurrent_takes_of_a_token_yield_one,
             email_codes_end_at_the_last_wrong_try,
-            email_outbox_rows_are_claimed_once_and_finish
+            email_outbox_rows_are_claimed_once_and_finish,
+            webhooks_deliveries_are_queued_with_their_event_or_not_at_all,
+            webhooks_deliveries_are_claimed_once_under_a_lease,
+            webhooks_retries_wait_their_turn_and_failures_are_kept,
+            webhooks_done_deliveries_are_swept_and_go_with_their_event
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -32,6 +32,7 @@ pub mod redis;
 mod sql;
 pub mod sqlite;
 pub mod tokens;
+pub mod webhooks;
 
 pub use sql::SqlStore;
 
@@ -285,6 +286,7 @@ pub use mfa::{
 };
 pub use passkeys::{Ceremony, PasskeyRecord, PasskeyUse, Passkeys};
 pub use tokens::{Family, KeyRecord, Keys, RefreshOutcome, RefreshTokens, Revocations};
+pub use webhooks::{WebhookDelivery, WebhookOutbox};
 
 /// Everything latchkey stores, behind one object.
 #[async_trait]
@@ -306,6 +308,7 @@ pub trait Store:
     + Addresses
     + EmailTokens
     + Outbox
+    + WebhookOutbox
 {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -31,6 +31,8 @@ pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
 pub const KEY_RELOAD: Duration = Duration::from_secs(30);
 /// How long sent and failed messages stay in the outbox (bodies emptied).
 pub const MAIL_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long delivered and failed webhook deliveries stay in their outbox.
+pub const WEBHOOKS_KEPT: Duration = MAIL_KEPT;
 
 pub struct Application {
     listener: TcpListener,
@@ -45,6 +47,7 @@ pub struct Application {
     cursor: i64,
     server: crate::server::ServerSettings,
     smtp: Option<crate::mailer::SmtpSettings>,
+    webhooks: Option<crate::webhooks::WebhookSettings>,
 }
 
 /// Opens the store named by `url` (SQLite or PostgreSQL).
@@ -239,6 +242,7 @@ impl Application {
             cursor,
             server: connection_settings(config),
             smtp: config.smtp.clone(),
+            webhooks: config.webhooks.clone(),
         })
     }
 
@@ -275,6 +279,7 @@ impl Application {
             )),
         ];
         tasks.extend(crate::mailer::spawn(&self.state, self.smtp));
+        tasks.extend(crate::webhooks::spawn(&self.state, self.webhooks));
         let extra = [
             self.metrics
                 .map(|(l, _)| (l, latchkey_http::metrics_router(self.state.clone()))),

@@ -11,10 +11,12 @@ pub mod config;
 pub mod events_cli;
 pub mod fdlimit;
 pub mod mailer;
+pub mod outbox;
 pub mod server;
 mod tasks;
 pub mod telemetry;
 pub mod user_cli;
+pub mod webhooks;
 
 pub use app::Application;
 pub use config::{Config, Overrides};

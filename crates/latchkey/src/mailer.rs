@@ -1,4 +1,5 @@
-//! The background sender: drains the outbox over SMTP (`lettre`).
+//! The background sender: drains the outbox over SMTP (`lettre`), with
+//! the loop and retry schedule every outbox shares (`crate::outbox`).
 //!
 //! Each node runs one. It claims due messages from the store (a claim is a
 //! lease: another node takes a message only once its lease has run out,
@@ -93,14 +94,6 @@ pub fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>,
     Ok(builder.build())
 }
 
-/// The delay before try `attempts + 1`: `initial`, doubling, at most `max`.
-pub fn backoff(attempts: u32, initial: Duration, max: Duration) -> Duration {
-    let factor = 1u32
-        .checked_shl(attempts.saturating_sub(1))
-        .unwrap_or(u32::MAX);
-    initial.saturating_mul(factor).min(max)
-}
-
 /// The sender and the node's e-mail job worker, when `[email]` is set.
 pub fn spawn(state: &AppState, smtp: Option<SmtpSettings>) -> Vec<tokio::task::JoinHandle<()>> {
     let (Some(smtp), Some(email)) = (smtp, state.settings.email.as_ref()) else {
@@ -126,19 +119,11 @@ pub async fn run(state: AppState, settings: SmtpSettings) {
         }
     };
     let wake = email.wake();
-    let mut tick = tokio::time::interval(settings.poll_interval);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = wake.notified() => {}
-        }
-        // Drain what is due: a full batch may mean more.
-        while let Ok(n) = send_due(&state, &settings, &transport).await {
-            if n < BATCH as usize {
-                break;
-            }
-        }
-    }
+    let poll = settings.poll_interval;
+    crate::outbox::drain_forever(poll, wake, BATCH, || {
+        send_due(&state, &settings, &transport)
+    })
+    .await;
 }
 
 /// Claims and sends one batch; how many were claimed.
@@ -219,14 +204,12 @@ async fn send_one(
 
 /// What becomes of `mail` after a try that went as `outcome`.
 fn decide(s: &SmtpSettings, mail: &Mail, outcome: Result<(), String>, at: Timestamp) -> Delivery {
-    match outcome {
-        Ok(()) => Delivery::Sent { at },
-        Err(error) if mail.attempts >= s.max_attempts => Delivery::Failed { at, error },
-        Err(error) => Delivery::Retry {
-            next: at.saturating_add(backoff(mail.attempts, s.retry_initial, s.retry_max)),
-            error,
-        },
-    }
+    let retries = crate::outbox::Retries {
+        max_attempts: s.max_attempts,
+        initial: s.retry_initial,
+        max: s.retry_max,
+    };
+    retries.decide(mail.attempts, outcome, at)
 }
 
 async fn record(state: &AppState, mail: &Mail, delivery: &Delivery) {
@@ -247,18 +230,5 @@ async fn record(state: &AppState, mail: &Mail, delivery: &Delivery) {
     if let Err(e) = state.store().finish_mail(&mail.id, delivery).await {
         // The lease runs out and the message is tried again.
         tracing::warn!(mail_id = %mail.id, error = %e, "outbox update failed");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_its_ceiling() {
-        let s = Duration::from_secs;
-        let got: Vec<_> = (1..=6).map(|n| backoff(n, s(5), s(60))).collect();
-        assert_eq!(got, [s(5), s(10), s(20), s(40), s(60), s(60)]);
-        assert_eq!(backoff(100, s(5), s(60)), s(60));
     }
 }

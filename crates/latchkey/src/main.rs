@@ -132,7 +132,10 @@ async fn store_command(
         } => cli::user_mfa_reset(store, &config.http, &name).await,
         Command::User {
             command: UserCommand::Account(command),
-        } => latchkey::user_cli::run(store, config.http.revocation_ttl(), command).await,
+        } => {
+            let http = &config.http;
+            latchkey::user_cli::run(store, http.revocation_ttl(), &http.webhooks, command).await
+        }
         Command::Events { user, kind, follow } => {
             latchkey::events_cli::run(store, user.as_deref(), kind.as_deref(), follow).await
         }

@@ -1,12 +1,13 @@
 //! A node's background tasks: the sweeper, the revocation poll and the
-//! key reload (the e-mail sender is `mailer`'s).
+//! key reload (the e-mail sender is `mailer`'s, the webhook sender
+//! `webhooks`').
 
 use std::time::Duration;
 
 use latchkey_auth::keyring::{self, KeyPolicy};
 use latchkey_http::AppState;
 
-use crate::app::{KEY_RELOAD, MAIL_KEPT, REVOCATION_POLL, SWEEP_INTERVAL};
+use crate::app::{KEY_RELOAD, MAIL_KEPT, REVOCATION_POLL, SWEEP_INTERVAL, WEBHOOKS_KEPT};
 
 pub(crate) async fn sweep_forever(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
@@ -52,6 +53,12 @@ pub(crate) async fn sweep_forever(state: AppState) {
             (
                 "sent e-mail",
                 store.sweep_mail(now.saturating_sub(MAIL_KEPT)).await,
+            ),
+            (
+                "webhook deliveries",
+                store
+                    .sweep_webhooks(now.saturating_sub(WEBHOOKS_KEPT))
+                    .await,
             ),
         ];
         for (what, result) in swept {

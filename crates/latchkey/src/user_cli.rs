@@ -11,7 +11,7 @@ use latchkey_core::{Clock as _, Password, PasswordHash, Username};
 use latchkey_store::{Ended, Keep, RevokeAt, Store, User, UserQuery};
 
 use crate::clock::SystemClock;
-use latchkey_auth::audit::{cli_event, ended_counts, kind};
+use latchkey_auth::audit::{Subscriptions, cli_event, ended_counts, kind};
 
 #[derive(Subcommand, Debug)]
 pub enum AccountCommand {
@@ -102,6 +102,7 @@ pub async fn find_user(store: &dyn Store, name: &str) -> anyhow::Result<User> {
 pub async fn run(
     store: &dyn Store,
     ttl: std::time::Duration,
+    webhooks: &Subscriptions,
     command: AccountCommand,
 ) -> anyhow::Result<()> {
     let at = RevokeAt::new(SystemClock.now(), ttl);
@@ -115,6 +116,7 @@ pub async fn run(
                     at.now,
                     user.id,
                     ended_counts(e),
+                    webhooks,
                 ))
             };
             let ended = store
@@ -135,6 +137,7 @@ pub async fn run(
                     at.now,
                     user.id,
                     ended_counts(e),
+                    webhooks,
                 ))
             };
             let ended = store
@@ -155,6 +158,7 @@ pub async fn run(
                     at.now,
                     user.id,
                     ended_counts(e),
+                    webhooks,
                 ))
             };
             store
@@ -168,7 +172,13 @@ pub async fn run(
             let event = |e: &Ended| {
                 let mut detail = ended_counts(e);
                 detail["username"] = user.username.as_str().into();
-                Some(cli_event(kind::USER_DELETED, at.now, user.id, detail))
+                Some(cli_event(
+                    kind::USER_DELETED,
+                    at.now,
+                    user.id,
+                    detail,
+                    webhooks,
+                ))
             };
             let ended = store
                 .delete_user(user.id, at.recording(&event))

@@ -5,8 +5,8 @@ use latchkey_core::throttle;
 use latchkey_store::{Ended, Keep, TokenKind};
 
 use super::{Kind, RESET_TTL, new_token, token_hash};
+use crate::audit::ended_counts;
 use crate::audit::kind::PASSWORD_RESET;
-use crate::audit::{ended_counts, log_change};
 use crate::error::AuthError;
 use crate::password_change::policy_error;
 use crate::service::AuthService;
@@ -73,7 +73,7 @@ impl AuthService {
             .store
             .replace_password(user.id, &hashed, Keep::default(), at)
             .await?;
-        log_change(&describe, &ended);
+        self.log_change(&describe, &ended);
         let everywhere = self.end_sessions(EndSessions::Everywhere(user.id)).await?;
         ended.sessions.extend(everywhere.sessions);
         ended.families.extend(everywhere.families);

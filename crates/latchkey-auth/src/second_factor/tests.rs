@@ -126,6 +126,7 @@ async fn service() -> (AuthService, Arc<ManualClock>, tempfile::TempDir) {
         sealing: Some(SealingKey::new(zeroize::Zeroizing::new([5; 32]))),
         webauthn: None,
         email: None,
+        webhooks: Default::default(),
     };
     (auth, clock, dir)
 }

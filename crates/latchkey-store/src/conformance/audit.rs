@@ -13,6 +13,7 @@ fn event(kind: &str, user: Option<&User>, at_ms: i64) -> AuditEvent {
         user_agent: Some("conformance/1.0".into()),
         request_id: Some("req-1".into()),
         detail: r#"{"method":"pwd"}"#.into(),
+        webhooks: Vec::new(),
     }
 }
 

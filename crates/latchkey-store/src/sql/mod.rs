@@ -29,6 +29,7 @@ mod query;
 mod refresh;
 mod sessions;
 mod tokens;
+mod webhooks;
 
 use async_trait::async_trait;
 use sqlx::error::DatabaseError;

@@ -83,6 +83,12 @@ pub(super) const KEYS: &[(&str, Kind)] = &[
     ("email.recipient_window", Kind::Duration),
     ("webauthn.rp_id", Kind::Str),
     ("webauthn.origins", Kind::Origins),
+    ("webhooks", Kind::Tables),
+    ("webhook_delivery.timeout", Kind::Duration),
+    ("webhook_delivery.max_attempts", Kind::Count),
+    ("webhook_delivery.retry_initial", Kind::Duration),
+    ("webhook_delivery.retry_max", Kind::Duration),
+    ("webhook_delivery.poll_interval", Kind::Duration),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -103,4 +109,6 @@ pub(super) enum Kind {
     Origins,
     List,
     Rules,
+    /// An array of tables (`[[webhooks]]`), read where it is used.
+    Tables,
 }

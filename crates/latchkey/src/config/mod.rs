@@ -32,6 +32,7 @@ mod keys;
 mod oidc;
 mod sections;
 mod values;
+mod webhooks;
 
 use keys::{KEYS, Kind};
 use sections::{BffTables, audience_conflicts, connection_settings, http_settings};
@@ -69,6 +70,8 @@ pub struct Config {
     pub ignored_env: Vec<String>,
     /// `[email]`: how the outbox's messages are sent (`None`: e-mail off).
     pub smtp: Option<crate::mailer::SmtpSettings>,
+    /// `[[webhooks]]` and how deliveries are tried (`None`: no webhooks).
+    pub webhooks: Option<crate::webhooks::WebhookSettings>,
 }
 
 impl Config {
@@ -231,6 +234,10 @@ fn validate(
         http.email = Some(email);
         smtp
     });
+    let webhooks = webhooks::webhook_settings(&mut v, env).map(|(hooks, subscriptions)| {
+        http.webhooks = subscriptions;
+        hooks
+    });
     cross_checks(&http, &issuer, v.errors);
     if !errors.is_empty() {
         errors.sort();
@@ -252,6 +259,7 @@ fn validate(
         circuit,
         ignored_env: Vec::new(),
         smtp,
+        webhooks,
     })
 }
 
@@ -349,3 +357,5 @@ fn origin_of(url: &str) -> String {
 mod oidc_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhooks_tests;

@@ -126,7 +126,7 @@ fn secret(value: Option<String>) -> Result<SecretString, String> {
         .ok_or_else(|| "expected a non-empty secret".into())
 }
 
-fn read_secret_file(path: &str) -> Result<Option<String>, String> {
+pub(super) fn read_secret_file(path: &str) -> Result<Option<String>, String> {
     let meta = std::fs::metadata(path).map_err(|_| format!("cannot read {path}"))?;
     if meta.len() > MAX_SECRET_FILE {
         return Err(format!("{path} is too large for a secret"));

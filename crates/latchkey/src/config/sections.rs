@@ -52,6 +52,7 @@ pub(super) fn http_settings(v: &mut Values<'_>, issuer: &str, bff: BffTables) ->
         oidc_providers: Vec::new(),
         // Set from `[email]` (see `email.rs`).
         email: None,
+        webhooks: defaults.webhooks.clone(),
     }
 }
 

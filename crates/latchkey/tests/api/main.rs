@@ -64,3 +64,5 @@ mod throttling;
 mod tokens;
 mod ui_account;
 mod ui_recent_auth;
+mod webhook_helpers;
+mod webhooks;

@@ -14,3 +14,4 @@ mod mfa_cli;
 mod server;
 mod tokens;
 mod user_cli;
+mod webhooks;

@@ -31,8 +31,14 @@ pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
 
 /// Starts `latchkey serve` on a free port with the store at `database`.
 pub fn start_on(database: &str, env: &[(&str, &str)]) -> Server {
+    start_with_args(database, &[], env)
+}
+
+/// As [`start_on`], with extra arguments to `serve` (`--config FILE`).
+pub fn start_with_args(database: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(args)
         .env_clear()
         .env("LATCHKEY_LOG", "info")
         .envs(env.iter().copied())
