@@ -12,6 +12,12 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 const PAGE: u32 = 500;
 
 fn line(e: &AuditEvent) -> String {
+    event_json(e).to_string()
+}
+
+/// An event as `GET /admin/v1/events` lists it (a line here, a webhook's
+/// body with its name added).
+pub fn event_json(e: &AuditEvent) -> serde_json::Value {
     serde_json::json!({
         "id": e.id,
         "type": e.kind,
@@ -22,7 +28,6 @@ fn line(e: &AuditEvent) -> String {
         "request_id": e.request_id,
         "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or_default(),
     })
-    .to_string()
 }
 
 pub async fn run(

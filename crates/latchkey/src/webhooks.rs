@@ -82,20 +82,9 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 /// The body of a delivery: the event as `GET /admin/v1/events` lists it,
 /// and the webhook's name.
 pub fn payload(webhook: &str, e: &AuditEvent) -> Vec<u8> {
-    let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
-    serde_json::json!({
-        "id": e.id,
-        "type": e.kind,
-        "at": e.at.to_rfc3339(),
-        "user_id": e.user_id.map(|u| u.to_string()),
-        "ip": e.ip,
-        "user_agent": e.user_agent,
-        "request_id": e.request_id,
-        "detail": detail,
-        "webhook": webhook,
-    })
-    .to_string()
-    .into_bytes()
+    let mut body = crate::events_cli::event_json(e);
+    body["webhook"] = webhook.into();
+    body.to_string().into_bytes()
 }
 
 /// The sender, when webhooks are configured.
