@@ -238,7 +238,7 @@ impl TokenService {
         {
             return Ok((token, exp));
         }
-        let mut jti = [0u8; 16];
+        let mut jti = [0u8; JTI_BYTES];
         getrandom::fill(&mut jti).map_err(|_| latchkey_tokens::SignError::Crypto)?;
         let minted = self.mint_for(subject, now, URL_SAFE_NO_PAD.encode(jti), audience)?;
         self.session_tokens.insert(key, minted.clone());
@@ -378,9 +378,14 @@ impl TokenService {
     }
 }
 
+/// Bytes in an access token's `jti` (16 base64url characters): 96 bits
+/// keep ids unique among the tokens of a revocation window by a wide
+/// margin, and every token carries it.
+pub const JTI_BYTES: usize = 12;
+
 /// The `jti` of the access token issued alongside refresh token `hash`:
 /// derived, so the same refresh step always yields the same access token.
 pub fn jti_for(hash: &RefreshHash) -> String {
     let d = latchkey_core::sha256(&[b"latchkey-jti-v1\0".as_slice(), hash.as_bytes()].concat());
-    URL_SAFE_NO_PAD.encode(&d[..16])
+    URL_SAFE_NO_PAD.encode(&d[..JTI_BYTES])
 }

@@ -122,7 +122,8 @@ pub fn pattern_matches(pattern: &str, kind: &str) -> bool {
 /// Where a request came from, as an event records it.
 #[derive(Clone, Debug, Default)]
 pub struct Origin {
-    pub ip: Option<String>,
+    /// Kept as an address: rendered only when an event is recorded.
+    pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
 }
@@ -157,7 +158,7 @@ fn event(
         kind: kind.to_owned(),
         at,
         user_id: user,
-        ip: origin.ip.clone(),
+        ip: origin.ip.map(|ip| ip.to_string()),
         user_agent: bounded(&origin.user_agent),
         request_id: origin.request_id.clone(),
         detail: detail.to_string(),

@@ -145,7 +145,7 @@ impl AuthService {
             assurance: principal.assurance(),
             kind: kind.to_owned(),
             user_agent: crate::audit::bounded(&origin.user_agent),
-            ip: origin.ip,
+            ip: origin.ip.map(|ip| ip.to_string()),
             last_used_at: now,
         };
         let secret = RefreshSecret::from_random(random()?);

@@ -54,8 +54,18 @@ fn key_err(kid: &str, why: impl std::fmt::Display) -> KeyRingError {
     }
 }
 
-fn new_record(policy: &KeyPolicy, now: Timestamp) -> Result<KeyRecord, KeyRingError> {
-    let kid = Kid::random().map_err(|e| key_err("new", e))?;
+/// A new key, its `kid` drawn again while it names one of `taken`.
+fn new_record(
+    policy: &KeyPolicy,
+    now: Timestamp,
+    taken: &[KeyRecord],
+) -> Result<KeyRecord, KeyRingError> {
+    let kid = loop {
+        let kid = Kid::random().map_err(|e| key_err("new", e))?;
+        if taken.iter().all(|k| k.kid != kid.as_str()) {
+            break kid;
+        }
+    };
     let material = KeyMaterial::generate(policy.algorithm, kid).map_err(|e| key_err("new", e))?;
     let stored = material.to_stored();
     let kid = stored.kid.as_str().to_owned();
@@ -158,7 +168,7 @@ pub async fn ensure_current(
     let keys = store.keys().await?;
     match keys.iter().find(|k| k.retired_at.is_none()) {
         None => {
-            let record = new_record(policy, now)?;
+            let record = new_record(policy, now, &keys)?;
             let made = store.add_first_key(&record).await?;
             Ok(made.then_some(record.kid))
         }
@@ -178,10 +188,11 @@ pub async fn rotate(
     policy: &KeyPolicy,
     now: Timestamp,
 ) -> Result<String, KeyRingError> {
-    if policy.master_key.is_none() && store.keys().await?.iter().any(|k| k.sealed) {
+    let keys = store.keys().await?;
+    if policy.master_key.is_none() && keys.iter().any(|k| k.sealed) {
         return Err(KeyRingError::MasterKeyMissing);
     }
-    let record = new_record(policy, now)?;
+    let record = new_record(policy, now, &keys)?;
     store
         .rotate_key(&record, now, now.saturating_add(policy.retire_after))
         .await?;

@@ -131,19 +131,6 @@ pub fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// `TRACE` is refused on every route (`405`): it is never needed, and a
-/// proxy that treats it as safe would pass it on without any check.
-pub async fn refuse_trace(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    if req.method() == Method::TRACE {
-        return ApiError::MethodNotAllowed.into_response();
-    }
-    next.run(req).await
-}
-
 /// The anti-forgery rule for a request authenticated by a cookie: it must
 /// come from our own site and carry the token bound to `binding`.
 pub fn require_csrf(headers: &HeaderMap, state: &AppState, binding: &str) -> Result<(), ApiError> {

@@ -11,35 +11,31 @@
 use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 use hyper::body::{Frame, SizeHint};
 use tokio::time::Sleep;
-
-use crate::state::AppState;
 
 /// The error a body yields once its deadline has passed.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive in time")]
 pub struct BodyTimedOut;
 
-/// Puts the body deadline on every request outside the BFF.
-pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/bff/") {
-        return next.run(req).await;
+/// Puts the body deadline on `req`'s body, counted from now, if it has
+/// one: a request known to carry no body (most GETs) keeps its empty body
+/// and costs no timer.
+pub fn limit_body(req: &mut Request, limit: Duration) {
+    if req.body().is_end_stream() {
+        return;
     }
-    let limit = state.settings.body_read_timeout;
-    let req = req.map(|inner| {
-        Body::new(DeadlineBody {
-            inner,
-            deadline: Box::pin(tokio::time::sleep(limit)),
-            expired: false,
-        })
+    let body = std::mem::take(req.body_mut());
+    *req.body_mut() = Body::new(DeadlineBody {
+        inner: body,
+        deadline: Box::pin(tokio::time::sleep(limit)),
+        expired: false,
     });
-    next.run(req).await
 }
 
 /// Whether `err`, or an error it wraps, is a [`BodyTimedOut`].

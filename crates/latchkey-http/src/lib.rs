@@ -184,16 +184,9 @@ pub fn router(state: AppState) -> Router {
     // for a route without OPTIONS still reaches CORS.)
     let routes = routes
         // Per-address limits, by matched route (see `limits`).
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::per_address,
-        ))
+        .route_layer(limits::PerAddressLayer::new(state.clone()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(cors)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::cors_only_for_listed,
-        ))
         .route("/bff/{api}", axum::routing::any(bff::proxy))
         .route("/bff/{api}/", axum::routing::any(bff::proxy))
         .route("/bff/{api}/{*path}", axum::routing::any(bff::proxy))
@@ -206,32 +199,21 @@ pub fn router(state: AppState) -> Router {
 pub fn admin_router(state: AppState) -> Router {
     let (routes, _) = admin::routes().split_for_parts();
     let routes = routes
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::per_address,
-        ))
+        .route_layer(limits::PerAddressLayer::new(state.clone()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound });
     outer_layers(routes, state)
 }
 
-/// What wraps every route of a listener: TRACE refused, body size and
-/// read deadline, header limits, security headers, metrics and the access
-/// log, and panics answered as an opaque 500.
+/// What wraps every route of a listener: the body limit extractors
+/// read, then [`middleware::ObserveLayer`] (TRACE refused, header and body
+/// limits, the body-read deadline, security headers, CORS headers only for
+/// listed origins, metrics and the access log), and panics answered as an
+/// opaque 500.
 fn outer_layers(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .layer(axum::middleware::from_fn(auth::refuse_trace))
         .layer(DefaultBodyLimit::max(middleware::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            deadline::body_deadline,
-        ))
-        .layer(axum::middleware::from_fn(middleware::limits))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::observe,
-        ))
+        .layer(middleware::ObserveLayer::new(state.clone()))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(state)
 }

@@ -13,10 +13,16 @@
 
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use latchkey_core::throttle::{self, Decision};
+use tower::{Layer, Service};
 
 use crate::caller::client_ip;
 use crate::error::ApiError;
@@ -160,39 +166,88 @@ impl AddressLimits {
 
 /// The route layer: counts the request against its address and refuses it
 /// over the limit. Requests without a known address are not limited.
-pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
-    // A page's form gets a page back, never problem JSON; a page counts
-    // its forms, not its views.
-    let page = route.is_some_and(|p| !p.starts_with("/v1/") && !p.starts_with("/admin/"));
-    let page_view = page && req.method() == axum::http::Method::GET;
-    let limited = route
-        .filter(|_| !page_view)
-        .and_then(|p| state.settings.address_limits.for_route(p));
-    let Some((name, limit)) = limited else {
-        return next.run(req).await;
-    };
-    let ip = client_ip(
-        req.extensions(),
-        req.headers(),
-        &state.settings.trusted_proxies,
-    );
-    if let Some(ip) = ip {
-        let key = format!("rl:{name}:{}", throttle::address_key(ip));
-        if let Err(e) = admit(&state, &key, limit).await {
-            if matches!(e, ApiError::RateLimited { .. }) {
-                state.metrics.rate_limited(name);
-            }
-            if page {
-                return crate::ui::forms::error_page(e);
-            }
-            return e.into_response();
+#[derive(Clone)]
+pub struct PerAddressLayer {
+    state: AppState,
+}
+
+impl PerAddressLayer {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for PerAddressLayer {
+    type Service = PerAddress<S>;
+
+    fn layer(&self, inner: S) -> PerAddress<S> {
+        PerAddress {
+            inner,
+            state: self.state.clone(),
         }
     }
-    next.run(req).await
+}
+
+/// [`PerAddressLayer`]'s service. A route without a limit (every hot path)
+/// is handed on as it is, at no cost; only a limited one waits for the
+/// store's count first.
+#[derive(Clone)]
+pub struct PerAddress<S> {
+    inner: S,
+    state: AppState,
+}
+
+type Limited = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for PerAddress<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Limited>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        // A page's form gets a page back, never problem JSON; a page counts
+        // its forms, not its views.
+        let page = route.is_some_and(|p| !p.starts_with("/v1/") && !p.starts_with("/admin/"));
+        let page_view = page && req.method() == axum::http::Method::GET;
+        let limited = route
+            .filter(|_| !page_view)
+            .and_then(|p| self.state.settings.address_limits.for_route(p));
+        let trusted = &self.state.settings.trusted_proxies;
+        let Some(((name, limit), ip)) = limited
+            .and_then(|l| client_ip(req.extensions(), req.headers(), trusted).map(|ip| (l, ip)))
+        else {
+            return Either::Left(self.inner.call(req));
+        };
+        // The service that was polled ready answers, after the count.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let state = self.state.clone();
+        Either::Right(Box::pin(async move {
+            let key = format!("rl:{name}:{}", throttle::address_key(ip));
+            if let Err(e) = admit(&state, &key, limit).await {
+                if matches!(e, ApiError::RateLimited { .. }) {
+                    state.metrics.rate_limited(name);
+                }
+                if page {
+                    return Ok(crate::ui::forms::error_page(e));
+                }
+                return Ok(e.into_response());
+            }
+            inner.call(req).await
+        }))
+    }
 }
 
 async fn admit(state: &AppState, key: &str, limit: RouteLimit) -> Result<(), ApiError> {

@@ -111,10 +111,13 @@ impl Kid {
         }
     }
 
-    /// A fresh random `kid`: 16 bytes from the OS random source, base64url
-    /// (22 characters).
+    /// A fresh random `kid`: 6 bytes from the OS random source, base64url
+    /// (8 characters). A key set holds a handful of keys, and a new `kid`
+    /// that is already taken is drawn again (`latchkey-auth`'s keyring), so
+    /// 48 bits are plenty; every token carries it, so it is kept short.
+    /// Longer kids of keys made before stay valid ([`Kid::parse`]).
     pub fn random() -> Result<Self, KeyError> {
-        let mut bytes = [0u8; 16];
+        let mut bytes = [0u8; 6];
         SystemRandom::new()
             .fill(&mut bytes)
             .map_err(|_| KeyError::Random)?;

@@ -23,3 +23,10 @@ impl Clock for SystemClock {
         ORIGIN.elapsed()
     }
 }
+
+/// The wall clock as the log lines stamp it (to the microsecond): logs
+/// record when they were written, not the time a test clock shows.
+#[allow(clippy::disallowed_methods)]
+pub fn log_time() -> SystemTime {
+    SystemTime::now()
+}

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod events_cli;
 pub mod fdlimit;
+mod log_line;
 pub mod mailer;
 pub mod outbox;
 pub mod server;

@@ -97,7 +97,9 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &config::Config) -> anyhow::Result<()> {
-    latchkey::telemetry::init(&config.log)?;
+    // Dropped when serving ends, which writes the lines still queued.
+    let logging = latchkey::telemetry::init(&config.log)?;
+    logging.report_dropped(std::time::Duration::from_secs(10));
     if !config.ignored_env.is_empty() {
         tracing::warn!(
             variables = %config.ignored_env.join(", "),

@@ -856,7 +856,7 @@ async fn a_100_mib_upload_streams_through_and_arrives_intact() {
     // Constant memory: `request_bodies_reach_the_upstream_before_they_end`
     // fails for any proxy that holds a body back; the resident set of the
     // real process during a 100 MiB upload is measured by
-    // scripts/bench.sh (other tests share this process's memory).
+    // scripts/bench-bff.sh (other tests share this process's memory).
     eprintln!("100 MiB through the BFF in {took:?}");
 }
 

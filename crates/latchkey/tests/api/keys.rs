@@ -204,3 +204,54 @@ async fn changing_the_configured_algorithm_rotates_and_keeps_old_tokens_working(
     algs.sort_unstable();
     assert_eq!(algs, ["ES256", "EdDSA"]);
 }
+
+/// Keys made before kids were shortened have 22-character kids: their
+/// tokens keep verifying, before and after the next rotation (which makes
+/// an 8-character kid) and across a restart. New tokens carry the short
+/// kid and a 16-character `jti` (it was 22), from a login and a refresh.
+#[tokio::test]
+async fn tokens_signed_with_a_long_kid_and_jti_before_the_upgrade_keep_verifying() {
+    let app = TestApp::spawn().await;
+    let now = app.clock.now();
+    let long = latchkey_tokens::Kid::parse("AbCdEfGhIjKlMnOpQrStUv").unwrap();
+    let stored = latchkey_tokens::KeyMaterial::generate(Algorithm::EdDSA, long)
+        .unwrap()
+        .to_stored();
+    let record = latchkey_store::KeyRecord {
+        kid: stored.kid.as_str().to_owned(),
+        alg: "EdDSA".into(),
+        private: stored.private.clone(),
+        sealed: false,
+        created_at: now,
+        retired_at: None,
+        not_after: None,
+    };
+    app.state
+        .store()
+        .rotate_key(&record, now, now.saturating_add(Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    app.reload_keys().await;
+    let old = app.token_user("alice").await;
+    assert_eq!(jwt::header(&old.access)["kid"], "AbCdEfGhIjKlMnOpQrStUv");
+    app.assert_bearer_works(&old.access).await;
+
+    app.advance(MINUTE);
+    let new_kid = app.rotate_keys().await;
+    app.reload_keys().await;
+    assert_eq!(new_kid.len(), 8, "{new_kid}");
+    app.assert_bearer_works(&old.access).await;
+    let new = app.token_login("alice", PASSWORD).await;
+    assert_eq!(jwt::header(&new.access)["kid"], new_kid.as_str());
+    let jti = jwt::claims(&new.access)["jti"].as_str().unwrap().to_owned();
+    assert_eq!(jti.len(), 16, "{jti}");
+    let refreshed = app.refresh(&new.refresh).await;
+    let jti = jwt::claims(&refreshed.access)["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(jti.len(), 16, "{jti}");
+    let app = app.restart().await;
+    app.assert_bearer_works(&old.access).await;
+    app.assert_bearer_works(&new.access).await;
+}
