@@ -171,16 +171,21 @@ done > "$dir/refresh.tokens"
 cat > "$dir/refresh.lua" <<'LUA'
 local queue, head, tail = {}, 1, 0
 for line in io.lines(os.getenv("REFRESH_TOKENS")) do tail = tail + 1; queue[tail] = line end
+local next_token = nil
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
+-- wrk asks for a connection's next request right after handing it the
+-- previous response, so a response's new token is that connection's next
+-- request; a connection's first request takes an unused token.
 request = function()
-  if head > tail then return wrk.format("GET", "/healthz") end
-  local token = queue[head]; queue[head] = nil; head = head + 1
+  local token = next_token
+  next_token = nil
+  if not token and head <= tail then token = queue[head]; queue[head] = nil; head = head + 1 end
+  if not token then return wrk.format("GET", "/healthz") end
   return wrk.format(nil, nil, nil, '{"refresh_token":"' .. token .. '"}')
 end
 response = function(status, headers, body)
-  local token = body:match('"refresh_token":"([^"]+)"')
-  if token then tail = tail + 1; queue[tail] = token end
+  next_token = body:match('"refresh_token":"([^"]+)"')
 end
 LUA
 ref=$(REFRESH_TOKENS="$dir/refresh.tokens" measure "$lk" -s "$dir/refresh.lua" "$BASE/v1/token/refresh")

@@ -4,7 +4,7 @@
 # to one request's cost when wall-clock figures are too noisy to.
 #
 #   scripts/callgrind.sh                 # every path below
-#   PATHS="healthz me" scripts/callgrind.sh
+#   PATHS="healthz me refresh" scripts/callgrind.sh
 #   TOP=40 scripts/callgrind.sh          # longer per-function listing
 #
 # Runs the release binary under callgrind with instrumentation off, signs in,
@@ -23,7 +23,9 @@ BASE="http://127.0.0.1:$PORT"
 for tool in valgrind callgrind_control callgrind_annotate wrk; do
     command -v "$tool" >/dev/null || { echo "callgrind: $tool is not installed (apt-get install valgrind wrk)" >&2; exit 2; }
 done
-cargo build --release --quiet -p latchkey -p latchkey-floor
+# LATCHKEY=path counts another build of latchkey (a copy of an earlier one).
+LATCHKEY=${LATCHKEY:-./target/release/latchkey}
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet -p latchkey -p latchkey-floor
 dir=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; if [ -n "${KEEP:-}" ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi; }
@@ -33,7 +35,7 @@ wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return 0; slee
 
 one() { # name, url, then curl/wrk header arguments
     local name=$1 url=$2; shift 2
-    curl -sf -o /dev/null "$@" "$url"
+    [ "$name" = refresh ] || curl -sf -o /dev/null "$@" "$url"
     callgrind_control -i on "$pid" >/dev/null 2>&1
     local out total
     out=$(wrk -t1 -c1 -d "$DURATION" "$@" "$url")
@@ -55,9 +57,9 @@ one() { # name, url, then curl/wrk header arguments
 }
 
 run_latchkey() {
-    printf 'trusted_proxies = ["127.0.0.1"]\n\n[forward_auth]\ndefault_policy = "signed_in"\n' > "$dir/latchkey.toml"
+    printf 'trusted_proxies = ["127.0.0.1"]\n\n[rate_limits.token_refresh]\nper_address = 100000000\n\n[forward_auth]\ndefault_policy = "signed_in"\n' > "$dir/latchkey.toml"
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/callgrind.out.%p" \
-        ./target/release/latchkey serve --config "$dir/latchkey.toml" --listen "127.0.0.1:$PORT" --database "sqlite://$dir/cg.db" \
+        "$LATCHKEY" serve --config "$dir/latchkey.toml" --listen "127.0.0.1:$PORT" --database "sqlite://$dir/cg.db" \
         >"$dir/latchkey.log" 2>"$dir/valgrind.log" &
     pid=$!
     wait_up "$BASE/healthz"
@@ -68,6 +70,37 @@ run_latchkey() {
         | sed -n 's/^set-cookie: \(__Host-lk_session=[^;]*\).*/\1/ip')
     access=$(curl -sf "$BASE/v1/token/login" -H "$json" -d "$creds" \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+}
+
+# Refresh: a chain of rotations, each answer's refresh token the next
+# request's, over one connection.
+refresh() {
+    local token
+    token=$(curl -sf "$BASE/v1/token/login" -H 'content-type: application/json' \
+        -d '{"username":"bench","password":"correct horse battery staple"}' \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+    printf '%s\n%s\n' "$token" "$token" > "$dir/refresh.tokens"
+    cat > "$dir/refresh.lua" <<'LUA'
+local queue, head, tail = {}, 1, 0
+for line in io.lines(os.getenv("REFRESH_TOKENS")) do tail = tail + 1; queue[tail] = line end
+local next_token = nil
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+-- wrk asks for a connection's next request right after handing it the
+-- previous response, so a response's new token is that connection's next
+-- request; a connection's first request takes an unused token.
+request = function()
+  local token = next_token
+  next_token = nil
+  if not token and head <= tail then token = queue[head]; queue[head] = nil; head = head + 1 end
+  if not token then return wrk.format("GET", "/healthz") end
+  return wrk.format(nil, nil, nil, '{"refresh_token":"' .. token .. '"}')
+end
+response = function(status, headers, body)
+  next_token = body:match('"refresh_token":"([^"]+)"')
+end
+LUA
+    REFRESH_TOKENS="$dir/refresh.tokens" one refresh "$BASE/v1/token/refresh" -s "$dir/refresh.lua"
 }
 
 cookie=; access=
@@ -86,6 +119,7 @@ for p in $PATHS; do
                 healthz) one healthz "$BASE/healthz" ;;
                 me) one me "$BASE/v1/me" -H "authorization: Bearer $access" ;;
                 session) one session "$BASE/v1/session" -H "cookie: $cookie" ;;
+                refresh) refresh ;;
                 verify) one verify "$BASE/v1/verify" -H "cookie: $cookie" \
                     -H "x-forwarded-host: app.example.com" -H "x-forwarded-uri: /orders" \
                     -H "x-forwarded-method: GET" -H "x-forwarded-proto: https" ;;
