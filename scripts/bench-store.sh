@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Is latchkey flat as the store grows? The session check, the bearer check
+# and refresh on an empty SQLite store, then on one holding 1,000,000 live
+# sessions, 100,000 live refresh families and 100,000 denylist entries
+# (scripts/bench_store_seed.py), with the memory the denylist takes.
+# Needs `wrk`, `taskset` and python3.
+#
+#   scripts/bench-store.sh
+#   SESSIONS=200000 DURATION=4s scripts/bench-store.sh
+#
+# The server is pinned to core 0 and wrk to core 1, as in scripts/bench.sh;
+# "µs/req" is the server's CPU time per request.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-5s}
+SESSIONS=${SESSIONS:-1000000}
+FAMILIES=${FAMILIES:-100000}
+REVOCATIONS=${REVOCATIONS:-100000}
+PORT=18391
+BASE="http://127.0.0.1:$PORT"
+for tool in wrk taskset curl python3; do
+    command -v "$tool" >/dev/null || { echo "bench-store: $tool is not installed" >&2; exit 2; }
+done
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet -p latchkey
+dir=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$dir"; }
+trap cleanup EXIT
+printf '[rate_limits.token_refresh]\nper_address = 100000000\n' > "$dir/latchkey.toml"
+json='content-type: application/json'
+creds='{"username":"bench","password":"correct horse battery staple"}'
+HZ=$(getconf CLK_TCK)
+
+start() {
+    taskset -c 0 ./target/release/latchkey serve --config "$dir/latchkey.toml" --listen "127.0.0.1:$PORT" \
+        --database "sqlite://$dir/store.db" >>"$dir/latchkey.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do curl -sf "$BASE/healthz" >/dev/null && return 0; sleep 0.1; done
+    echo "bench-store: latchkey did not come up" >&2; exit 1
+}
+stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
+measure() { # wrk arguments: prints "req/s µs/req non-2xx"
+    local before after out
+    before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    out=$(taskset -c 1 wrk -t1 -c32 -d "$DURATION" "$@")
+    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    awk -v r="$(awk '/Requests\/sec/ {print $2}' <<<"$out")" -v t="$(awk '/requests in/ {print $1}' <<<"$out")" \
+        -v d="$((after - before))" -v hz="$HZ" -v n="$(awk '/Non-2xx/ {print $5}' <<<"$out")" \
+        'BEGIN { printf "%.0f %.2f %d\n", r, d / hz * 1e6 / t, n }'
+}
+cat > "$dir/refresh.lua" <<'LUA'
+local queue, head, tail = {}, 1, 0
+for line in io.lines(os.getenv("REFRESH_TOKENS")) do tail = tail + 1; queue[tail] = line end
+local next_token = nil
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+request = function()
+  local token = next_token
+  next_token = nil
+  if not token and head <= tail then token = queue[head]; queue[head] = nil; head = head + 1 end
+  if not token then return wrk.format("GET", "/healthz") end
+  return wrk.format(nil, nil, nil, '{"refresh_token":"' .. token .. '"}')
+end
+response = function(status, headers, body)
+  next_token = body:match('"refresh_token":"([^"]+)"')
+end
+LUA
+
+rows() { # label: the three rows against the running server
+    local cookie access
+    cookie=$(curl -sf -D - -o /dev/null "$BASE/v1/session/login" -H "$json" -d "$creds" \
+        | sed -n 's/^set-cookie: \(__Host-lk_session=[^;]*\).*/\1/ip')
+    access=$(curl -sf "$BASE/v1/token/login" -H "$json" -d "$creds" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    for _ in $(seq 1 64); do
+        curl -sf "$BASE/v1/token/login" -H "$json" -d "$creds" \
+            | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])'
+    done > "$dir/refresh.tokens"
+    echo "$1 session $(measure -H "cookie: $cookie" "$BASE/v1/session")" >> "$dir/results"
+    echo "$1 bearer $(measure -H "authorization: Bearer $access" "$BASE/v1/me")" >> "$dir/results"
+    echo "$1 refresh $(REFRESH_TOKENS="$dir/refresh.tokens" measure -s "$dir/refresh.lua" "$BASE/v1/token/refresh")" >> "$dir/results"
+}
+
+start
+empty_rss=$(rss_mb)
+curl -sf "$BASE/v1/register" -H "$json" -d "$creds" >/dev/null
+rows empty
+stop
+python3 scripts/bench_store_seed.py "$dir/store.db" "$SESSIONS" "$FAMILIES" "$REVOCATIONS"
+start
+full_rss=$(rss_mb)
+rows full
+echo
+echo "| check | empty store: req/s | µs/req | full store: req/s | µs/req | full / empty (µs/req) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for check in session bearer refresh; do
+    read -r _ _ er eu _ < <(grep "^empty $check " "$dir/results")
+    read -r _ _ fr fu _ < <(grep "^full $check " "$dir/results")
+    awk -v c="$check" -v er="$er" -v eu="$eu" -v fr="$fr" -v fu="$fu" \
+        'BEGIN { printf "| %s | %d | %.1f | %d | %.1f | %.2f |\n", c, er, eu, fr, fu, fu / eu }'
+done
+echo
+awk -v e="$empty_rss" -v f="$full_rss" -v n="$REVOCATIONS" \
+    'BEGIN { printf "RSS at start: empty store %.1f MB, with %d denylist entries (and the seeded tables) %.1f MB: %.0f bytes per denylist entry at most\n", e, n, f, (f - e) * 1048576 / n }'
+echo "non-2xx per row (check label req/s µs/req non-2xx):"; cat "$dir/results"
