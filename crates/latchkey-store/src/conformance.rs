@@ -104,6 +104,7 @@ macro_rules! conformance_suite {
             refresh_family_lifetime_is_absolute,
             families_revoke_and_sweep,
             revocation_log_is_incremental_and_pruned,
+            revocation_log_longer_than_a_page_is_read_whole,
             first_key_is_stored_once_and_rotation_retires_it,
             ping_answers,
             mfa_totp_enrolment_is_pending_until_confirmed,

@@ -156,6 +156,37 @@ pub async fn revocation_log_is_incremental_and_pruned(store: &dyn Store) {
     assert_eq!(left, vec![r("c", 300)]);
 }
 
+/// A log longer than a store reads at once (the SQL stores read 2,000 a
+/// query) comes back whole, in order, with the cursor at its end.
+pub async fn revocation_log_longer_than_a_page_is_read_whole(store: &dyn Store) {
+    let entries: Vec<Revocation> = (0..4_321)
+        .map(|i| Revocation {
+            target: Target::Jti(format!("j{i}")),
+            at: t(0),
+            expires_at: t(1_000),
+        })
+        .collect();
+    for chunk in entries.chunks(1_000) {
+        store.add_revocations(chunk).await.unwrap();
+    }
+    let (all, cursor) = store.revocations_since(0, t(0)).await.unwrap();
+    assert_eq!(all.len(), entries.len());
+    assert!(all == entries, "every entry, in the order written");
+    let (none, same) = store.revocations_since(cursor, t(0)).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(same, cursor);
+    store
+        .add_revocations(&[Revocation {
+            target: Target::Sid("late".into()),
+            at: t(0),
+            expires_at: t(1_000),
+        }])
+        .await
+        .unwrap();
+    let (late, _) = store.revocations_since(cursor, t(0)).await.unwrap();
+    assert_eq!(late.len(), 1);
+}
+
 pub async fn first_key_is_stored_once_and_rotation_retires_it(store: &dyn Store) {
     assert!(store.add_first_key(&key("k1", 0)).await.unwrap());
     assert!(!store.add_first_key(&key("k2", 0)).await.unwrap());

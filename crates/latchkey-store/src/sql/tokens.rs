@@ -46,6 +46,12 @@ fn revocation_from_row(row: &impl Columns) -> Result<Revocation> {
     })
 }
 
+/// Denylist entries read per query. A start on 100,000 entries read in one
+/// query left ~50 MB in SQLite's allocator (the C library's, in the
+/// driver's thread), which it kept (docs/BENCHMARKS.md, "As the store
+/// grows").
+pub(crate) const REVOCATIONS_PAGE: i64 = 2_000;
+
 #[async_trait]
 impl<D: Dialect> Revocations for SqlStore<D> {
     async fn add_revocations(&self, entries: &[Revocation]) -> Result<()> {
@@ -56,25 +62,32 @@ impl<D: Dialect> Revocations for SqlStore<D> {
 
     /// Entries after `cursor`, and the highest `seq` returned. Because
     /// writers commit in `seq` order (see [`insert_revocations`]), no entry
-    /// at or below the new cursor can appear later.
+    /// at or below the new cursor can appear later. Read in pages of
+    /// [`REVOCATIONS_PAGE`], so a node catching up on a large denylist
+    /// never has the driver hold the whole table at once.
     async fn revocations_since(
         &self,
         cursor: i64,
         now: Timestamp,
     ) -> Result<(Vec<Revocation>, i64)> {
-        let rows = q("SELECT seq, kind, value, at, expires_at FROM revocations \
-                      WHERE seq > $1 AND expires_at > $2 ORDER BY seq")
-        .bind(cursor)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
         let mut next = cursor;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            next = next.max(row.int("seq")?);
-            out.push(revocation_from_row(row)?);
+        let mut out = Vec::new();
+        loop {
+            let rows = q("SELECT seq, kind, value, at, expires_at FROM revocations \
+                          WHERE seq > $1 AND expires_at > $2 ORDER BY seq LIMIT $3")
+            .bind(next)
+            .bind(now)
+            .bind(REVOCATIONS_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                next = next.max(row.int("seq")?);
+                out.push(revocation_from_row(row)?);
+            }
+            if i64::try_from(rows.len()).unwrap_or(i64::MAX) < REVOCATIONS_PAGE {
+                return Ok((out, next));
+            }
         }
-        Ok((out, next))
     }
 
     async fn prune_revocations(&self, now: Timestamp) -> Result<u64> {
