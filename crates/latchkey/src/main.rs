@@ -38,6 +38,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Serve { .. } = cli.command {
+        purge_in_background();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,6 +57,17 @@ fn main() -> ExitCode {
             eprintln!("latchkey: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Has jemalloc give freed memory back from a background thread (one):
+/// without it, pages freed after a burst (a flood of logins, a large
+/// denylist read at start) stay resident until the next allocations
+/// happen to purge them, which an idle server never makes.
+fn purge_in_background() {
+    let one = tikv_jemalloc_ctl::max_background_threads::write(1);
+    if let Err(e) = one.and_then(|()| tikv_jemalloc_ctl::background_thread::write(true)) {
+        eprintln!("latchkey: jemalloc's background purging is unavailable ({e}); carrying on");
     }
 }
 
