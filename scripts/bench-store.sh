@@ -30,7 +30,8 @@ trap cleanup EXIT
 printf '[rate_limits.token_refresh]\nper_address = 100000000\n' > "$dir/latchkey.toml"
 json='content-type: application/json'
 creds='{"username":"bench","password":"correct horse battery staple"}'
-HZ=$(getconf CLK_TCK)
+CONNECTIONS=32; CLIENT_CORE=1
+. scripts/bench-lib.sh
 
 start() {
     taskset -c 0 ./target/release/latchkey serve --config "$dir/latchkey.toml" --listen "127.0.0.1:$PORT" \
@@ -41,32 +42,6 @@ start() {
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
-measure() { # wrk arguments: prints "req/s µs/req non-2xx"
-    local before after out
-    before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    out=$(taskset -c 1 wrk -t1 -c32 -d "$DURATION" "$@")
-    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    awk -v r="$(awk '/Requests\/sec/ {print $2}' <<<"$out")" -v t="$(awk '/requests in/ {print $1}' <<<"$out")" \
-        -v d="$((after - before))" -v hz="$HZ" -v n="$(awk '/Non-2xx/ {print $5}' <<<"$out")" \
-        'BEGIN { printf "%.0f %.2f %d\n", r, d / hz * 1e6 / t, n }'
-}
-cat > "$dir/refresh.lua" <<'LUA'
-local queue, head, tail = {}, 1, 0
-for line in io.lines(os.getenv("REFRESH_TOKENS")) do tail = tail + 1; queue[tail] = line end
-local next_token = nil
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-request = function()
-  local token = next_token
-  next_token = nil
-  if not token and head <= tail then token = queue[head]; queue[head] = nil; head = head + 1 end
-  if not token then return wrk.format("GET", "/healthz") end
-  return wrk.format(nil, nil, nil, '{"refresh_token":"' .. token .. '"}')
-end
-response = function(status, headers, body)
-  next_token = body:match('"refresh_token":"([^"]+)"')
-end
-LUA
 
 rows() { # label: the three rows against the running server
     local cookie access
@@ -78,9 +53,9 @@ rows() { # label: the three rows against the running server
         curl -sf "$BASE/v1/token/login" -H "$json" -d "$creds" \
             | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])'
     done > "$dir/refresh.tokens"
-    echo "$1 session $(measure -H "cookie: $cookie" "$BASE/v1/session")" >> "$dir/results"
-    echo "$1 bearer $(measure -H "authorization: Bearer $access" "$BASE/v1/me")" >> "$dir/results"
-    echo "$1 refresh $(REFRESH_TOKENS="$dir/refresh.tokens" measure -s "$dir/refresh.lua" "$BASE/v1/token/refresh")" >> "$dir/results"
+    echo "$1 session $(measure "$pid" -H "cookie: $cookie" "$BASE/v1/session")" >> "$dir/results"
+    echo "$1 bearer $(measure "$pid" -H "authorization: Bearer $access" "$BASE/v1/me")" >> "$dir/results"
+    echo "$1 refresh $(REFRESH_TOKENS="$dir/refresh.tokens" measure "$pid" -s scripts/refresh-chain.lua "$BASE/v1/token/refresh")" >> "$dir/results"
 }
 
 start

@@ -80,27 +80,7 @@ refresh() {
         -d '{"username":"bench","password":"correct horse battery staple"}' \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
     printf '%s\n%s\n' "$token" "$token" > "$dir/refresh.tokens"
-    cat > "$dir/refresh.lua" <<'LUA'
-local queue, head, tail = {}, 1, 0
-for line in io.lines(os.getenv("REFRESH_TOKENS")) do tail = tail + 1; queue[tail] = line end
-local next_token = nil
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
--- wrk asks for a connection's next request right after handing it the
--- previous response, so a response's new token is that connection's next
--- request; a connection's first request takes an unused token.
-request = function()
-  local token = next_token
-  next_token = nil
-  if not token and head <= tail then token = queue[head]; queue[head] = nil; head = head + 1 end
-  if not token then return wrk.format("GET", "/healthz") end
-  return wrk.format(nil, nil, nil, '{"refresh_token":"' .. token .. '"}')
-end
-response = function(status, headers, body)
-  next_token = body:match('"refresh_token":"([^"]+)"')
-end
-LUA
-    REFRESH_TOKENS="$dir/refresh.tokens" one refresh "$BASE/v1/token/refresh" -s "$dir/refresh.lua"
+    REFRESH_TOKENS="$dir/refresh.tokens" one refresh "$BASE/v1/token/refresh" -s scripts/refresh-chain.lua
 }
 
 cookie=; access=

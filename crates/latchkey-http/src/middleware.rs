@@ -1,4 +1,4 @@
-//! The request-wide layer, [`observe`]: one pass around every request of a
+//! The request-wide layer, [`ObserveLayer`]: one pass around every request of a
 //! listener that gives it an id, refuses what is refused before any route
 //! runs (TRACE, oversized headers, a declared body too large), puts the
 //! body-read deadline on a body, and on the way out adds the headers every
@@ -91,7 +91,8 @@ where
         // The BFF streams bodies under each API's own limits and passes its
         // upstream's CORS headers through untouched.
         let proxied = req.uri().path().starts_with("/bff/");
-        let cors_listed = proxied || origin_listed(req.headers(), &state);
+        let cors_listed =
+            proxied || crate::bff::cors::listed_origin(req.headers(), &state).is_some();
         // The access log line names the route template: never the query
         // string, headers or body.
         let span = tracing::info_span!(
@@ -226,13 +227,6 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// tower-http's CORS layer adds `Access-Control-Allow-Credentials` and
 /// friends to every response; latchkey sends no `Access-Control-*` header
 /// at all unless the request's `Origin` is on the allow-list.
-fn origin_listed(headers: &HeaderMap, state: &AppState) -> bool {
-    headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .is_some_and(|o| state.settings.cors_allowed_origins.iter().any(|a| a == o))
-}
-
 fn strip_cors(headers: &mut HeaderMap) {
     while let Some(name) = headers
         .keys()

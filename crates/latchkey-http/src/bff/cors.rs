@@ -34,7 +34,7 @@ pub(crate) const EXPOSED: HeaderName = HeaderName::from_static("x-request-id");
 pub(crate) const MAX_AGE_SECS: u64 = 600;
 
 /// The request's `Origin` if it is on the allow-list.
-pub(super) fn listed_origin(headers: &HeaderMap, state: &AppState) -> Option<HeaderValue> {
+pub(crate) fn listed_origin(headers: &HeaderMap, state: &AppState) -> Option<HeaderValue> {
     let origin = headers.get(header::ORIGIN)?;
     let text = origin.to_str().ok()?;
     state
