@@ -7,6 +7,10 @@
 #   scripts/bench.sh                 # 8 s per row, 3 interleaved rounds
 #   DURATION=4s ROUNDS=1 scripts/bench.sh
 #   LATCHKEY=/tmp/old/latchkey NO_BUILD=1 scripts/bench.sh   # another build
+#   PARTS="refresh login" scripts/bench.sh   # some parts only
+#
+# PARTS names what to measure, all by default: rows (the table), bff,
+# refresh, login, flood.
 #
 # Every server is pinned to core 0 (so it runs one worker thread) and wrk
 # to core 1 (`wrk -t1 -c32`). "server µs/req" is the CPU time the server
@@ -24,6 +28,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8s}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
+PARTS=" ${PARTS:-rows bff refresh login flood} "
+part() { [[ $PARTS == *" $1 "* ]]; }
 SERVER_CORE=${SERVER_CORE:-0}
 CLIENT_CORE=${CLIENT_CORE:-1}
 FLOOR_PORT=18190; LK_PORT=18191; QUIET_PORT=18192; UPSTREAM_PORT=18193
@@ -115,6 +121,7 @@ row() { # index: one measurement of that row
         7) measure "$lk" -H "cookie: $cookie" "${forwarded[@]}" "$BASE/v1/verify" ;;
     esac
 }
+if part rows; then
 for round in $(seq 1 "$ROUNDS"); do
     for i in "${!names[@]}"; do row "$i" >>"$dir/row.$i"; done
     echo "round $round of $ROUNDS done" >&2
@@ -134,18 +141,22 @@ for i in "${!names[@]}"; do
 done
 echo
 echo "RSS at start: floor $floor_start MB, latchkey $lk_start MB; after the rows: latchkey $lk_rss MB"
+fi
 
-# The BFF's added latency at one connection (p50 of wrk's latency).
 to_us() {
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /s$/) m = 1000000; else m = 1; printf "%.1f", n * m }'
 }
+if part bff; then
+# The BFF's added latency at one connection (p50 of wrk's latency).
 p50() { to_us "$(taskset -c "$CLIENT_CORE" wrk --latency -t1 -c1 -d "$DURATION" "$@" | awk '$1=="50%" {print $2}')"; }
 orders=$(curl -sf "$BASE/bff/orders/echo/token" -H "cookie: $cookie" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["headers"]["authorization"][0].split(" ", 1)[1])')
 direct=$(p50 -H "authorization: Bearer $orders" "$UPSTREAM/whoami")
 bff=$(p50 -H "cookie: $cookie" "$BASE/bff/orders/whoami")
 awk -v d="$direct" -v b="$bff" 'BEGIN { printf "BFF at 1 connection: direct p50 %.0f µs, through /bff/ with the cookie %.0f µs: added %.3f ms\n", d, b, (b - d) / 1000 }'
+fi
 
+if part refresh; then
 # Refresh: rotations per second on SQLite. Each response's refresh token
 # is the next request's (a queue of 64 families for wrk's 32 connections);
 # a rotation commits to disk before it answers.
@@ -155,19 +166,23 @@ for _ in $(seq 1 64); do
 done > "$dir/refresh.tokens"
 ref=$(REFRESH_TOKENS="$dir/refresh.tokens" measure "$lk" -s scripts/refresh-chain.lua "$BASE/v1/token/refresh")
 echo "$ref" | awk '{ printf "Refresh (POST /v1/token/refresh, 32 connections): %d/s, %.1f µs of server CPU each, %d non-2xx (goal: >= 2,000/s)\n", $1, $2, $3 }'
+fi
 
-# Login against raw argon2id on the same core, and /healthz p99 while
-# logins saturate that core.
-raw=$(taskset -c "$SERVER_CORE" ./target/release/examples/argon2_rate 8 1 | awk '{ print $3 }' | tr -d '/s')
 cat > "$dir/login.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$creds'
 wrk.headers["content-type"] = "application/json"
 LUA
+if part login; then
+# Login against raw argon2id on the same core, and /healthz p99 while
+# logins saturate that core.
+raw=$(taskset -c "$SERVER_CORE" ./target/release/examples/argon2_rate 8 1 | awk '{ print $3 }' | tr -d '/s')
 # Two connections, as one account's logins arrive; only successful
 # logins count (a refused one costs no hash).
 login=$(CONNECTIONS=2 measure "$lk" -s "$dir/login.lua" "$BASE/v1/token/login")
 echo "$login" | awk -v raw="$raw" '{ ok = $1 * ($4 - $3) / $4; printf "Login (POST /v1/token/login, 2 connections): %.1f successful/s (%d refused); raw argon2id on the same core %.1f/s: %.2fx (goal: >= 0.9x)\n", ok, $3, raw, ok / raw }'
+fi
+if part flood; then
 p99() { to_us "$(taskset -c "$CLIENT_CORE" wrk --latency -t1 -c1 -d "$DURATION" "$@" | awk '$1=="99%" {print $2}')"; }
 idle=$(p99 "$BASE/healthz")
 taskset -c "$CLIENT_CORE" wrk -t1 -c4 -d "$DURATION" -s "$dir/login.lua" "$BASE/v1/token/login" >/dev/null &
@@ -176,3 +191,4 @@ sleep 1
 busy=$(p99 "$BASE/healthz")
 wait "$flood" || true
 awk -v i="$idle" -v b="$busy" 'BEGIN { printf "/healthz p99 at 1 connection: idle %.0f µs, under a login flood %.0f µs: %.2fx (goal: <= 2x)\n", i, b, b / i }'
+fi

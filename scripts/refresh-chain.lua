@@ -1,22 +1,24 @@
--- wrk script: a chain of refresh-token rotations per connection. Reads
+-- wrk script: refresh-token rotations, each token presented once. Reads
 -- the starting refresh tokens (one per line) from the file named by
--- REFRESH_TOKENS; each response's new refresh token is that connection's
--- next request. Used by scripts/bench.sh, bench-store.sh and callgrind.sh.
+-- REFRESH_TOKENS into a queue; each request takes the oldest token and
+-- each response's new refresh token joins the queue. (wrk asks for a
+-- connection's next request only after other connections' responses may
+-- have been read, so the queue, not the connection, carries the chain.)
+-- A queue that runs dry (responses without a token) sends a request that
+-- answers 404, so it shows as non-2xx instead of as fast refreshes.
+-- Used by scripts/bench.sh, bench-store.sh and callgrind.sh.
 local queue, head, tail = {}, 1, 0
 for line in io.lines(os.getenv("REFRESH_TOKENS")) do tail = tail + 1; queue[tail] = line end
-local next_token = nil
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
--- wrk asks for a connection's next request right after handing it the
--- previous response, so a response's new token is that connection's next
--- request; a connection's first request takes an unused token.
 request = function()
-  local token = next_token
-  next_token = nil
-  if not token and head <= tail then token = queue[head]; queue[head] = nil; head = head + 1 end
-  if not token then return wrk.format("GET", "/healthz") end
+  if head > tail then return wrk.format("GET", "/refresh-chain-ran-dry") end
+  local token = queue[head]
+  queue[head] = nil
+  head = head + 1
   return wrk.format(nil, nil, nil, '{"refresh_token":"' .. token .. '"}')
 end
 response = function(status, headers, body)
-  next_token = body:match('"refresh_token":"([^"]+)"')
+  local token = body:match('"refresh_token":"([^"]+)"')
+  if token then tail = tail + 1; queue[tail] = token end
 end
