@@ -7,11 +7,18 @@
 //! the caller gets `Overloaded` (503) at once instead of a growing queue.
 //! Unknown users are verified against a dummy hash so that they cost the
 //! same time as known ones.
+//!
+//! Each running hash works in a [`Scratch`] (argon2id's 19 MiB) taken from
+//! those kept here, at most one per permit. They are kept while hashes
+//! keep coming and dropped once none has run for [`KEEP_SCRATCH`]: a
+//! fresh one costs as much CPU as the hash (its pages faulted in and
+//! zeroed), a kept one costs memory only while logins arrive.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use latchkey_core::{Password, PasswordHash};
+use latchkey_core::{Password, PasswordHash, Scratch};
 use tokio::sync::Semaphore;
 
 use crate::error::AuthError;
@@ -24,9 +31,27 @@ struct Inner {
     permits: Arc<Semaphore>,
     queued: AtomicUsize,
     max_queued: usize,
+    permits_total: usize,
     /// Hashes running now (never above the number of permits).
     running: AtomicUsize,
     dummy: PasswordHash,
+    kept: Mutex<Kept>,
+    /// [`KEEP_SCRATCH`], shorter in tests.
+    keep: Duration,
+}
+
+/// How long hashing memory is kept after the last hash ended (at least;
+/// at most twice that).
+pub const KEEP_SCRATCH: Duration = Duration::from_secs(10);
+
+/// The scratches not in use, and whether a task will drop them.
+#[derive(Default)]
+struct Kept {
+    idle: Vec<Scratch>,
+    /// Hashes ended so far (how the dropper sees that one ended while it
+    /// slept, without reading a clock).
+    ended: u64,
+    dropper: bool,
 }
 
 impl PasswordService {
@@ -40,8 +65,11 @@ impl PasswordService {
             permits: Arc::new(Semaphore::new(concurrency)),
             queued: AtomicUsize::new(0),
             max_queued: concurrency + max_waiting,
+            permits_total: concurrency,
             running: AtomicUsize::new(0),
             dummy,
+            kept: Mutex::default(),
+            keep: KEEP_SCRATCH,
         })))
     }
 
@@ -59,14 +87,16 @@ impl PasswordService {
     ) -> Result<bool, AuthError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.0.dummy.clone());
-        let ok = self.run(move || hash.verify(&password)).await?;
+        let ok = self
+            .run(move |scratch| hash.verify_in(&password, scratch))
+            .await?;
         Ok(known && ok)
     }
 
     /// Hashes a new password with a fresh random salt.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, AuthError> {
         let salt = random::<16>()?;
-        self.run(move || PasswordHash::compute(&password, salt))
+        self.run(move |scratch| PasswordHash::compute_in(&password, salt, scratch))
             .await
     }
 
@@ -78,7 +108,7 @@ impl PasswordService {
     /// permit) never starts one.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Scratch) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
         let inner = &self.0;
         if inner.queued.fetch_add(1, Ordering::SeqCst) >= inner.max_queued {
@@ -92,17 +122,79 @@ impl PasswordService {
             .acquire_owned()
             .await
             .map_err(|_| AuthError::Internal("password semaphore closed".into()))?;
-        tokio::task::spawn_blocking(move || {
+        // Started before the hash, so that a caller that goes away while
+        // its hash runs still leaves the scratch to be dropped.
+        self.drop_scratch_when_idle();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut scratch = slot.0.take_scratch();
             let out = {
                 let _running = Running::start(&slot.0.running);
-                work()
+                work(&mut scratch)
             };
+            slot.0.give_back(scratch);
             drop(permit);
             drop(slot);
             out
         })
         .await
-        .map_err(|e| AuthError::Internal(format!("password task failed: {e}")))
+        .map_err(|e| AuthError::Internal(format!("password task failed: {e}")))?;
+        // And after it, in case a long hash outlived that task.
+        self.drop_scratch_when_idle();
+        Ok(out)
+    }
+
+    /// Starts the task that drops the kept scratches once no hash has
+    /// ended for a whole [`KEEP_SCRATCH`] (so they go between one and two
+    /// of those after the last hash), unless one is already waiting to.
+    /// The task ends with them; the next hash starts another.
+    fn drop_scratch_when_idle(&self) {
+        {
+            let mut kept = self.0.lock_kept();
+            if kept.dropper {
+                return;
+            }
+            kept.dropper = true;
+        }
+        let inner = Arc::clone(&self.0);
+        tokio::spawn(async move {
+            loop {
+                let ended = inner.lock_kept().ended;
+                tokio::time::sleep(inner.keep).await;
+                let mut kept = inner.lock_kept();
+                if kept.ended == ended {
+                    kept.idle.clear();
+                    kept.dropper = false;
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Bytes of hashing memory kept between hashes now.
+    pub fn kept_bytes(&self) -> usize {
+        let kept = self.0.lock_kept();
+        kept.idle.iter().map(Scratch::len_bytes).sum()
+    }
+}
+
+impl Inner {
+    fn lock_kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take_scratch(&self) -> Scratch {
+        let mut kept = self.lock_kept();
+        kept.idle.pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, scratch: Scratch) {
+        let mut kept = self.lock_kept();
+        kept.ended = kept.ended.wrapping_add(1);
+        // At most one per permit: a hash holds its scratch only while it
+        // holds a permit, so this never keeps more than ran at once.
+        if kept.idle.len() < self.permits_total {
+            kept.idle.push(scratch);
+        }
     }
 }
 
@@ -168,6 +260,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashing_memory_is_reused_while_logins_come_and_dropped_when_they_stop() {
+        let mut svc = PasswordService::new(2, 4).unwrap();
+        // The dummy hash at start kept nothing.
+        assert_eq!(svc.kept_bytes(), 0);
+        Arc::get_mut(&mut svc.0).unwrap().keep = Duration::from_millis(300);
+        let pw = || Password::presented("correct horse".into());
+        let h = svc.hash(pw()).await.unwrap();
+        assert_eq!(svc.kept_bytes(), 19456 * 1024, "one hash, one scratch kept");
+        for _ in 0..3 {
+            assert!(svc.verify(Some(h.clone()), pw()).await.unwrap());
+        }
+        // Sequential hashes reuse the one scratch instead of keeping more.
+        assert_eq!(svc.kept_bytes(), 19456 * 1024);
+        // Two at once need two, and never more than the permits.
+        let (a, b, c) = tokio::join!(
+            svc.verify(Some(h.clone()), pw()),
+            svc.verify(Some(h.clone()), pw()),
+            svc.verify(None, pw()),
+        );
+        assert!(a.unwrap() && b.unwrap() && !c.unwrap());
+        assert!(svc.kept_bytes() <= 2 * 19456 * 1024);
+        until(|| svc.kept_bytes() == 0).await;
+        // And the next hash starts over.
+        assert!(svc.verify(Some(h), pw()).await.unwrap());
+        assert_eq!(svc.kept_bytes(), 19456 * 1024);
+    }
+
+    #[tokio::test]
     async fn a_flood_beyond_the_queue_is_refused_not_queued() {
         let svc = PasswordService::new(1, 2).unwrap();
         let tasks: Vec<_> = (0..12)
@@ -208,9 +328,9 @@ mod tests {
     }
 
     impl Probe {
-        fn work(&self) -> impl FnOnce() + Send + 'static {
+        fn work(&self) -> impl FnOnce(&mut Scratch) + Send + 'static {
             let p = self.clone();
-            move || {
+            move |_: &mut Scratch| {
                 p.started.fetch_add(1, Ordering::SeqCst);
                 let now = p.live.fetch_add(1, Ordering::SeqCst) + 1;
                 p.peak.fetch_max(now, Ordering::SeqCst);

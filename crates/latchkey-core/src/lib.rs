@@ -18,6 +18,6 @@ pub use assurance::Assurance;
 pub use id::{
     ParseError, SessionHandle, SessionSecret, SessionSecretHash, UserId, Username, sha256,
 };
-pub use password::{Password, PasswordError, PasswordHash};
+pub use password::{Password, PasswordError, PasswordHash, Scratch};
 pub use session::{Session, SessionPolicy, SessionStatus};
 pub use time::{Clock, ManualClock, Timestamp};

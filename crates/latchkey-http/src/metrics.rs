@@ -102,6 +102,8 @@ pub struct Metrics {
     pub rate_limited: Family<LimitLabels, Counter>,
     pub mfa: Family<MfaLabels, Counter>,
     pub password_hashes_running: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// argon2id working memory kept between hashes.
+    pub password_hash_memory: Gauge<i64, std::sync::atomic::AtomicI64>,
     /// Outbox deliveries: `sent`, `retry` (a failed try that will be
     /// tried again) and `failed` (given up).
     pub emails: Family<OutcomeLabels, Counter>,
@@ -155,6 +157,13 @@ impl Metrics {
             "argon2id hashes running now (at most one per core)",
             password_hashes_running.clone(),
         );
+        let password_hash_memory = Gauge::default();
+        registry.register_with_unit(
+            "password_hash_memory",
+            "argon2id working memory kept between hashes (one 19 MiB block per hash that ran at once; dropped 10 to 20 s after the last)",
+            prometheus_client::registry::Unit::Bytes,
+            password_hash_memory.clone(),
+        );
         let emails = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "emails",
@@ -177,6 +186,7 @@ impl Metrics {
             rate_limited,
             mfa,
             password_hashes_running,
+            password_hash_memory,
         }
     }
 

@@ -57,6 +57,10 @@ pub async fn private_metrics(State(state): State<AppState>, headers: HeaderMap) 
         .metrics
         .password_hashes_running
         .set(i64::try_from(state.passwords.running()).unwrap_or(i64::MAX));
+    state
+        .metrics
+        .password_hash_memory
+        .set(i64::try_from(state.passwords.kept_bytes()).unwrap_or(i64::MAX));
     match state.store.count_active_sessions(state.clock.now()).await {
         Ok(n) => {
             state

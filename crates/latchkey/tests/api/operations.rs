@@ -54,6 +54,9 @@ async fn metrics_count_login_outcomes_and_live_sessions() {
     let invalid = r#"latchkey_login_attempts_total{outcome="invalid_credentials"}"#;
     assert_eq!(sample(&text, success), Some(3.0), "{text}");
     assert_eq!(sample(&text, invalid), Some(2.0), "{text}");
+    // The hashes just run left their working memory kept for the next.
+    let kept = sample(&text, "latchkey_password_hash_memory_bytes");
+    assert!(kept.is_some_and(|b| b >= 19456.0 * 1024.0), "{text}");
     assert_eq!(
         sample(&text, "latchkey_active_sessions"),
         Some(3.0),
