@@ -101,6 +101,8 @@ macro_rules! conformance_suite {
             refresh_rotates_once_and_grace_returns_the_same_successor,
             refresh_reuse_after_grace_revokes_the_family,
             concurrent_refreshes_rotate_exactly_once,
+            concurrent_refreshes_of_many_families_each_get_their_own_outcome,
+            refreshes_abandoned_midway_rotate_whole_or_not_at_all,
             refresh_family_lifetime_is_absolute,
             families_revoke_and_sweep,
             revocation_log_is_incremental_and_pruned,

@@ -78,6 +78,107 @@ pub async fn concurrent_refreshes_rotate_exactly_once(store: &dyn Store) {
     assert_eq!(rotated, 1);
 }
 
+/// Rotations of many families at once (SQLite commits them together):
+/// each is answered with its own outcome, each is durable (its successor
+/// rotates next), and a reuse racing a rotation of one family still ends
+/// that family.
+pub async fn concurrent_refreshes_of_many_families_each_get_their_own_outcome(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let mut firsts = Vec::new();
+    for i in 0..24_u8 {
+        firsts.push(family(store, &alice, &format!("fam-{i:02}"), 0).await);
+    }
+    let successors: Vec<_> = (0..24_u8).map(|i| succ(100 + i)).collect();
+    let thief = succ(99);
+    let rotations = firsts
+        .iter()
+        .zip(&successors)
+        .map(|(first, next)| store.refresh(first, next, at(5), GRACE));
+    // Family 0's first token presented a second time with another
+    // successor: a stolen copy, racing the rightful rotation.
+    let stolen = store.refresh(&firsts[0], &thief, at(5), GRACE);
+    let (all, stolen) = futures_util::future::join(futures_join_all(rotations), stolen).await;
+    let family_zero = [all[0].as_ref().unwrap(), stolen.as_ref().unwrap()];
+    assert!(
+        family_zero
+            .iter()
+            .any(|r| matches!(r, RefreshOutcome::Rotated { .. }))
+            && family_zero
+                .iter()
+                .any(|r| matches!(r, RefreshOutcome::Reused { .. })),
+        "one rotates, the other is caught: {family_zero:?}"
+    );
+    for (i, r) in all.iter().enumerate().skip(1) {
+        match r.as_ref().unwrap() {
+            RefreshOutcome::Rotated { family, .. } => assert_eq!(family.id, format!("fam-{i:02}")),
+            other => panic!("family {i}: {other:?}"),
+        }
+    }
+    assert!(
+        store
+            .family_of(&firsts[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    for (i, next) in successors.iter().enumerate().skip(1) {
+        let again = store
+            .refresh(next, &succ(200 + i as u8), at(6), GRACE)
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, RefreshOutcome::Rotated { .. }),
+            "family {i}: {again:?}"
+        );
+    }
+}
+
+/// A refresh whose caller goes away part-way (a client that disconnects)
+/// leaves its token rotated whole or not at all, and the rotations after
+/// it are unharmed. Each one is given up after one more step than the
+/// last, so that some stop between their statements.
+pub async fn refreshes_abandoned_midway_rotate_whole_or_not_at_all(store: &dyn Store) {
+    let alice = user(store, "alice", 1).await;
+    let mut firsts = Vec::new();
+    for i in 0..20_u8 {
+        firsts.push(family(store, &alice, &format!("fam-{i:02}"), 0).await);
+    }
+    let successors: Vec<_> = (0..20_u8).map(|i| succ(100 + i)).collect();
+    for (steps, (first, next)) in firsts.iter().zip(&successors).enumerate() {
+        let mut run = Box::pin(store.refresh(first, next, at(5), GRACE));
+        for _ in 0..=steps {
+            let step = std::future::poll_fn(|cx| std::task::Poll::Ready(run.as_mut().poll(cx)));
+            if step.await.is_ready() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    for (i, (first, next)) in firsts.iter().zip(&successors).enumerate() {
+        // Presented again: rotated now, or (if the abandoned one was
+        // committed) the same successor within the grace window...
+        let again = store.refresh(first, next, at(6), GRACE).await.unwrap();
+        assert!(
+            matches!(
+                again,
+                RefreshOutcome::Rotated { .. } | RefreshOutcome::Grace { .. }
+            ),
+            "family {i}: {again:?}"
+        );
+        // ...and in both cases that successor exists and rotates.
+        let then = store
+            .refresh(next, &succ(200 + i as u8), at(7), GRACE)
+            .await
+            .unwrap();
+        assert!(
+            matches!(then, RefreshOutcome::Rotated { .. }),
+            "family {i}: {then:?}"
+        );
+    }
+}
+
 pub async fn refresh_family_lifetime_is_absolute(store: &dyn Store) {
     let alice = user(store, "alice", 1).await;
     let first = family(store, &alice, "fam-1", 0).await;

@@ -96,6 +96,8 @@ impl Dialect for Postgres {
     // first one stored, as on SQLite.
     const LOCK_KEYS: Option<&'static str> =
         Some("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE");
+    // Rotations lock their own rows; many commit at once.
+    const GROUP_ROTATIONS: bool = false;
 
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()

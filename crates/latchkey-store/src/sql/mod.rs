@@ -70,6 +70,10 @@ pub trait Dialect: Exec + Database<Connection: Migrate> {
     const ANNOUNCE_REVOCATIONS: Option<&'static str>;
     /// Run first in a key rotation.
     const LOCK_KEYS: Option<&'static str>;
+    /// Whether refresh rotations share transactions and commits
+    /// ([`refresh::Rotations`]): for a database with one writer, where a
+    /// commit per rotation caps refresh at the disk's flush rate.
+    const GROUP_ROTATIONS: bool;
 
     fn rows_affected(done: &Self::QueryResult) -> u64;
     /// A database error that is neither a unique nor a foreign-key
@@ -131,12 +135,14 @@ pub(crate) use {family_of_token, list_sessions, session_columns, signing_keys};
 /// A store on a SQL database: see the [module documentation](self).
 pub struct SqlStore<D: Database> {
     pub(crate) pool: Pool<D>,
+    rotations: std::sync::Arc<refresh::Rotations<D>>,
 }
 
 impl<D: Database> Clone for SqlStore<D> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            rotations: std::sync::Arc::clone(&self.rotations),
         }
     }
 }
@@ -177,7 +183,10 @@ impl<D: Dialect> SqlStore<D> {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            rotations: std::sync::Arc::default(),
+        })
     }
 
     async fn begin(&self) -> Result<Tx<D>> {

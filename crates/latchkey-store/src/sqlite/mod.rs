@@ -42,6 +42,7 @@ impl Dialect for Sqlite {
     const LOCK_REVOCATIONS: Option<&'static str> = None;
     const ANNOUNCE_REVOCATIONS: Option<&'static str> = None;
     const LOCK_KEYS: Option<&'static str> = None;
+    const GROUP_ROTATIONS: bool = true;
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
