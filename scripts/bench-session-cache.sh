@@ -17,22 +17,10 @@ cd "$(dirname "$0")/.."
 SESSIONS=${SESSIONS:-100000}
 PORT=18392
 BASE="http://127.0.0.1:$PORT"
-for tool in wrk taskset curl python3; do
-    command -v "$tool" >/dev/null || { echo "bench-session-cache: $tool is not installed" >&2; exit 2; }
-done
-[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet -p latchkey
-dir=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$dir"; }
-trap cleanup EXIT
-start() {
-    taskset -c 0 ./target/release/latchkey serve --listen "127.0.0.1:$PORT" \
-        --database "sqlite://$dir/store.db" >>"$dir/latchkey.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 600); do curl -sf "$BASE/healthz" >/dev/null && return 0; sleep 0.1; done
-    echo "bench-session-cache: latchkey did not come up" >&2; exit 1
-}
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+CONNECTIONS=8; CLIENT_CORE=1
+. scripts/bench-lib.sh
+restartable bench-session-cache
+SERVE_ARGS=()
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
 start; stop   # migrations

@@ -19,28 +19,13 @@ FAMILIES=${FAMILIES:-100000}
 REVOCATIONS=${REVOCATIONS:-100000}
 PORT=18391
 BASE="http://127.0.0.1:$PORT"
-for tool in wrk taskset curl python3; do
-    command -v "$tool" >/dev/null || { echo "bench-store: $tool is not installed" >&2; exit 2; }
-done
-[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet -p latchkey
-dir=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$dir"; }
-trap cleanup EXIT
-printf '[rate_limits.token_refresh]\nper_address = 100000000\n' > "$dir/latchkey.toml"
-json='content-type: application/json'
-creds='{"username":"bench","password":"correct horse battery staple"}'
 CONNECTIONS=32; CLIENT_CORE=1
 . scripts/bench-lib.sh
-
-start() {
-    taskset -c 0 ./target/release/latchkey serve --config "$dir/latchkey.toml" --listen "127.0.0.1:$PORT" \
-        --database "sqlite://$dir/store.db" >>"$dir/latchkey.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 600); do curl -sf "$BASE/healthz" >/dev/null && return 0; sleep 0.1; done
-    echo "bench-store: latchkey did not come up" >&2; exit 1
-}
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+restartable bench-store
+printf '[rate_limits.token_refresh]\nper_address = 100000000\n' > "$dir/latchkey.toml"
+SERVE_ARGS=(--config "$dir/latchkey.toml")
+json='content-type: application/json'
+creds='{"username":"bench","password":"correct horse battery staple"}'
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
 
 rows() { # label: the three rows against the running server
