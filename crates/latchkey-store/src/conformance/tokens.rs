@@ -83,12 +83,7 @@ pub async fn concurrent_refreshes_rotate_exactly_once(store: &dyn Store) {
 /// rotates next), and a reuse racing a rotation of one family still ends
 /// that family.
 pub async fn concurrent_refreshes_of_many_families_each_get_their_own_outcome(store: &dyn Store) {
-    let alice = user(store, "alice", 1).await;
-    let mut firsts = Vec::new();
-    for i in 0..24_u8 {
-        firsts.push(family(store, &alice, &format!("fam-{i:02}"), 0).await);
-    }
-    let successors: Vec<_> = (0..24_u8).map(|i| succ(100 + i)).collect();
+    let (firsts, successors) = many_families(store, 24).await;
     let thief = succ(99);
     let rotations = firsts
         .iter()
@@ -124,14 +119,7 @@ pub async fn concurrent_refreshes_of_many_families_each_get_their_own_outcome(st
             .is_some()
     );
     for (i, next) in successors.iter().enumerate().skip(1) {
-        let again = store
-            .refresh(next, &succ(200 + i as u8), at(6), GRACE)
-            .await
-            .unwrap();
-        assert!(
-            matches!(again, RefreshOutcome::Rotated { .. }),
-            "family {i}: {again:?}"
-        );
+        assert_rotates(store, next, 200 + i as u8, 6, &format!("family {i}")).await;
     }
 }
 
@@ -140,12 +128,7 @@ pub async fn concurrent_refreshes_of_many_families_each_get_their_own_outcome(st
 /// it are unharmed. Each one is given up after one more step than the
 /// last, so that some stop between their statements.
 pub async fn refreshes_abandoned_midway_rotate_whole_or_not_at_all(store: &dyn Store) {
-    let alice = user(store, "alice", 1).await;
-    let mut firsts = Vec::new();
-    for i in 0..20_u8 {
-        firsts.push(family(store, &alice, &format!("fam-{i:02}"), 0).await);
-    }
-    let successors: Vec<_> = (0..20_u8).map(|i| succ(100 + i)).collect();
+    let (firsts, successors) = many_families(store, 20).await;
     for (steps, (first, next)) in firsts.iter().zip(&successors).enumerate() {
         let mut run = Box::pin(store.refresh(first, next, at(5), GRACE));
         for _ in 0..=steps {
@@ -168,15 +151,29 @@ pub async fn refreshes_abandoned_midway_rotate_whole_or_not_at_all(store: &dyn S
             "family {i}: {again:?}"
         );
         // ...and in both cases that successor exists and rotates.
-        let then = store
-            .refresh(next, &succ(200 + i as u8), at(7), GRACE)
-            .await
-            .unwrap();
-        assert!(
-            matches!(then, RefreshOutcome::Rotated { .. }),
-            "family {i}: {then:?}"
-        );
+        assert_rotates(store, next, 200 + i as u8, 7, &format!("family {i}")).await;
     }
+}
+
+/// `n` families of one user, `fam-00` on: their first tokens, and the
+/// successors to present them with (`succ(100)` on).
+async fn many_families(store: &dyn Store, n: u8) -> (Vec<RefreshHash>, Vec<RefreshHash>) {
+    let alice = user(store, "alice", 1).await;
+    let mut firsts = Vec::new();
+    for i in 0..n {
+        firsts.push(family(store, &alice, &format!("fam-{i:02}"), 0).await);
+    }
+    (firsts, (0..n).map(|i| succ(100 + i)).collect())
+}
+
+/// Asserts that `token` rotates (to `succ(n)`) at `at_ms`, as a live
+/// token does.
+async fn assert_rotates(store: &dyn Store, token: &RefreshHash, n: u8, at_ms: i64, what: &str) {
+    let r = store
+        .refresh(token, &succ(n), at(at_ms), GRACE)
+        .await
+        .unwrap();
+    assert!(matches!(r, RefreshOutcome::Rotated { .. }), "{what}: {r:?}");
 }
 
 pub async fn refresh_family_lifetime_is_absolute(store: &dyn Store) {
