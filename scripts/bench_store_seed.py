@@ -10,6 +10,7 @@ entries (`jti`) that expire in an hour. Secrets are random and thrown
 away: these rows only make the tables and the denylist the size a busy
 deployment's would be."""
 
+import base64
 import hashlib
 import os
 import sqlite3
@@ -37,7 +38,8 @@ def main() -> None:
 
     def session(i):
         secret = os.urandom(32)
-        return (hashlib.sha256(secret).digest(), os.urandom(16).hex(), users[i % 1000],
+        handle = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+        return (hashlib.sha256(secret).digest(), handle, users[i % 1000],
                 now, now, now + hour, now + 24 * hour, 0, "seed", "127.0.0.1", "pwd", now)
 
     for rows in batches(sessions, session):
