@@ -164,18 +164,20 @@ impl<D: Dialect> Rotations<D> {
             (batch.done.subscribe(), outcome)
         };
         let outcome = outcome?;
+        // The committer always sends an outcome; a batch dropped without
+        // one (its runtime gone) counts as a failed commit.
         let commit = committed
             .wait_for(Option::is_some)
             .await
-            .map_err(|_| StoreError::Unavailable("refresh batch ended without a commit".into()))?
-            .clone();
-        match commit {
-            Some(Ok(())) => Ok(outcome),
-            Some(Err(e)) => Err(e),
-            None => Err(StoreError::Unavailable(
-                "refresh batch ended without a commit".into(),
-            )),
-        }
+            .ok()
+            .and_then(|done| done.clone());
+        commit
+            .unwrap_or_else(|| {
+                Err(StoreError::Unavailable(
+                    "refresh batch ended without a commit".into(),
+                ))
+            })
+            .map(|()| outcome)
     }
 
     /// Waits for the members queued before it, then commits their batch
